@@ -1,0 +1,37 @@
+# duban — two commands on a fresh machine:  make run   |   make test
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+export DUBAN_DB ?= sqlite:///var/duban.db
+
+.PHONY: run test install bench clean demo-reset
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## make run: initialise the embedded database with the sample ledger, run a sweep, print the ledger.
+run: $(STAMP)
+	@mkdir -p var
+	@if [ ! -f var/duban.db ]; then $(BIN)/duban init --sample; else echo "已有数据库 var/duban.db（make demo-reset 可重建）"; fi
+	$(BIN)/duban --as admin sweep
+	$(BIN)/duban list
+
+demo-reset:
+	rm -f var/duban.db var/duban.db-wal var/duban.db-shm
+
+## make test: the whole suite (unit, integration, acceptance).
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+bench: $(STAMP)
+	$(BIN)/python bench/sweep.py
+
+clean:
+	rm -rf $(VENV) var .pytest_cache

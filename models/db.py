@@ -1,0 +1,52 @@
+"""Engine and sessions. SQLite by default (one file under ./var/), PostgreSQL via a URL."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, SQLModel
+
+import models  # noqa: F401  (tables + guard)
+
+DEFAULT_DB_URL = "sqlite:///var/duban.db"
+
+
+def database_url(url: str | None = None) -> str:
+    return url or os.environ.get("DUBAN_DB") or DEFAULT_DB_URL
+
+
+def make_engine(url: str | None = None, echo: bool = False) -> Engine:
+    url = database_url(url)
+    if url.startswith("sqlite"):
+        target = sa.engine.make_url(url).database
+        if target and target != ":memory:":
+            Path(target).parent.mkdir(parents=True, exist_ok=True)
+        engine = sa.create_engine(url, echo=echo, connect_args={"timeout": 30})
+        sa.event.listen(engine, "connect", _sqlite_pragmas)
+        # pysqlite's own transaction handling defers BEGIN; take it over so a write transaction starts
+        # with BEGIN IMMEDIATE and concurrent writers queue on busy_timeout instead of failing midway.
+        sa.event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
+        return engine
+    return sa.create_engine(url, echo=echo, pool_pre_ping=True)
+
+
+def _sqlite_pragmas(dbapi_conn, _record):
+    dbapi_conn.isolation_level = None  # we issue BEGIN ourselves (see make_engine)
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.close()
+
+
+def create_schema(engine: Engine) -> None:
+    SQLModel.metadata.create_all(engine)
+
+
+def session(engine: Engine) -> Session:
+    # expire_on_commit=False: objects stay readable after commit (the CLI prints them).
+    return Session(engine, expire_on_commit=False)

@@ -1,0 +1,49 @@
+"""Protect ``Problem.state`` and ``Problem.level`` from direct assignment (django-fsm's ``protected``).
+
+Only code running inside ``workflow_write()`` — the service layer applying a transition the workflow
+has approved — may set them. Loading rows from the database does not fire these listeners.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from contextvars import ContextVar
+
+from sqlalchemy import event
+
+from models.tables import Event, Problem
+
+_allowed: ContextVar[bool] = ContextVar("duban_workflow_write", default=False)
+
+
+class ProtectedField(AttributeError):
+    """Raised when code outside the workflow tries to change a problem's state or level."""
+
+
+@contextmanager
+def workflow_write():
+    token = _allowed.set(True)
+    try:
+        yield
+    finally:
+        _allowed.reset(token)
+
+
+def _refuse(target, value, oldvalue, initiator):
+    if not _allowed.get():
+        raise ProtectedField(f"Problem.{initiator.key} may only change through the workflow")
+    return value
+
+
+event.listen(Problem.state, "set", _refuse, retval=True)
+event.listen(Problem.level, "set", _refuse, retval=True)
+
+
+@event.listens_for(Event, "before_update")
+def _events_are_append_only(mapper, connection, target):
+    raise ProtectedField("audit events are append-only")
+
+
+@event.listens_for(Event, "before_delete")
+def _events_are_never_deleted(mapper, connection, target):
+    raise ProtectedField("audit events are append-only")

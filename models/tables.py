@@ -1,0 +1,187 @@
+"""SQLModel tables. Timestamps are timezone-aware UTC; dates (deadlines) are local Asia/Shanghai dates.
+
+``table=True`` models do not validate input (GUIDE §5): the service layer validates before it builds
+rows. A problem's ``state`` may only be written while the workflow applies a transition (see
+``models.guard``); ``version`` is SQLAlchemy's optimistic-locking counter.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, Optional
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+from models.types import UTCDateTime
+
+
+def _ts(nullable: bool = True, index: bool = False) -> Any:
+    return Field(default=None, sa_column=sa.Column(UTCDateTime(), nullable=nullable, index=index))
+
+
+def _json(default: Any) -> Any:
+    return Field(default_factory=lambda: default.copy(), sa_column=sa.Column(sa.JSON, nullable=False))
+
+
+class Unit(SQLModel, table=True):
+    __tablename__ = "unit"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    code: str = Field(max_length=64, unique=True, index=True)
+    name: str = Field(max_length=128, unique=True)
+    kind: str = Field(max_length=32)
+    aliases: list = _json([])
+
+
+class User(SQLModel, table=True):
+    __tablename__ = "user_account"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    login: str = Field(max_length=64, unique=True, index=True)
+    name: str = Field(max_length=64)
+    unit_id: int = Field(foreign_key="unit.id", index=True)
+    role: str = Field(max_length=32, index=True)
+    email: Optional[str] = Field(default=None, max_length=254)
+    active: bool = Field(default=True)
+    password_hash: Optional[str] = Field(default=None, max_length=255)
+    created_at: Optional[datetime] = _ts(nullable=False)
+
+
+class Project(SQLModel, table=True):
+    __tablename__ = "project"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    name: str = Field(max_length=200, unique=True, index=True)
+    unit_id: int = Field(foreign_key="unit.id", index=True)
+    leader_id: Optional[int] = Field(default=None, foreign_key="user_account.id")
+    created_at: Optional[datetime] = _ts(nullable=False)
+
+
+_problem_version = sa.Column("version", sa.Integer, nullable=False)
+
+
+class Problem(SQLModel, table=True):
+    __tablename__ = "problem"
+    __mapper_args__ = {"version_id_col": _problem_version}
+    __table_args__ = (
+        sa.Index("ix_problem_state_level", "state", "level"),
+        sa.Index("ix_problem_unit_state", "responsible_unit_id", "state"),
+    )
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    code: str = Field(max_length=32, unique=True, index=True)
+    project_id: int = Field(foreign_key="project.id", index=True)
+    title: str = Field(max_length=500)
+    description: str = Field(default="", sa_column=sa.Column(sa.Text, nullable=False, default=""))
+    category: str = Field(max_length=32, index=True)
+    severity: str = Field(max_length=16)
+    county_level: bool = Field(default=False)
+    state: str = Field(max_length=32)
+    level: str = Field(max_length=32)
+    light: str = Field(default="green", max_length=16, index=True)
+
+    reporter_id: Optional[int] = Field(default=None, foreign_key="user_account.id")
+    reporting_unit_id: Optional[int] = Field(default=None, foreign_key="unit.id")
+    responsible_unit_id: Optional[int] = Field(default=None, foreign_key="unit.id")
+    responsible_person_id: Optional[int] = Field(default=None, foreign_key="user_account.id")
+    leader_id: Optional[int] = Field(default=None, foreign_key="user_account.id")
+    responsible_section: str = Field(default="", max_length=128)
+
+    deadline: Optional[date] = Field(default=None, index=True)
+    deadline_provisional: bool = Field(default=False)
+    level_started_at: Optional[datetime] = _ts()
+    deploy_due: Optional[date] = None
+    feedback_due: Optional[date] = None
+    acked_at: Optional[datetime] = _ts()
+    feedback_at: Optional[datetime] = _ts()
+    # What the sweep has already done for the current deadline; reset whenever the deadline changes.
+    warned_at: Optional[datetime] = _ts()
+    overdue_reminded_at: Optional[datetime] = _ts()
+    deploy_reminded_at: Optional[datetime] = _ts()
+    feedback_reminded_at: Optional[datetime] = _ts()
+    stalled_at: Optional[datetime] = _ts()
+    overdue_escalations: int = Field(default=0)
+    # The earliest moment the sweep must look at this problem again; NULL when no clock runs.
+    next_check_at: Optional[datetime] = _ts(index=True)
+
+    suspended_at: Optional[datetime] = _ts()
+    suspended_from: Optional[str] = Field(default=None, max_length=32)
+    progress: str = Field(default="", sa_column=sa.Column(sa.Text, nullable=False, default=""))
+    resolution: str = Field(default="", sa_column=sa.Column(sa.Text, nullable=False, default=""))
+    rating: Optional[str] = Field(default=None, max_length=16)
+
+    created_at: Optional[datetime] = _ts(nullable=False)
+    updated_at: Optional[datetime] = _ts(nullable=False)
+    assigned_at: Optional[datetime] = _ts()
+    resolved_at: Optional[datetime] = _ts()
+    closed_at: Optional[datetime] = _ts()
+    version: int = Field(default=1, sa_column=_problem_version)
+
+
+class Event(SQLModel, table=True):
+    """Append-only audit log: one row per action on a problem (who, when, from, to, why)."""
+
+    __tablename__ = "event"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    problem_id: int = Field(foreign_key="problem.id", index=True)
+    at: Optional[datetime] = _ts(nullable=False, index=True)
+    actor: str = Field(max_length=64)
+    action: str = Field(max_length=32, index=True)
+    from_state: Optional[str] = Field(default=None, max_length=32)
+    to_state: Optional[str] = Field(default=None, max_length=32)
+    from_level: Optional[str] = Field(default=None, max_length=32)
+    to_level: Optional[str] = Field(default=None, max_length=32)
+    comment: str = Field(default="", sa_column=sa.Column(sa.Text, nullable=False, default=""))
+    data: dict = _json({})
+
+
+class Notice(SQLModel, table=True):
+    """Outbox: one row per notice per recipient, written in the transaction that caused it.
+
+    ``dedup_key`` is unique, so a replayed sweep or a second scheduler adds nothing twice.
+    Status: pending → sending → sent | failed; ``undeliverable`` when no person or address exists.
+    """
+
+    __tablename__ = "notice"
+    __table_args__ = (sa.Index("ix_notice_status_next", "status", "next_attempt_at"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    dedup_key: str = Field(max_length=255, unique=True)
+    kind: str = Field(max_length=32, index=True)
+    problem_id: Optional[int] = Field(default=None, foreign_key="problem.id", index=True)
+    event_id: Optional[int] = Field(default=None, foreign_key="event.id")
+    level: Optional[str] = Field(default=None, max_length=32)
+    deadline: Optional[date] = None
+    recipient_role: str = Field(max_length=32)
+    recipient_login: Optional[str] = Field(default=None, max_length=64)
+    recipient_email: Optional[str] = Field(default=None, max_length=254)
+    status: str = Field(default="pending", max_length=16)
+    attempts: int = Field(default=0)
+    created_at: Optional[datetime] = _ts(nullable=False)
+    next_attempt_at: Optional[datetime] = _ts()
+    claimed_by: Optional[str] = Field(default=None, max_length=128)
+    claimed_until: Optional[datetime] = _ts()
+    sent_at: Optional[datetime] = _ts()
+    last_error: str = Field(default="", sa_column=sa.Column(sa.Text, nullable=False, default=""))
+    payload: dict = _json({})
+
+
+class CodeCounter(SQLModel, table=True):
+    """Per-year sequence for problem codes (WT-2024-0001)."""
+
+    __tablename__ = "code_counter"
+
+    year: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    last: int = Field(default=0)
+
+
+class Lease(SQLModel, table=True):
+    """A named lease (e.g. the sweep) held by one process until ``expires_at``."""
+
+    __tablename__ = "lease"
+
+    name: str = Field(primary_key=True, max_length=64)
+    holder: Optional[str] = Field(default=None, max_length=128)
+    expires_at: Optional[datetime] = _ts()

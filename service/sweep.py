@@ -1,0 +1,109 @@
+"""Run the sweep: select due problems by ``next_check_at`` (an indexed range scan), plan and fire their
+actions through the workflow as the system actor, and persist everything in one transaction per batch.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from models.db import session as open_session
+from models.tables import Problem
+from service.persist import PROBLEM, REFRESH, Loaded, loaded_from_row, persist, select_loaded, stake_fields
+from service.recipients import RecipientBook
+from workflow import deadlines as dl
+from workflow.errors import StaleVersion
+from workflow.machine import Outcome, fire
+from workflow.permissions import SYSTEM, Stake
+from workflow.rules import Rules
+from workflow.sweep import plan
+
+MAX_STEPS = 6  # actions one problem can need at one moment (e.g. escalate, then warn at the new level)
+
+
+@dataclass
+class SweepReport:
+    now: datetime
+    dry_run: bool = False
+    selected: int = 0
+    actions: Counter = field(default_factory=Counter)
+    planned: list[tuple[str, str, str]] = field(default_factory=list)  # (code, action, comment)
+    retries: int = 0
+
+    def as_dict(self) -> dict:
+        return {"now": self.now.isoformat(), "dry_run": self.dry_run, "selected": self.selected,
+                "actions": dict(self.actions),
+                "items": [{"code": c, "action": a, "comment": m} for c, a, m in self.planned]}
+
+
+def due_query(now: datetime, limit: int):
+    return (select_loaded().where(PROBLEM.c.next_check_at <= now)
+            .order_by(PROBLEM.c.next_check_at, PROBLEM.c.id).limit(limit))
+
+
+def plan_problem(loaded: Loaded, now: datetime, rules: Rules) -> list[Outcome]:
+    """Every action the problem needs at ``now``, fired in order on a moving snapshot."""
+    outcomes: list[Outcome] = []
+    snap = loaded.snap
+    stake = Stake(**stake_fields(loaded.parties))
+    for _ in range(MAX_STEPS):
+        step = plan(snap, now, rules)
+        if step is None:
+            break
+        action, params = step
+        outcome = fire(action, snap, SYSTEM, stake, now, rules, **params)
+        outcomes.append(outcome)
+        snap = outcome.after
+    return outcomes
+
+
+def run_sweep(engine: Engine, rules: Rules, now: datetime, dry_run: bool = False, batch: int = 2000,
+              max_batches: int = 1000) -> SweepReport:
+    report = SweepReport(now=now, dry_run=dry_run)
+    for _ in range(max_batches):
+        try:
+            done = _sweep_batch(engine, rules, now, dry_run, batch, report)
+        except StaleVersion:
+            # Someone changed one of these problems between our SELECT and UPDATE: redo the batch.
+            report.retries += 1
+            if report.retries > 5:
+                raise
+            continue
+        if done < batch or dry_run:
+            break
+    return report
+
+
+def _sweep_batch(engine: Engine, rules: Rules, now: datetime, dry_run: bool, batch: int,
+                 report: SweepReport) -> int:
+    with open_session(engine) as session:
+        with session.begin():
+            rows = session.execute(due_query(now, batch)).all()
+            items = []
+            for row in rows:
+                loaded = loaded_from_row(row)
+                outcomes = plan_problem(loaded, now, rules)
+                if not outcomes:
+                    # A threshold that no longer applies (e.g. the rules changed): refresh light and clock.
+                    refreshed = dl.schedule(loaded.snap, now, rules)
+                    outcomes_or_refresh = [Outcome(REFRESH, loaded.snap.state, loaded.snap.state,
+                                                   loaded.snap.level, loaded.snap.level, refreshed,
+                                                   after=replace(loaded.snap, **refreshed))]
+                    items.append((loaded, outcomes_or_refresh, False))
+                    continue
+                items.append((loaded, outcomes, True))
+            report.selected += len(rows)
+            for loaded, outcomes, real in items:
+                if real:
+                    for o in outcomes:
+                        report.actions[o.action] += 1
+                        report.planned.append((loaded.snap.code, o.action, o.comment))
+            if dry_run:
+                session.rollback()
+                return len(rows)
+            persist(session, [(loaded, outcomes) for loaded, outcomes, _ in items], SYSTEM, now, RecipientBook(session))
+    return len(rows)

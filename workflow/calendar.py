@@ -1,0 +1,202 @@
+"""Working-day and month arithmetic under China's holiday schedule (GUIDE §3). Pure: no I/O.
+
+Counting follows the Civil Code, arts. 201–203: the starting day is not counted; a period whose last
+day is not a working day ends on the next working day; "N months" ends on the same date N months later,
+or that month's last day when the date does not exist.
+
+``chinese_calendar`` knows the State Council schedule for a range of years and raises
+``NotImplementedError`` outside it. For any other year we fall back to Monday–Friday plus the holidays
+and make-up workdays listed in the rules file, and mark every result that relied on the fallback as
+provisional, so nobody mistakes a guessed deadline for a certain one.
+"""
+
+from __future__ import annotations
+
+import calendar as _stdcal
+import re
+from dataclasses import dataclass
+from datetime import date, timedelta
+from enum import StrEnum
+from typing import Iterable
+
+from workflow.errors import CalendarError
+
+
+class PeriodUnit(StrEnum):
+    CALENDAR_DAYS = "calendar_days"
+    WORKDAYS = "workdays"
+    MONTHS = "months"
+
+    @property
+    def label(self) -> str:
+        return {"calendar_days": "天", "workdays": "个工作日", "months": "个月"}[self.value]
+
+
+# Accepted spellings of each unit, English and Chinese.
+_UNIT_WORDS = {
+    PeriodUnit.CALENDAR_DAYS: ("calendar_days", "calendar_day", "days", "day", "天", "日", "自然日", "个自然日"),
+    PeriodUnit.WORKDAYS: ("workdays", "workday", "working_days", "工作日", "个工作日"),
+    PeriodUnit.MONTHS: ("months", "month", "月", "个月"),
+}
+_PERIOD_RE = re.compile(r"^\s*(\d+)\s*([A-Za-z_\u4e00-\u9fff]+)\s*$")
+_ALLOWED_UNITS = "calendar_days（天）、workdays（工作日）、months（月）"
+
+
+@dataclass(frozen=True)
+class Period:
+    amount: int
+    unit: PeriodUnit
+
+    @classmethod
+    def parse(cls, text: str) -> "Period":
+        """Parse ``"3 workdays"``, ``"3个工作日"``, ``"7 calendar_days"``, ``"7天"``, ``"1 months"``, ``"1个月"``."""
+        match = _PERIOD_RE.match(str(text).translate(_FULLWIDTH_DIGITS))
+        if not match:
+            raise CalendarError(f"期限「{text}」格式无效，应为「数字 单位」，如「3 workdays」「7天」「1个月」；单位可选：{_ALLOWED_UNITS}")
+        amount, word = int(match.group(1)), match.group(2)
+        for unit, words in _UNIT_WORDS.items():
+            if word in words:
+                return cls(amount, unit)
+        raise CalendarError(f"期限「{text}」的单位「{word}」无效，可选：{_ALLOWED_UNITS}")
+
+    def __str__(self) -> str:
+        return f"{self.amount} {self.unit.value}"
+
+    @property
+    def label(self) -> str:
+        return f"{self.amount}{self.unit.label}"
+
+
+_FULLWIDTH_DIGITS = str.maketrans("０１２３４５６７８９", "0123456789")
+
+
+@dataclass(frozen=True)
+class DueDate:
+    """A computed date and whether it relied on the Monday–Friday fallback for an unknown year."""
+
+    date: date
+    provisional: bool = False
+
+
+class WorkCalendar:
+    """Answers "is this a working day?" and does period arithmetic.
+
+    ``extra_holidays`` / ``extra_workdays`` override everything (local days off, a schedule published
+    after the package was released). ``declared_years`` are years whose schedule the configuration lists
+    in full, so results in them are not provisional even where the package does not know them.
+    """
+
+    def __init__(
+        self,
+        extra_holidays: Iterable[date] = (),
+        extra_workdays: Iterable[date] = (),
+        declared_years: Iterable[int] = (),
+        use_statutory: bool = True,
+    ):
+        self.extra_holidays = frozenset(extra_holidays)
+        self.extra_workdays = frozenset(extra_workdays)
+        self.declared_years = frozenset(declared_years)
+        self.use_statutory = use_statutory
+        self._cache: dict[date, tuple[bool, bool]] = {}
+
+    # -- single days -------------------------------------------------------------------------------
+
+    def lookup(self, day: date) -> tuple[bool, bool]:
+        """Return ``(is_workday, provisional)`` for one day."""
+        hit = self._cache.get(day)
+        if hit is None:
+            hit = self._cache[day] = self._lookup(day)
+        return hit
+
+    def _lookup(self, day: date) -> tuple[bool, bool]:
+        if day in self.extra_holidays:
+            return False, False
+        if day in self.extra_workdays:
+            return True, False
+        declared = day.year in self.declared_years
+        if self.use_statutory and not declared:
+            try:
+                import chinese_calendar
+
+                return bool(chinese_calendar.is_workday(day)), False
+            except NotImplementedError:
+                pass
+        # Fallback: Monday–Friday. Provisional unless the configuration declares the whole year.
+        return day.weekday() < 5, not (declared or not self.use_statutory)
+
+    def is_workday(self, day: date) -> bool:
+        return self.lookup(day)[0]
+
+    def is_known(self, day: date) -> bool:
+        return not self.lookup(day)[1]
+
+    # -- periods -----------------------------------------------------------------------------------
+
+    def next_workday(self, day: date) -> DueDate:
+        """``day`` itself if it is a working day, else the first working day after it."""
+        provisional = False
+        for _ in range(400):
+            workday, guessed = self.lookup(day)
+            provisional |= guessed
+            if workday:
+                return DueDate(day, provisional)
+            day += timedelta(days=1)
+        raise CalendarError(f"{day} 之后一年内没有工作日，请检查日历配置中的节假日")
+
+    def add(self, start: date, period: Period) -> DueDate:
+        """The last day of ``period`` counted from ``start`` (the starting day itself is not counted)."""
+        if period.amount < 0:
+            raise CalendarError(f"期限「{period}」不能为负数")
+        if period.unit is PeriodUnit.WORKDAYS:
+            return self._step_workdays(start, period.amount, +1)
+        if period.unit is PeriodUnit.CALENDAR_DAYS:
+            end = start + timedelta(days=period.amount)
+        else:
+            end = add_months(start, period.amount)
+        if period.amount == 0:
+            return DueDate(start, not self.is_known(start))
+        return self.next_workday(end)
+
+    def before(self, end: date, period: Period) -> DueDate:
+        """The day ``period`` before ``end`` (used for warning windows); not moved off holidays."""
+        if period.unit is PeriodUnit.WORKDAYS:
+            return self._step_workdays(end, period.amount, -1)
+        if period.unit is PeriodUnit.CALENDAR_DAYS:
+            day = end - timedelta(days=period.amount)
+        else:
+            day = add_months(end, -period.amount)
+        return DueDate(day, not (self.is_known(day) and self.is_known(end)))
+
+    def _step_workdays(self, day: date, count: int, direction: int) -> DueDate:
+        provisional = False
+        remaining = count
+        guard = 0
+        while remaining > 0:
+            day += timedelta(days=direction)
+            workday, guessed = self.lookup(day)
+            provisional |= guessed
+            if workday:
+                remaining -= 1
+            guard += 1
+            if guard > 366 * 10:
+                raise CalendarError("工作日计算超出十年范围，请检查日历配置")
+        if count == 0:
+            provisional = not self.is_known(day)
+        return DueDate(day, provisional)
+
+    def workdays_between(self, start: date, end: date) -> int:
+        """Working days after ``start`` up to and including ``end`` (0 when end <= start)."""
+        count, day = 0, start
+        while day < end:
+            day += timedelta(days=1)
+            count += self.is_workday(day)
+        return count
+
+
+def add_months(day: date, months: int) -> date:
+    """Same date ``months`` later (or earlier); the month's last day when that date does not exist."""
+    index = day.year * 12 + (day.month - 1) + months
+    year, month = divmod(index, 12)
+    month += 1
+    last = _stdcal.monthrange(year, month)[1]
+    return date(year, month, min(day.day, last))

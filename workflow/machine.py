@@ -1,0 +1,402 @@
+"""The closed loop 发现 → 交办 → 督办 → 销号 as ONE ``transitions`` machine, built once at import.
+
+Each request is fired on a small, throw-away ``Ctx`` (GUIDE §5: a Machine per object costs ~0.8 ms;
+``machine.events[name].trigger(ctx)`` costs microseconds). Guards are the transitions' conditions and
+raise typed errors; the ``after`` callbacks compute an ``Outcome`` — the field changes, the audit
+comment and the notices to send — and the service layer persists it in one transaction. Nothing here
+touches the database or the clock.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
+from typing import Any, Optional
+
+from transitions import Machine
+
+from workflow import deadlines as dl
+from workflow.errors import InvalidTransition, InvalidValue, MissingField
+from workflow.permissions import ACTION_LABELS, Actor, Stake, check
+from workflow.rules import Rules
+from workflow.states import LADDER, Level, Milestone, Rating, Recipient, State
+
+S = State
+ACTIVE = [S.ASSIGNED, S.SUPERVISED]
+MAX_TEXT = 5000
+
+
+@dataclass(frozen=True)
+class NoticeIntent:
+    """A notice to record: kind, who by role, extra payload. ``replayable`` notices come from the
+    sweep and are keyed without the event id, so replaying the sweep cannot add them twice."""
+
+    kind: str
+    recipients: tuple[Recipient, ...]
+    payload: dict = field(default_factory=dict)
+    replayable: bool = False
+
+
+@dataclass
+class Outcome:
+    action: str
+    from_state: str
+    to_state: str
+    from_level: str
+    to_level: str
+    changes: dict
+    comment: str = ""
+    data: dict = field(default_factory=dict)
+    notices: list[NoticeIntent] = field(default_factory=list)
+    after: Optional[dl.Snapshot] = None  # the snapshot with the changes applied
+
+
+class Ctx:
+    """What one transition sees; ``state`` is the attribute the machine reads and writes."""
+
+    def __init__(self, snapshot: dl.Snapshot, actor: Actor, now: datetime, rules: Rules, params: dict):
+        self.state = str(State(snapshot.state).value)
+        self.snap = snapshot
+        self.actor = actor
+        self.now = now
+        self.rules = rules
+        self.params = params
+        self.changes: dict[str, Any] = {}
+        self.comment = ""
+        self.data: dict[str, Any] = {}
+        self.notices: list[NoticeIntent] = []
+
+    def text(self, name: str, label: str, required: bool = True) -> str:
+        value = (self.params.get(name) or "").strip()
+        if required and not value:
+            raise MissingField(f"{label}不能为空（--{name.replace('_', '-')}）")
+        if len(value) > MAX_TEXT:
+            raise InvalidValue(f"{label}过长：{len(value)} 字，最多 {MAX_TEXT} 字")
+        return value
+
+    def notify(self, kind: str, recipients, replayable: bool = False, **payload) -> None:
+        self.notices.append(NoticeIntent(kind, tuple(dict.fromkeys(recipients)), payload, replayable))
+
+
+def _today(ctx: Ctx) -> date:
+    return dl.local_date(ctx.now, ctx.rules)
+
+
+# -- guards (conditions): raise a typed error, or return True ---------------------------------------
+
+def _g_assign(ev) -> bool:
+    ctx: Ctx = ev.model
+    p = ctx.params
+    if not p.get("unit_id"):
+        raise MissingField("交办必须指定责任单位（--unit）")
+    if not p.get("person_id"):
+        raise MissingField("交办必须指定责任人（--person）")
+    deadline = p.get("deadline")
+    if deadline is not None and deadline < _today(ctx):
+        raise InvalidValue(f"办结时限 {deadline} 早于今天 {_today(ctx)}，请给出今天或以后的日期")
+    ctx.text("section", "责任科室", required=False)
+    return True
+
+
+def _g_text(name: str, label: str):
+    def guard(ev) -> bool:
+        ev.model.text(name, label)
+        return True
+
+    return guard
+
+
+def _g_ack(ev) -> bool:
+    ctx: Ctx = ev.model
+    if ctx.snap.acked_at is not None:
+        when = ctx.snap.acked_at.astimezone(ctx.rules.timezone).strftime("%Y-%m-%d %H:%M")
+        raise InvalidTransition(f"问题 {ctx.snap.code} 已于 {when} 签收，无需重复签收")
+    return True
+
+
+def _target_level(ctx: Ctx) -> Level:
+    current = Level(ctx.snap.level)
+    wanted = ctx.params.get("to")
+    if wanted:
+        target = Level.parse(wanted, "目标层级（--to）")
+        if LADDER.index(target) <= LADDER.index(current):
+            higher = "、".join(f"{lv.value}（{lv.label}）" for lv in LADDER[LADDER.index(current) + 1:]) or "无"
+            raise InvalidValue(f"目标层级 {target.value} 不高于当前层级 {current.value}（{current.label}），可升级到：{higher}")
+        return target
+    nxt = ctx.rules.level(current).next
+    if nxt is None:
+        raise InvalidTransition(f"问题 {ctx.snap.code} 已在最高层级「{current.label}」，不能再升级")
+    return nxt
+
+
+def _g_escalate(ev) -> bool:
+    ctx: Ctx = ev.model
+    if not ctx.params.get("auto"):
+        ctx.text("reason", "升级理由")
+    _target_level(ctx)
+    return True
+
+
+def _g_close(ev) -> bool:
+    ctx: Ctx = ev.model
+    rating = ctx.params.get("rating")
+    if rating:
+        ctx.params["rating"] = Rating.parse(rating, "评价等级（--rating）").value
+    return True
+
+
+def _resume_to_assigned(ev) -> bool:
+    return ev.model.snap.suspended_from == S.ASSIGNED
+
+
+# -- effects (after callbacks): fill ctx.changes / comment / notices ----------------------------------
+
+def _level_notify(ctx: Ctx, level: str) -> tuple[Recipient, ...]:
+    return ctx.rules.level(level).notify
+
+
+def _e_assign(ev) -> None:
+    ctx: Ctx = ev.model
+    p, snap = ctx.params, ctx.snap
+    level = ctx.rules.initial_level(snap.severity, snap.county_level)
+    ctx.changes.update(dl.enter_level(snap, level, ctx.now, ctx.rules))
+    if p.get("deadline"):
+        given: date = p["deadline"]
+        ctx.changes["deadline"] = given
+        ctx.changes["deadline_provisional"] = not ctx.rules.calendar.is_known(given)
+        for name in ("deploy_due", "feedback_due"):
+            if ctx.changes.get(name):
+                ctx.changes[name] = min(ctx.changes[name], given)
+    ctx.changes.update(responsible_unit_id=p["unit_id"], responsible_person_id=p["person_id"],
+                       leader_id=p.get("leader_id"), responsible_section=ctx.text("section", "责任科室", False),
+                       assigned_at=ctx.now)
+    ctx.comment = ctx.text("comment", "交办意见", required=False)
+    ctx.data = {"deadline": str(ctx.changes["deadline"]), "routing": level.value}
+    ctx.notify("assignment", ctx.rules.notices["assignment"] + _level_notify(ctx, level),
+               comment=ctx.comment, due=str(ctx.changes["deadline"]))
+
+
+def _e_ack(ev) -> None:
+    ev.model.changes["acked_at"] = ev.model.now
+    ev.model.comment = ev.model.text("text", "签收说明", required=False)
+
+
+def _e_feedback(ev) -> None:
+    ctx: Ctx = ev.model
+    ctx.comment = ctx.text("text", "反馈内容")
+    ctx.changes.update(feedback_at=ctx.now, progress=ctx.comment)
+
+
+def _e_note(ev) -> None:
+    ev.model.comment = ev.model.text("text", "备注内容")
+
+
+def _e_supervise(ev) -> None:
+    ctx: Ctx = ev.model
+    ctx.comment = ctx.text("reason", "督办意见")
+
+
+def _e_escalate(ev) -> None:
+    ctx: Ctx = ev.model
+    target = _target_level(ctx)
+    auto = bool(ctx.params.get("auto"))
+    ctx.changes.update(dl.enter_level(ctx.snap, target, ctx.now, ctx.rules))
+    if auto:
+        ctx.changes["overdue_escalations"] = ctx.snap.overdue_escalations + 1
+        ctx.comment = (f"超过办结时限 {ctx.snap.deadline} 及宽限期仍未办结，"
+                       f"自动升级至「{target.label}」")
+    else:
+        ctx.comment = ctx.text("reason", "升级理由")
+    ch = ctx.changes
+    ctx.data = {"deadline": str(ch["deadline"]), "auto": auto}
+    ctx.notify("escalation", _level_notify(ctx, target), replayable=auto, comment=ctx.comment,
+               from_level=ctx.snap.level, to_level=target.value, due=str(ch["deadline"]),
+               deploy_due=str(ch["deploy_due"] or ""), feedback_due=str(ch["feedback_due"] or ""))
+
+
+def _e_suspend(ev) -> None:
+    ctx: Ctx = ev.model
+    ctx.comment = ctx.text("reason", "挂起原因")
+    ctx.changes.update(suspended_at=ctx.now, suspended_from=ctx.snap.state)
+    ctx.notify("suspended", ctx.rules.notices["suspended"], comment=ctx.comment)
+
+
+def _e_resume(ev) -> None:
+    ctx: Ctx = ev.model
+    ctx.changes.update(dl.shift_for_pause(ctx.snap, ctx.snap.suspended_at, ctx.now, ctx.rules))
+    ctx.changes.update(suspended_at=None, suspended_from=None)
+    ctx.comment = ctx.text("reason", "恢复说明", required=False)
+    new_deadline = ctx.changes.get("deadline", ctx.snap.deadline)
+    ctx.data = {"deadline": str(new_deadline), "paused_since": ctx.snap.suspended_at.isoformat()}
+    ctx.notify("resumed", ctx.rules.notices["resumed"], comment=ctx.comment, due=str(new_deadline))
+
+
+def _e_resolve(ev) -> None:
+    ctx: Ctx = ev.model
+    ctx.comment = ctx.text("resolution", "办结情况")
+    ctx.changes.update(resolution=ctx.comment, resolved_at=ctx.now)
+    ctx.notify("review", ctx.rules.notices["review"], comment=ctx.comment)
+
+
+def _e_close(ev) -> None:
+    ctx: Ctx = ev.model
+    rating = ctx.params.get("rating")
+    ctx.changes.update(rating=rating, closed_at=ctx.now)
+    ctx.comment = ctx.text("comment", "销号意见", required=False)
+    ctx.data = {"rating": rating}
+    ctx.notify("closed", ctx.rules.notices["closed"], comment=ctx.comment, rating=rating or "")
+
+
+def _e_send_back(ev) -> None:
+    ctx: Ctx = ev.model
+    ctx.comment = ctx.text("reason", "退回理由")
+    # The clock paused while the inspection office reviewed; the unit gets that time back.
+    ctx.changes.update(dl.shift_for_pause(ctx.snap, ctx.snap.resolved_at or ctx.now, ctx.now, ctx.rules))
+    ctx.changes["resolved_at"] = None
+    ctx.notify("sent_back", ctx.rules.notices["sent_back"], comment=ctx.comment)
+
+
+def _e_warn(ev) -> None:
+    ctx: Ctx = ev.model
+    ctx.changes["warned_at"] = ctx.now
+    ctx.comment = f"距办结时限 {ctx.snap.deadline} 已近"
+    ctx.notify("warning", _level_notify(ctx, ctx.snap.level), replayable=True, due=str(ctx.snap.deadline))
+
+
+def _e_remind(ev) -> None:
+    ctx: Ctx = ev.model
+    snap, now = ctx.snap, ctx.now
+    t = dl.thresholds(snap, ctx.rules)
+    feedback_missed = t.feedback_missed_at and snap.feedback_at is None and now >= t.feedback_missed_at
+    milestone = Milestone.FEEDBACK if feedback_missed else Milestone.DEPLOY
+    due = snap.feedback_due if feedback_missed else snap.deploy_due
+    # One reminder for everything missed so far: a late sweep must not send a burst.
+    if feedback_missed:
+        ctx.changes["feedback_reminded_at"] = now
+    if snap.acked_at is None or not feedback_missed:
+        ctx.changes["deploy_reminded_at"] = snap.deploy_reminded_at or now
+    ctx.comment = f"未按时{milestone.label}（节点 {due}）"
+    ctx.data = {"milestone": milestone.value}
+    ctx.notify("reminder", _level_notify(ctx, snap.level), replayable=True, milestone=milestone.value, due=str(due))
+
+
+def _superseded(snap: dl.Snapshot, now: datetime) -> dict:
+    """Mark earlier thresholds done once a later one has fired, so they are never sent late."""
+    return dict(warned_at=snap.warned_at or now, deploy_reminded_at=snap.deploy_reminded_at or now,
+                feedback_reminded_at=snap.feedback_reminded_at or now)
+
+
+def _e_overdue(ev) -> None:
+    ctx: Ctx = ev.model
+    ctx.changes.update(_superseded(ctx.snap, ctx.now), overdue_reminded_at=ctx.now)
+    ctx.comment = f"已超过办结时限 {ctx.snap.deadline}，请抓紧办理"
+    ctx.notify("overdue", _level_notify(ctx, ctx.snap.level), replayable=True, due=str(ctx.snap.deadline))
+
+
+def _e_stall(ev) -> None:
+    ctx: Ctx = ev.model
+    ctx.changes.update(_superseded(ctx.snap, ctx.now), overdue_reminded_at=ctx.snap.overdue_reminded_at or ctx.now,
+                       stalled_at=ctx.now)
+    ctx.comment = f"已在最高层级「{Level(ctx.snap.level).label}」且超过办结时限 {ctx.snap.deadline} 及宽限期"
+    ctx.notify("overdue", _level_notify(ctx, ctx.snap.level), replayable=True, final=True, due=str(ctx.snap.deadline))
+
+
+def _e_unassigned(ev) -> None:
+    ctx: Ctx = ev.model
+    ctx.changes["overdue_reminded_at"] = ctx.now
+    ctx.comment = f"登记后超过 {ctx.rules.assign_within.label} 仍未交办"
+    ctx.notify("unassigned", ctx.rules.discovered_notify, replayable=True)
+
+
+TRANSITIONS: list[dict] = [
+    dict(trigger="assign", source=S.DISCOVERED, dest=S.ASSIGNED, conditions=[_g_assign], after=[_e_assign]),
+    dict(trigger="ack", source=ACTIVE, dest=None, conditions=[_g_ack], after=[_e_ack]),
+    dict(trigger="feedback", source=ACTIVE, dest=None, conditions=[_g_text("text", "反馈内容")], after=[_e_feedback]),
+    dict(trigger="note", source=list(S), dest=None, conditions=[_g_text("text", "备注内容")], after=[_e_note]),
+    dict(trigger="supervise", source=S.ASSIGNED, dest=S.SUPERVISED, conditions=[_g_text("reason", "督办意见")],
+         after=[_e_supervise]),
+    dict(trigger="escalate", source=ACTIVE, dest=S.SUPERVISED, conditions=[_g_escalate], after=[_e_escalate]),
+    dict(trigger="suspend", source=ACTIVE, dest=S.SUSPENDED, conditions=[_g_text("reason", "挂起原因")],
+         after=[_e_suspend]),
+    dict(trigger="resume", source=S.SUSPENDED, dest=S.ASSIGNED, conditions=[_resume_to_assigned], after=[_e_resume]),
+    dict(trigger="resume", source=S.SUSPENDED, dest=S.SUPERVISED, after=[_e_resume]),
+    dict(trigger="resolve", source=ACTIVE, dest=S.REVIEW, conditions=[_g_text("resolution", "办结情况")],
+         after=[_e_resolve]),
+    dict(trigger="close", source=S.REVIEW, dest=S.CLOSED, conditions=[_g_close], after=[_e_close]),
+    dict(trigger="send_back", source=S.REVIEW, dest=S.SUPERVISED, conditions=[_g_text("reason", "退回理由")],
+         after=[_e_send_back]),
+    # The sweep's actions: no state change, but each is an audited workflow step.
+    dict(trigger="warn", source=ACTIVE, dest=None, after=[_e_warn]),
+    dict(trigger="remind", source=ACTIVE, dest=None, after=[_e_remind]),
+    dict(trigger="overdue", source=ACTIVE, dest=None, after=[_e_overdue]),
+    dict(trigger="stall", source=ACTIVE, dest=None, after=[_e_stall]),
+    dict(trigger="unassigned", source=S.DISCOVERED, dest=None, after=[_e_unassigned]),
+]
+
+def _plain(value):
+    """transitions treats Enum members as named states; give it the plain string values instead."""
+    if isinstance(value, list):
+        return [str(v.value) for v in value]
+    return None if value is None else str(value.value)
+
+
+MACHINE = Machine(model=None, states=[s.value for s in S],
+                  transitions=[{**t, "source": _plain(t["source"]), "dest": _plain(t["dest"])} for t in TRANSITIONS],
+                  initial=S.DISCOVERED.value, auto_transitions=False, send_event=True)
+ACTIONS = tuple(MACHINE.events)
+
+
+def available(state: str) -> list[str]:
+    return list(MACHINE.get_triggers(State(state).value))
+
+
+def fire(action: str, snap: dl.Snapshot, actor: Actor, stake: Stake, now: datetime, rules: Rules,
+         **params: Any) -> Outcome:
+    """Run one action on a snapshot. Raises a typed error and changes nothing when it is not allowed."""
+    if action not in MACHINE.events:
+        raise InvalidValue(f"未知操作「{action}」，可选：{'、'.join(ACTIONS)}")
+    state = State(snap.state)
+    if action not in MACHINE.get_triggers(state.value):
+        could = "、".join(ACTION_LABELS.get(a, a) for a in available(state) if a not in _SYSTEM_ONLY) or "无"
+        raise InvalidTransition(f"问题 {snap.code} 当前状态为「{state.label}」，不能{ACTION_LABELS.get(action, action)}；"
+                                f"此状态下可以：{could}")
+    check("auto_escalate" if params.get("auto") else action, actor, stake, snap.code)
+    ctx = Ctx(snap, actor, now, rules, dict(params))
+    MACHINE.events[action].trigger(ctx)
+    changes = ctx.changes
+    if ctx.state != snap.state:
+        changes["state"] = ctx.state
+    after = replace(snap, **{k: v for k, v in changes.items() if k in dl.Snapshot.FIELDS})
+    changes.update(dl.schedule(after, now, rules))
+    after = replace(after, light=changes["light"], next_check_at=changes["next_check_at"])
+    return Outcome(action, snap.state, ctx.state, snap.level, after.level, changes,
+                   ctx.comment, ctx.data, ctx.notices, after)
+
+
+_SYSTEM_ONLY = {"warn", "remind", "overdue", "stall", "unassigned"}
+
+
+def mermaid() -> str:
+    """The state diagram as Mermaid ``stateDiagram-v2``, generated from the machine's own transitions."""
+    lines = ["stateDiagram-v2"]
+    for s in State:
+        lines.append(f'    state "{s.label} {s.value}" as {s.value}')
+    lines.append(f"    [*] --> {S.DISCOVERED.value}: 登记 log")
+    internal: dict[str, list[str]] = {}
+    seen = set()
+    for name, event in MACHINE.events.items():
+        for source, transitions in event.transitions.items():
+            for t in transitions:
+                if t.dest is None:
+                    internal.setdefault(source, []).append(name)
+                    continue
+                key = (source, t.dest, name)
+                if key not in seen:
+                    seen.add(key)
+                    lines.append(f"    {source} --> {t.dest}: {ACTION_LABELS.get(name, name)} {name}")
+    lines.append(f"    {S.CLOSED.value} --> [*]")
+    for source, names in internal.items():
+        if source in (S.ASSIGNED, S.SUPERVISED):
+            shown = "、".join(ACTION_LABELS.get(n, n) for n in names)
+            lines.append(f"    note right of {source}: 不改变状态：{shown}")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,283 @@
+"""The escalation rules: loaded from ``escalation_rules.toml``, validated, then immutable.
+
+Pure apart from reading the one file. Every error names the file, the key and what is allowed, in
+Chinese, because the person fixing it is the county IT officer editing that file.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from workflow.calendar import Period, WorkCalendar
+from workflow.errors import CalendarError, RulesError
+from workflow.states import LADDER, Category, Level, Milestone, Recipient, Severity
+
+NOTICE_KINDS = ("assignment", "review", "sent_back", "closed", "suspended", "resumed")
+
+
+@dataclass(frozen=True)
+class LevelRule:
+    level: Level
+    label: str
+    time_limit: Period
+    warn_before: Period
+    remind_after: Period
+    next: Level | None
+    notify: tuple[Recipient, ...]
+    milestones: dict[Milestone, Period] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Override:
+    level: Level
+    category: Category | None
+    severity: Severity | None
+    time_limit: Period
+
+
+@dataclass(frozen=True)
+class Rules:
+    source: str
+    timezone: ZoneInfo
+    calendar: WorkCalendar
+    routing: dict[str, Level]
+    levels: dict[Level, LevelRule]
+    overrides: tuple[Override, ...]
+    red_sticky: bool
+    assign_within: Period
+    discovered_notify: tuple[Recipient, ...]
+    notices: dict[str, tuple[Recipient, ...]]
+    sweep_minutes: int
+
+    def level(self, level: Level | str) -> LevelRule:
+        return self.levels[Level(level)]
+
+    def time_limit(self, level: Level | str, category: str, severity: str) -> Period:
+        """The level's limit, replaced by the most specific matching override (category+severity wins)."""
+        level = Level(level)
+        best, best_score = self.levels[level].time_limit, -1
+        for o in self.overrides:
+            if o.level != level:
+                continue
+            if (o.category and o.category != category) or (o.severity and o.severity != severity):
+                continue
+            score = (o.category is not None) + (o.severity is not None)
+            if score > best_score:
+                best, best_score = o.time_limit, score
+        return best
+
+    def initial_level(self, severity: str, county_level: bool) -> Level:
+        """Routing at assignment (分层分级推进): major → meeting; county coordination → leader; else unit."""
+        if severity == Severity.MAJOR:
+            return self.routing["major"]
+        if county_level:
+            return self.routing["county_level"]
+        return self.routing["default"]
+
+
+DEFAULT_RULES_PATH = Path(__file__).resolve().parent.parent / "escalation_rules.toml"
+
+
+def load_rules(path: str | Path | None = None) -> Rules:
+    path = Path(path) if path else DEFAULT_RULES_PATH
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise RulesError(f"规则文件 {path} 不存在") from None
+    except OSError as exc:
+        raise RulesError(f"无法读取规则文件 {path}：{exc.strerror}") from None
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise RulesError(f"{path}: 文件不是 UTF-8 编码") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise RulesError(f"{path}: TOML 语法错误：{exc}") from None
+    return parse_rules(data, str(path))
+
+
+class _Reader:
+    """Typed access to a TOML table that records the key path for error messages."""
+
+    def __init__(self, source: str, data: dict, prefix: str = ""):
+        self.source, self.data, self.prefix = source, data, prefix
+
+    def fail(self, key: str, message: str) -> RulesError:
+        return RulesError(f"{self.source}: 键 {self.prefix}{key} {message}")
+
+    def only(self, allowed: tuple[str, ...]) -> None:
+        for key in self.data:
+            if key not in allowed:
+                raise self.fail(key, f"不认识，此处可用的键：{'、'.join(allowed)}")
+
+    def table(self, key: str, required: bool = True) -> "_Reader":
+        value = self.data.get(key)
+        if value is None:
+            if required:
+                raise self.fail(key, "缺失，应为一个表（[...]）")
+            value = {}
+        if not isinstance(value, dict):
+            raise self.fail(key, f"应为一个表（[...]），实际是「{value!r}」")
+        return _Reader(self.source, value, f"{self.prefix}{key}.")
+
+    def get(self, key: str, kind: type, default: Any = ..., what: str = "") -> Any:
+        if key not in self.data:
+            if default is ...:
+                raise self.fail(key, f"缺失，应为{what or _KIND_NAMES[kind]}")
+            return default
+        value = self.data[key]
+        if kind is int and isinstance(value, bool) or not isinstance(value, kind):
+            raise self.fail(key, f"的值「{value!r}」类型错误，应为{what or _KIND_NAMES[kind]}")
+        return value
+
+    def period(self, key: str, default: str | None = None) -> Period:
+        text = self.get(key, str, default, "期限字符串，如「10 workdays」「7 calendar_days」「1 months」")
+        try:
+            period = Period.parse(text)
+        except CalendarError as exc:
+            raise self.fail(key, f"的值无效：{exc.message}") from None
+        return period
+
+    def enum(self, key: str, enum: type, default: Any = ..., allow_empty: bool = False):
+        text = self.get(key, str, default, "字符串")
+        if text is None or (allow_empty and text == ""):
+            return None
+        return self._member(key, enum, text)
+
+    def _member(self, key: str, enum: type, text: str):
+        try:
+            return enum(text)
+        except ValueError:
+            allowed = "、".join(m.value for m in enum)
+            raise self.fail(key, f"的值「{text}」无效，可选：{allowed}") from None
+
+    def enum_list(self, key: str, enum: type, default: Any = ...) -> tuple:
+        values = self.get(key, list, default, "字符串数组")
+        return tuple(self._member(f"{key}[{i}]", enum, v) if isinstance(v, str) else
+                     _raise(self.fail(f"{key}[{i}]", f"的值「{v!r}」应为字符串")) for i, v in enumerate(values))
+
+    def date_list(self, key: str) -> list[date]:
+        values = self.get(key, list, [], "日期数组，如 [2027-01-01]")
+        out = []
+        for i, v in enumerate(values):
+            if isinstance(v, str):
+                try:
+                    v = date.fromisoformat(v)
+                except ValueError:
+                    raise self.fail(f"{key}[{i}]", f"的值「{v}」不是日期，应为 YYYY-MM-DD") from None
+            if not isinstance(v, date) or hasattr(v, "hour"):
+                raise self.fail(f"{key}[{i}]", f"的值「{v!r}」不是日期，应为 YYYY-MM-DD")
+            out.append(v)
+        return out
+
+
+_KIND_NAMES = {str: "字符串", int: "整数", bool: "true 或 false", list: "数组", dict: "表"}
+
+
+def _raise(exc: Exception):
+    raise exc
+
+
+def parse_rules(data: dict, source: str = "<rules>") -> Rules:
+    top = _Reader(source, data)
+    top.only(("version", "calendar", "lights", "routing", "sweep", "discovered", "levels", "notices", "overrides"))
+    version = top.get("version", int, what="整数 1")
+    if version != 1:
+        raise top.fail("version", f"的值「{version}」不受支持，目前只支持 1")
+
+    cal = top.table("calendar")
+    cal.only(("timezone", "statutory", "extra_holidays", "extra_workdays", "declared_years"))
+    tz_name = cal.get("timezone", str, "Asia/Shanghai")
+    try:
+        tz = ZoneInfo(tz_name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise cal.fail("timezone", f"的值「{tz_name}」不是有效的时区名，如「Asia/Shanghai」") from None
+    years = cal.get("declared_years", list, [], "年份数组，如 [2027]")
+    for i, y in enumerate(years):
+        if not isinstance(y, int) or isinstance(y, bool) or not 1900 < y < 2200:
+            raise cal.fail(f"declared_years[{i}]", f"的值「{y!r}」应为四位年份")
+    holidays, workdays = cal.date_list("extra_holidays"), cal.date_list("extra_workdays")
+    both = sorted(set(holidays) & set(workdays))
+    if both:
+        raise cal.fail("extra_workdays", f"与 extra_holidays 重复：{both[0]}，同一天不能既是假日又是工作日")
+    calendar = WorkCalendar(holidays, workdays, years, cal.get("statutory", bool, True))
+
+    lights = top.table("lights", required=False)
+    lights.only(("red_sticky",))
+    sweep = top.table("sweep", required=False)
+    sweep.only(("interval_minutes",))
+    sweep_minutes = sweep.get("interval_minutes", int, 5)
+    if not 1 <= sweep_minutes <= 1440:
+        raise sweep.fail("interval_minutes", f"的值「{sweep_minutes}」超出范围，应为 1 到 1440 之间的整数")
+
+    routing_t = top.table("routing")
+    routing_t.only(("major", "county_level", "default"))
+    routing = {k: routing_t.enum(k, Level) for k in ("major", "county_level", "default")}
+
+    disc = top.table("discovered", required=False)
+    disc.only(("assign_within", "notify"))
+
+    levels = _parse_levels(top.table("levels"))
+
+    notices_t = top.table("notices", required=False)
+    notices_t.only(NOTICE_KINDS)
+    notices = {k: notices_t.enum_list(k, Recipient, ()) for k in NOTICE_KINDS}
+
+    overrides = []
+    for i, item in enumerate(top.get("overrides", list, [], "表数组（[[overrides]]）")):
+        if not isinstance(item, dict):
+            raise top.fail(f"overrides[{i}]", "应为一个表")
+        o = _Reader(source, item, f"overrides[{i}].")
+        o.only(("level", "category", "severity", "time_limit"))
+        category = o.enum("category", Category, None)
+        severity = o.enum("severity", Severity, None)
+        if category is None and severity is None:
+            raise o.fail("category", "与 severity 至少要给出一个，否则这条覆盖规则对所有问题生效，应直接改 levels 中的 time_limit")
+        overrides.append(Override(o.enum("level", Level), category, severity, o.period("time_limit")))
+
+    return Rules(
+        source=source,
+        timezone=tz,
+        calendar=calendar,
+        routing=routing,
+        levels=levels,
+        overrides=tuple(overrides),
+        red_sticky=lights.get("red_sticky", bool, True),
+        assign_within=disc.period("assign_within", "2 workdays"),
+        discovered_notify=disc.enum_list("notify", Recipient, ("inspection_office",)),
+        notices=notices,
+        sweep_minutes=sweep_minutes,
+    )
+
+
+def _parse_levels(levels_t: _Reader) -> dict[Level, LevelRule]:
+    levels_t.only(tuple(level.value for level in LADDER))
+    out: dict[Level, LevelRule] = {}
+    for level in LADDER:
+        t = levels_t.table(level.value)
+        t.only(("label", "time_limit", "warn_before", "remind_after", "next", "notify", "milestones"))
+        milestones: dict[Milestone, Period] = {}
+        if "milestones" in t.data:
+            m = t.table("milestones")
+            m.only(("deploy", "feedback"))
+            milestones = {Milestone(k): m.period(k) for k in ("deploy", "feedback") if k in m.data}
+        rule = LevelRule(
+            level=level,
+            label=t.get("label", str, level.label),
+            time_limit=t.period("time_limit"),
+            warn_before=t.period("warn_before", "0 workdays"),
+            remind_after=t.period("remind_after", "0 workdays"),
+            next=t.enum("next", Level, "", allow_empty=True),
+            notify=t.enum_list("notify", Recipient),
+            milestones=milestones,
+        )
+        if rule.time_limit.amount <= 0:
+            raise t.fail("time_limit", f"的值「{rule.time_limit}」必须大于 0")
+        if rule.next is not None and LADDER.index(rule.next) <= LADDER.index(level):
+            raise t.fail("next", f"的值「{rule.next.value}」必须是更高一级（阶梯：{' → '.join(LADDER)}）")
+        out[level] = rule
+    return out
