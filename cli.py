@@ -95,12 +95,29 @@ def json_option(f):
     return click.option("--json", "as_json", is_flag=True, help="以 JSON 输出")(f)
 
 
-@click.group(context_settings=CONTEXT)
+class _ChineseHelp:
+    def get_help_option(self, ctx):
+        option = super().get_help_option(ctx)
+        if option is not None:
+            option.help = "显示帮助并退出"
+        return option
+
+
+class Command(_ChineseHelp, click.Command):
+    pass
+
+
+class Group(_ChineseHelp, click.Group):
+    command_class = Command
+    group_class = type  # sub-groups are Groups too
+
+
+@click.group(cls=Group, context_settings=CONTEXT)
 @click.option("--db", envvar="DUBAN_DB", metavar="URL", help="数据库 URL（环境变量 DUBAN_DB；默认 sqlite:///var/duban.db）")
 @click.option("--rules", "rules_path", envvar="DUBAN_RULES", metavar="PATH", help="规则文件（DUBAN_RULES；默认 escalation_rules.toml）")
 @click.option("--as", "user", envvar="DUBAN_USER", metavar="LOGIN", help="当前用户登录名（DUBAN_USER），用于权限检查与审计")
 @click.option("--at", envvar="DUBAN_NOW", metavar="DATETIME", help="模拟“当前时间”（DUBAN_NOW），ISO 8601，无时区按北京时间")
-@click.version_option("0.1.0", prog_name="duban", message="%(prog)s %(version)s")
+@click.version_option("0.1.0", prog_name="duban", message="%(prog)s %(version)s", help="显示版本并退出")
 @click.pass_context
 def main_group(ctx, db, rules_path, user, at):
     """督办 duban：项目问题台账“发现—交办—督办—销号”闭环管理。"""

@@ -149,22 +149,30 @@ class WorkCalendar:
             raise CalendarError(f"期限「{period}」不能为负数")
         if period.unit is PeriodUnit.WORKDAYS:
             return self._step_workdays(start, period.amount, +1)
-        if period.unit is PeriodUnit.CALENDAR_DAYS:
-            end = start + timedelta(days=period.amount)
-        else:
-            end = add_months(start, period.amount)
+        try:
+            if period.unit is PeriodUnit.CALENDAR_DAYS:
+                end = start + timedelta(days=period.amount)
+            else:
+                end = add_months(start, period.amount)
+        except (OverflowError, ValueError):
+            raise CalendarError(f"期限「{period}」过长，超出可计算的日期范围") from None
         if period.amount == 0:
             return DueDate(start, not self.is_known(start))
         return self.next_workday(end)
 
     def before(self, end: date, period: Period) -> DueDate:
         """The day ``period`` before ``end`` (used for warning windows); not moved off holidays."""
+        if period.amount < 0:
+            raise CalendarError(f"期限「{period}」不能为负数")
         if period.unit is PeriodUnit.WORKDAYS:
             return self._step_workdays(end, period.amount, -1)
-        if period.unit is PeriodUnit.CALENDAR_DAYS:
-            day = end - timedelta(days=period.amount)
-        else:
-            day = add_months(end, -period.amount)
+        try:
+            if period.unit is PeriodUnit.CALENDAR_DAYS:
+                day = end - timedelta(days=period.amount)
+            else:
+                day = add_months(end, -period.amount)
+        except (OverflowError, ValueError):
+            raise CalendarError(f"期限「{period}」过长，超出可计算的日期范围") from None
         return DueDate(day, not (self.is_known(day) and self.is_known(end)))
 
     def _step_workdays(self, day: date, count: int, direction: int) -> DueDate:

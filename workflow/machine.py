@@ -275,6 +275,8 @@ def _e_remind(ev) -> None:
         ctx.changes["feedback_reminded_at"] = now
     if snap.acked_at is None or not feedback_missed:
         ctx.changes["deploy_reminded_at"] = snap.deploy_reminded_at or now
+    if t.warn_at and now >= t.warn_at:
+        ctx.changes["warned_at"] = snap.warned_at or now  # the reminder already says the deadline is near
     ctx.comment = f"未按时{milestone.label}（节点 {due}）"
     ctx.data = {"milestone": milestone.value}
     ctx.notify("reminder", _level_notify(ctx, snap.level), replayable=True, milestone=milestone.value, due=str(due))

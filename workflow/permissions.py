@@ -107,11 +107,15 @@ def allowed(action: str, actor: Actor, stake: Stake) -> bool:
     return False
 
 
+def _role_label(role: str) -> str:
+    return Role(role).label if role in {r.value for r in Role} else "系统"
+
+
 def check(action: str, actor: Actor, stake: Stake, code: str = "") -> None:
     if allowed(action, actor, stake):
         return
     what = ACTION_LABELS.get(action, action)
-    who = f"{actor.name}（{actor.login}，{Role(actor.role).label if actor.role in Role else actor.role}）"
+    who = f"{actor.name}（{actor.login}，{_role_label(actor.role)}）"
     if not actor.active:
         raise PermissionDenied(f"用户 {who} 已停用，不能{what}")
     reason = {

@@ -92,7 +92,7 @@ def load_rules(path: str | Path | None = None) -> Rules:
     except OSError as exc:
         raise RulesError(f"无法读取规则文件 {path}：{exc.strerror}") from None
     try:
-        data = tomllib.loads(raw.decode("utf-8"))
+        data = tomllib.loads(raw.decode("utf-8-sig"))  # Notepad saves UTF-8 with a BOM
     except UnicodeDecodeError:
         raise RulesError(f"{path}: 文件不是 UTF-8 编码") from None
     except tomllib.TOMLDecodeError as exc:
@@ -121,7 +121,7 @@ class _Reader:
                 raise self.fail(key, "缺失，应为一个表（[...]）")
             value = {}
         if not isinstance(value, dict):
-            raise self.fail(key, f"应为一个表（[...]），实际是「{value!r}」")
+            raise self.fail(key, f"应为一个表（[...]），实际是「{_shown(value)}」")
         return _Reader(self.source, value, f"{self.prefix}{key}.")
 
     def get(self, key: str, kind: type, default: Any = ..., what: str = "") -> Any:
@@ -131,10 +131,10 @@ class _Reader:
             return default
         value = self.data[key]
         if kind is int and isinstance(value, bool) or not isinstance(value, kind):
-            raise self.fail(key, f"的值「{value!r}」类型错误，应为{what or _KIND_NAMES[kind]}")
+            raise self.fail(key, f"的值「{_shown(value)}」类型错误，应为{what or _KIND_NAMES[kind]}")
         return value
 
-    def period(self, key: str, default: str | None = None) -> Period:
+    def period(self, key: str, default: Any = ...) -> Period:
         text = self.get(key, str, default, "期限字符串，如「10 workdays」「7 calendar_days」「1 months」")
         try:
             period = Period.parse(text)
@@ -158,7 +158,7 @@ class _Reader:
     def enum_list(self, key: str, enum: type, default: Any = ...) -> tuple:
         values = self.get(key, list, default, "字符串数组")
         return tuple(self._member(f"{key}[{i}]", enum, v) if isinstance(v, str) else
-                     _raise(self.fail(f"{key}[{i}]", f"的值「{v!r}」应为字符串")) for i, v in enumerate(values))
+                     _raise(self.fail(f"{key}[{i}]", f"的值「{_shown(v)}」应为字符串")) for i, v in enumerate(values))
 
     def date_list(self, key: str) -> list[date]:
         values = self.get(key, list, [], "日期数组，如 [2027-01-01]")
@@ -170,12 +170,27 @@ class _Reader:
                 except ValueError:
                     raise self.fail(f"{key}[{i}]", f"的值「{v}」不是日期，应为 YYYY-MM-DD") from None
             if not isinstance(v, date) or hasattr(v, "hour"):
-                raise self.fail(f"{key}[{i}]", f"的值「{v!r}」不是日期，应为 YYYY-MM-DD")
+                raise self.fail(f"{key}[{i}]", f"的值「{_shown(v)}」不是日期，应为 YYYY-MM-DD")
             out.append(v)
         return out
 
 
-_KIND_NAMES = {str: "字符串", int: "整数", bool: "true 或 false", list: "数组", dict: "表"}
+_KIND_NAMES = {str: "字符串", int: "整数", bool: " true 或 false", list: "数组", dict: "表"}
+
+
+def _shown(value: Any) -> str:
+    """A value as the person wrote it in the TOML file, not as Python spells it."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    if isinstance(value, list):
+        return "[" + ", ".join(_shown(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{…}"
+    if isinstance(value, str):
+        return f'"{value}"'
+    return str(value)
 
 
 def _raise(exc: Exception):
@@ -199,7 +214,7 @@ def parse_rules(data: dict, source: str = "<rules>") -> Rules:
     years = cal.get("declared_years", list, [], "年份数组，如 [2027]")
     for i, y in enumerate(years):
         if not isinstance(y, int) or isinstance(y, bool) or not 1900 < y < 2200:
-            raise cal.fail(f"declared_years[{i}]", f"的值「{y!r}」应为四位年份")
+            raise cal.fail(f"declared_years[{i}]", f"的值「{_shown(y)}」应为四位年份")
     holidays, workdays = cal.date_list("extra_holidays"), cal.date_list("extra_workdays")
     both = sorted(set(holidays) & set(workdays))
     if both:
@@ -237,7 +252,10 @@ def parse_rules(data: dict, source: str = "<rules>") -> Rules:
         severity = o.enum("severity", Severity, None)
         if category is None and severity is None:
             raise o.fail("category", "与 severity 至少要给出一个，否则这条覆盖规则对所有问题生效，应直接改 levels 中的 time_limit")
-        overrides.append(Override(o.enum("level", Level), category, severity, o.period("time_limit")))
+        limit = o.period("time_limit")
+        if limit.amount <= 0:
+            raise o.fail("time_limit", f"的值「{limit}」必须大于 0")
+        overrides.append(Override(o.enum("level", Level), category, severity, limit))
 
     return Rules(
         source=source,

@@ -1,0 +1,126 @@
+"""A whole winter campaign through the command line: log, assign, let deadlines pass with --at, watch
+reminders and escalations climb the ladder, resolve, send back, resolve again, close."""
+
+from __future__ import annotations
+
+import pytest
+
+pytestmark = pytest.mark.acceptance
+
+
+def setup_county(duban):
+    duban("init", at="2023-11-15")
+    duban("user", "add", "zhang.dcs", "--name", "张晓明", "--unit", "督查室", "--role", "inspector",
+          "--email", "zhang@yc.example")
+    duban("user", "add", "zhao.zrzy", "--name", "赵国强", "--unit", "自然资源局", "--role", "unit_head",
+          "--email", "zhao@yc.example")
+    duban("user", "add", "sun.zrzy", "--name", "孙丽", "--unit", "ziranziyuan", "--role", "staff",
+          "--email", "sun@yc.example")
+    duban("user", "add", "xu.kfq", "--name", "徐海", "--unit", "开发区管委会", "--role", "staff")
+    duban("user", "add", "wang.fxz", "--name", "王建国", "--unit", "county_gov", "--role", "county_leader",
+          "--email", "wang@yc.example")
+    duban("project", "add", "嘉润综合物流园区", "--unit", "kaifaqu", "--leader", "wang.fxz")
+
+
+def test_a_whole_winter(duban):
+    setup_county(duban)
+    code = duban("log", "--project", "嘉润综合物流园区", "--unit", "自然资源局", "--category", "土地",
+                 "--title", "二期冷链仓储用地预审未办结", "--description", "用地预审与选址意见书尚未取得",
+                 at="2023-11-20T10:00", user="xu.kfq").stdout.strip()
+    assert code == "WT-2023-0001"
+
+    out = duban("assign", code, "--unit", "ziranziyuan", "--person", "sun.zrzy", "--section", "耕地保护股",
+                at="2023-11-21T09:00", user="zhang.dcs").stdout
+    assert "交办" in out and "2023-12-19" in out  # land at unit level: 20 working days
+    duban("ack", code, at="2023-11-21T15:00", user="sun.zrzy")
+    duban("feedback", code, "--text", "已组卷，待市局审查", at="2023-11-28T10:00", user="sun.zrzy")
+
+    # The warning window opens two working days before the deadline.
+    swept = duban.json("sweep", at="2023-12-14T08:00")
+    assert swept["actions"] == {}
+    swept = duban.json("sweep", at="2023-12-15T08:00")
+    assert swept["actions"] == {"warn": 1}
+    assert duban.json("show", code)["light"] == "blue"
+
+    # The day after the deadline: 催办, yellow. Twice at the same time: nothing new.
+    swept = duban.json("sweep", at="2023-12-20T08:00")
+    assert swept["actions"] == {"overdue": 1}
+    assert duban.json("sweep", at="2023-12-20T08:00") == {**swept, "selected": 0, "actions": {}, "items": []}
+    assert duban.json("list", "--overdue", at="2023-12-20T08:00")[0]["code"] == code
+
+    # Grace over: escalated to the contracting county leader, with its own fresh time; red.
+    swept = duban.json("sweep", at="2023-12-22T08:00")
+    assert swept["actions"] == {"escalate": 1}
+    shown = duban.json("show", code, at="2023-12-22T08:00")
+    assert (shown["state"], shown["level"], shown["light"]) == ("supervised", "county_leader", "red")
+    assert shown["deadline"] > "2023-12-22"
+
+    # The inspection office issues a 13710 supervision letter by hand.
+    out = duban("escalate", code, "--to", "supervision_13710", "--reason", "久拖不决，发督办函",
+                at="2023-12-25T09:00", user="zhang.dcs").stdout
+    assert "13710" in out
+    shown = duban.json("show", code)
+    assert (shown["deploy_due"], shown["feedback_due"], shown["deadline"]) == ("2023-12-26", "2023-12-28", "2024-01-02")
+
+    # Deploy milestone missed → 催办; then acknowledged and fed back.
+    assert duban.json("sweep", at="2023-12-27T08:00")["actions"] == {"remind": 1}
+    duban("ack", code, at="2023-12-27T09:00", user="zhao.zrzy")
+    duban("feedback", code, "--text", "已报市局，待批复", at="2023-12-27T16:00", user="sun.zrzy")
+
+    # Settle milestone (the level deadline) missed → the county government meeting.
+    swept = duban.json("sweep", at="2024-01-05T08:00")
+    assert swept["actions"] == {"escalate": 1}
+    assert duban.json("show", code)["level"] == "government_meeting"
+
+    # Resolve, sent back, resolve again, closed with a rating.
+    duban("resolve", code, "--resolution", "已取得用地预审意见", at="2024-01-10T10:00", user="sun.zrzy")
+    assert duban.json("list", "--state", "review")[0]["code"] == code
+    duban("send-back", code, "--reason", "缺少批复文件扫描件", at="2024-01-11T10:00", user="zhang.dcs")
+    duban("resolve", code, "--resolution", "已补充批复文件", at="2024-01-12T10:00", user="sun.zrzy")
+    out = duban("close", code, "--rating", "良好", at="2024-01-15T10:00", user="zhang.dcs").stdout
+    assert "销号" in out
+
+    shown = duban.json("show", code)
+    assert shown["state"] == "closed" and shown["rating"] == "good"
+    actions = [e["action"] for e in shown["history"]]
+    assert actions == ["log", "assign", "ack", "feedback", "warn", "overdue", "escalate", "escalate", "remind",
+                       "ack", "feedback", "escalate", "resolve", "send_back", "resolve", "close"]
+    levels = [e["to_level"] for e in shown["history"] if e["action"] == "escalate"]
+    assert levels == ["county_leader", "supervision_13710", "government_meeting"]
+    assert all(e["at"] and e["actor"] for e in shown["history"])
+    assert {n["status"] for n in shown["notices"]} <= {"pending", "undeliverable"}
+    # Closed problems are never swept again.
+    assert duban.json("sweep", at="2024-06-01T08:00")["selected"] == 0
+
+
+def test_sample_ledger_and_make_run_flow(duban):
+    out = duban("init", "--sample", at="2024-01-10T09:00").stdout
+    assert "示例数据" in out and "WT-2024-0001" in out
+    rows = duban.json("list", at="2024-01-10T09:00")
+    assert len(rows) == 10
+    assert {r["category"] for r in rows} == {"land", "demolition", "other"}
+    assert sorted(r["category"] for r in rows).count("land") == 6
+    assert {r["state"] for r in rows} >= {"discovered", "assigned", "supervised", "review", "closed", "suspended"}
+    duban("sweep", at="2024-01-10T09:00")
+    assert "问题台账" in duban("list", at="2024-01-10T09:00").stdout
+
+
+def test_deadline_in_an_unknown_year_is_provisional_not_a_crash(duban):
+    setup_county(duban)
+    code = duban("log", "--project", "嘉润综合物流园区", "--category", "permit", "--title", "跨年手续",
+                 at="2026-12-20T09:00", user="xu.kfq").stdout.strip()
+    out = duban("assign", code, "--unit", "ziranziyuan", "--person", "sun.zrzy", at="2026-12-21T09:00",
+                user="zhang.dcs").stdout
+    assert "暂定" in out
+    assert duban.json("show", code)["deadline_provisional"] is True
+    assert "暂定" in duban("list").stdout
+    out = duban("calendar", "add", "2026-12-28", "5 workdays").stdout
+    assert out.startswith("2027-01-04") and "暂定" in out
+
+
+def test_calendar_add_and_diagram_and_rules_check(duban):
+    assert duban("calendar", "add", "2024-02-08", "3 workdays", user=None).stdout.strip() == "2024-02-19"
+    assert duban("calendar", "add", "2024-09-28", "7天", user=None).stdout.strip() == "2024-10-08"
+    diagram = duban("diagram", user=None).stdout
+    assert diagram.startswith("stateDiagram-v2") and "review --> closed" in diagram
+    assert "规则文件有效" in duban("rules", "check", user=None).stdout

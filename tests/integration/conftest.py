@@ -1,0 +1,56 @@
+"""A real SQLite file per test, with Yangcheng's units, a few people and one project."""
+
+from __future__ import annotations
+
+import pytest
+
+from models.db import create_schema, make_engine, session
+from service import directory
+from service.problems import ProblemService
+from tests.conftest import at
+
+
+class Clock:
+    def __init__(self, now):
+        self.now = now
+
+    def __call__(self):
+        return self.now
+
+    def set(self, text: str):
+        self.now = at(text)
+
+
+PEOPLE = [
+    ("admin", "管理员", "duchashi", "admin", "admin@yc.example"),
+    ("insp", "张督查", "duchashi", "inspector", "insp@yc.example"),
+    ("head", "赵局长", "ziranziyuan", "unit_head", "head@yc.example"),
+    ("staff", "孙科员", "ziranziyuan", "staff", "staff@yc.example"),
+    ("noemail", "周科员", "ziranziyuan", "staff", None),
+    ("town", "马镇干部", "dingdian", "staff", "town@yc.example"),
+    ("lead", "王副县长", "county_gov", "county_leader", "lead@yc.example"),
+]
+
+
+@pytest.fixture
+def engine(tmp_path):
+    eng = make_engine(f"sqlite:///{tmp_path / 'duban.db'}")
+    create_schema(eng)
+    now = at("2024-01-02")
+    with session(eng) as s, s.begin():
+        directory.load_units(s)
+        for login, name, unit, role, email in PEOPLE:
+            directory.add_user(s, login, name, unit, role, email, now)
+        directory.add_project(s, "嘉润综合物流园区", "kaifaqu", "lead", now)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
+def clock():
+    return Clock(at("2024-01-08"))
+
+
+@pytest.fixture
+def svc(engine, rules, clock):
+    return ProblemService(engine, rules, clock)
