@@ -47,12 +47,14 @@ def select_loaded():
             .select_from(PROBLEM.join(proj, proj.c.id == PROBLEM.c.project_id)))
 
 
+_N = len(dl.Snapshot.FIELDS)
+
+
 def loaded_from_row(row) -> Loaded:
-    m = row._mapping
-    snap = dl.Snapshot(**{name: m[name] for name in dl.Snapshot.FIELDS})
-    parties = Parties(m["responsible_unit_id"], m["responsible_person_id"], m["leader_id"],
-                      m["project_leader_id"], m["reporter_id"])
-    return Loaded(snap, m["version"], parties)
+    """Unpack by position: ``select_loaded`` fixes the order (snapshot fields, version, parties)."""
+    snap = dl.Snapshot(*row[:_N])
+    version, unit_id, person_id, leader_id, reporter_id, project_leader_id = row[_N:]
+    return Loaded(snap, version, Parties(unit_id, person_id, leader_id, project_leader_id, reporter_id))
 
 
 def stake_fields(parties: Parties) -> dict:

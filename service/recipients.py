@@ -41,6 +41,22 @@ class RecipientBook:
         self._heads: dict[int, list[User]] = {}
         self._inspectors: Optional[list[User]] = None
 
+    def prefetch(self, parties: Iterable[Parties]) -> None:
+        """Load every person and unit head a batch may need in two queries instead of one per person."""
+        parties = list(parties)
+        ids = {i for p in parties for i in (p.responsible_person_id, p.leader_id, p.project_leader_id, p.reporter_id)
+               if i is not None and i not in self._users}
+        units = {p.responsible_unit_id for p in parties if p.responsible_unit_id is not None} - set(self._heads)
+        if ids:
+            found = {u.id: u for u in self.session.exec(select(User).where(User.id.in_(ids))).all()}
+            self._users.update({i: found.get(i) for i in ids})
+        if units:
+            for unit_id in units:
+                self._heads[unit_id] = []
+            for u in self.session.exec(select(User).where(User.unit_id.in_(units), User.role == Role.UNIT_HEAD,
+                                                          User.active == True).order_by(User.id)).all():  # noqa: E712
+                self._heads[u.unit_id].append(u)
+
     def user(self, user_id: Optional[int]) -> list[User]:
         if user_id is None:
             return []

@@ -98,6 +98,9 @@ class WorkCalendar:
         self.declared_years = frozenset(declared_years)
         self.use_statutory = use_statutory
         self._cache: dict[date, tuple[bool, bool]] = {}
+        # Period arithmetic is pure, and a sweep asks the same few questions thousands of times.
+        self._steps: dict[tuple[date, int, int], DueDate] = {}
+        self._next: dict[date, DueDate] = {}
 
     # -- single days -------------------------------------------------------------------------------
 
@@ -134,6 +137,12 @@ class WorkCalendar:
 
     def next_workday(self, day: date) -> DueDate:
         """``day`` itself if it is a working day, else the first working day after it."""
+        hit = self._next.get(day)
+        if hit is None:
+            hit = self._next[day] = self._next_workday(day)
+        return hit
+
+    def _next_workday(self, day: date) -> DueDate:
         provisional = False
         for _ in range(400):
             workday, guessed = self.lookup(day)
@@ -176,6 +185,13 @@ class WorkCalendar:
         return DueDate(day, not (self.is_known(day) and self.is_known(end)))
 
     def _step_workdays(self, day: date, count: int, direction: int) -> DueDate:
+        key = (day, count, direction)
+        hit = self._steps.get(key)
+        if hit is None:
+            hit = self._steps[key] = self._walk_workdays(day, count, direction)
+        return hit
+
+    def _walk_workdays(self, day: date, count: int, direction: int) -> DueDate:
         provisional = False
         remaining = count
         guard = 0

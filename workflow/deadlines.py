@@ -79,6 +79,16 @@ class Thresholds:
 
 
 def thresholds(s: Snapshot, rules: Rules) -> Thresholds:
+    key = (s.level, s.deadline, s.deploy_due, s.feedback_due)
+    hit = rules.memo.get(key)
+    if hit is None:
+        if len(rules.memo) > 100_000:
+            rules.memo.clear()
+        hit = rules.memo[key] = _thresholds(s, rules)
+    return hit
+
+
+def _thresholds(s: Snapshot, rules: Rules) -> Thresholds:
     rule = rules.level(s.level)
     cal = rules.calendar
     warn_at = None

@@ -346,10 +346,12 @@ MACHINE = Machine(model=None, states=[s.value for s in S],
                   transitions=[{**t, "source": _plain(t["source"]), "dest": _plain(t["dest"])} for t in TRANSITIONS],
                   initial=S.DISCOVERED.value, auto_transitions=False, send_event=True)
 ACTIONS = tuple(MACHINE.events)
+# get_triggers scans every event; the answer per state never changes, so ask once.
+_TRIGGERS = {s.value: tuple(MACHINE.get_triggers(s.value)) for s in State}
 
 
 def available(state: str) -> list[str]:
-    return list(MACHINE.get_triggers(State(state).value))
+    return list(_TRIGGERS[State(state).value])
 
 
 def fire(action: str, snap: dl.Snapshot, actor: Actor, stake: Stake, now: datetime, rules: Rules,
@@ -358,7 +360,7 @@ def fire(action: str, snap: dl.Snapshot, actor: Actor, stake: Stake, now: dateti
     if action not in MACHINE.events:
         raise InvalidValue(f"未知操作「{action}」，可选：{'、'.join(ACTIONS)}")
     state = State(snap.state)
-    if action not in MACHINE.get_triggers(state.value):
+    if action not in _TRIGGERS[state.value]:
         could = "、".join(ACTION_LABELS.get(a, a) for a in available(state) if a not in _SYSTEM_ONLY) or "无"
         raise InvalidTransition(f"问题 {snap.code} 当前状态为「{state.label}」，不能{ACTION_LABELS.get(action, action)}；"
                                 f"此状态下可以：{could}")
@@ -368,13 +370,14 @@ def fire(action: str, snap: dl.Snapshot, actor: Actor, stake: Stake, now: dateti
     changes = ctx.changes
     if ctx.state != snap.state:
         changes["state"] = ctx.state
-    after = replace(snap, **{k: v for k, v in changes.items() if k in dl.Snapshot.FIELDS})
+    after = replace(snap, **{k: v for k, v in changes.items() if k in _SNAPSHOT_FIELDS})
     changes.update(dl.schedule(after, now, rules))
-    after = replace(after, light=changes["light"], next_check_at=changes["next_check_at"])
+    after.light, after.next_check_at = changes["light"], changes["next_check_at"]
     return Outcome(action, snap.state, ctx.state, snap.level, after.level, changes,
                    ctx.comment, ctx.data, ctx.notices, after)
 
 
+_SNAPSHOT_FIELDS = frozenset(dl.Snapshot.FIELDS)
 _SYSTEM_ONLY = {"warn", "remind", "overdue", "stall", "unassigned"}
 
 

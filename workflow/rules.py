@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import tomllib
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, time
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -53,6 +53,11 @@ class Rules:
     discovered_notify: tuple[Recipient, ...]
     notices: dict[str, tuple[Recipient, ...]]
     sweep_minutes: int
+    digest_at: time = time(8, 30)
+    dispatch_days: tuple[int, ...] = (1, 16)
+    dispatch_at: time = time(9, 0)
+    # Memo for workflow.deadlines.thresholds: pure in (level, deadline, milestones) for these rules.
+    memo: dict = field(default_factory=dict, init=False, compare=False, repr=False)
 
     def level(self, level: Level | str) -> LevelRule:
         return self.levels[Level(level)]
@@ -142,6 +147,14 @@ class _Reader:
             raise self.fail(key, f"的值无效：{exc.message}") from None
         return period
 
+    def clock(self, key: str, default: str) -> time:
+        text = self.get(key, str, default, "时刻字符串，如「08:30」")
+        try:
+            hour, minute = (int(x) for x in text.split(":"))
+            return time(hour, minute)
+        except ValueError:
+            raise self.fail(key, f"的值「{text}」不是有效时刻，应为 HH:MM，如「08:30」") from None
+
     def enum(self, key: str, enum: type, default: Any = ..., allow_empty: bool = False):
         text = self.get(key, str, default, "字符串")
         if text is None or (allow_empty and text == ""):
@@ -199,7 +212,8 @@ def _raise(exc: Exception):
 
 def parse_rules(data: dict, source: str = "<rules>") -> Rules:
     top = _Reader(source, data)
-    top.only(("version", "calendar", "lights", "routing", "sweep", "discovered", "levels", "notices", "overrides"))
+    top.only(("version", "calendar", "lights", "routing", "sweep", "digest", "dispatch", "discovered", "levels",
+              "notices", "overrides"))
     version = top.get("version", int, what="整数 1")
     if version != 1:
         raise top.fail("version", f"的值「{version}」不受支持，目前只支持 1")
@@ -228,6 +242,17 @@ def parse_rules(data: dict, source: str = "<rules>") -> Rules:
     sweep_minutes = sweep.get("interval_minutes", int, 5)
     if not 1 <= sweep_minutes <= 1440:
         raise sweep.fail("interval_minutes", f"的值「{sweep_minutes}」超出范围，应为 1 到 1440 之间的整数")
+
+    digest = top.table("digest", required=False)
+    digest.only(("at",))
+    dispatch = top.table("dispatch", required=False)
+    dispatch.only(("days", "at"))
+    days = dispatch.get("days", list, [1, 16], "日期数组，如 [1, 16]")
+    for i, d in enumerate(days):
+        if not isinstance(d, int) or isinstance(d, bool) or not 1 <= d <= 28:
+            raise dispatch.fail(f"days[{i}]", f"的值「{_shown(d)}」无效，应为 1 到 28 之间的整数（每月几号）")
+    if not days:
+        raise dispatch.fail("days", "不能为空：重大问题每半月至少调度一次")
 
     routing_t = top.table("routing")
     routing_t.only(("major", "county_level", "default"))
@@ -269,6 +294,9 @@ def parse_rules(data: dict, source: str = "<rules>") -> Rules:
         discovered_notify=disc.enum_list("notify", Recipient, ("inspection_office",)),
         notices=notices,
         sweep_minutes=sweep_minutes,
+        digest_at=digest.clock("at", "08:30"),
+        dispatch_days=tuple(sorted(set(days))),
+        dispatch_at=dispatch.clock("at", "09:00"),
     )
 
 
