@@ -20,8 +20,10 @@ install: $(STAMP)
 run: $(STAMP)
 	@mkdir -p var
 	@if [ ! -f var/duban.db ]; then $(BIN)/duban init --sample; else echo "已有数据库 var/duban.db（make demo-reset 可重建）"; fi
-	$(BIN)/duban --as admin sweep
+	$(BIN)/duban sweep
+	$(BIN)/duban outbox send
 	$(BIN)/duban list
+	@echo "通知邮件已写入 var/mail/（未配置 SMTP）。查看某个问题：$(BIN)/duban show WT-…；启动调度器：$(BIN)/duban scheduler"
 
 demo-reset:
 	rm -f var/duban.db var/duban.db-wal var/duban.db-shm

@@ -1,0 +1,129 @@
+"""The scheduler as real processes against one SQLite file and a real SMTP server."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from sqlmodel import select
+
+from models.db import make_engine, session
+from models.tables import Event, Notice, Problem
+from service.problems import ProblemService
+from service.scheduler import Jobs, simulate
+from tests.conftest import at
+from tests.mailserver import Mailbox
+
+DUBAN = str(Path(sys.executable).with_name("duban"))
+LADDER = ["unit", "county_leader", "supervision_13710", "government_meeting"]
+
+
+@pytest.fixture
+def smtpd():
+    box = Mailbox().start()
+    yield box
+    box.stop()
+
+
+def env_for(engine, smtpd, **extra):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DUBAN_")}
+    env.update(DUBAN_DB=str(engine.url), DUBAN_SMTP_HOST="127.0.0.1", DUBAN_SMTP_PORT=str(smtpd.port),
+               DUBAN_MAIL_FROM="duban@yc.example", **extra)
+    return env
+
+
+def seed_ledger(svc, clock, n=12):
+    categories = ["land", "demolition", "other", "permit"]
+    for i in range(n):
+        clock.set(f"2024-01-0{2 + i % 3}T10:00")
+        p = svc.log("town", "嘉润综合物流园区", categories[i % 4], f"问题{i}", severity="major" if i % 6 == 5 else "general",
+                    county_level=i % 4 == 1)
+        svc.act("insp", p.code, "assign", unit="ziranziyuan", person="staff" if i % 2 else "head")
+
+
+def test_two_scheduler_processes_over_a_simulated_month_do_everything_exactly_once(engine, svc, clock, smtpd,
+                                                                                     rules, tmp_path):
+    seed_ledger(svc, clock)
+    # Reference: the same month in one process, without delivery, on a copy of the database.
+    ref_path = tmp_path / "reference.db"
+    import sqlite3
+    src, dst = sqlite3.connect(engine.url.database), sqlite3.connect(ref_path)
+    src.backup(dst)
+    src.close()
+    dst.close()
+    ref_engine = make_engine(f"sqlite:///{ref_path}")
+    simulate(Jobs(ref_engine, rules, None, clock, "reference", deliver=False), at("2024-01-05T00:00"),
+             at("2024-02-05T00:00"), timedelta(hours=2))
+    with session(ref_engine) as s:
+        ref_escalations = len(s.exec(select(Event).where(Event.action == "escalate")).all())
+    assert ref_escalations >= 12
+
+    args = [DUBAN, "--at", "2024-01-05T00:00", "scheduler", "--until", "2024-02-05T00:00", "--step", "2h"]
+    procs = [subprocess.Popen(args, env=env_for(engine, smtpd, DUBAN_MAIL_DIR=str(tmp_path / f"mail{i}")),
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for i in range(2)]
+    for p in procs:
+        out, err = p.communicate(timeout=300)
+        assert p.returncode == 0, err
+        assert "模拟结束" in out
+
+    with session(engine) as s:
+        events = s.exec(select(Event).order_by(Event.id)).all()
+        notices = s.exec(select(Notice)).all()
+        problems = s.exec(select(Problem)).all()
+    escalations = [e for e in events if e.action == "escalate"]
+    assert len(escalations) == ref_escalations
+    # Each problem climbs the ladder one rung at a time, each rung once.
+    for p in problems:
+        mine = [(e.from_level, e.to_level) for e in escalations if e.problem_id == p.id]
+        assert len(set(mine)) == len(mine), (p.code, mine)
+        for a, b in mine:
+            assert LADDER.index(b) == LADDER.index(a) + 1
+    # Sweep actions happen once per problem, level and deadline.
+    seen = Counter((e.problem_id, e.action, e.to_level, e.data.get("deadline"), e.comment)
+                   for e in events if e.actor == "system")
+    assert max(seen.values()) == 1
+    # Every deliverable notice was sent, and the server received each exactly once.
+    status = Counter(n.status for n in notices)
+    assert status["pending"] == status["sending"] == status["failed"] == 0, status
+    assert smtpd.wait_for(status["sent"])
+    time.sleep(0.2)
+    ids = smtpd.message_ids()
+    assert sum(ids.values()) == status["sent"] and max(ids.values()) == 1
+    kinds = Counter(n.kind for n in notices if n.status == "sent")
+    assert {"assignment", "warning", "overdue", "escalation", "digest", "dispatch"} <= set(kinds)
+
+
+def test_the_real_scheduler_sweeps_delivers_and_stops_cleanly_on_sigterm(engine, rules, smtpd, tmp_path):
+    real_now = datetime.now(timezone.utc)
+    clock = lambda: real_now - timedelta(days=60)  # noqa: E731 — assigned two months ago
+    svc = ProblemService(engine, rules, clock)
+    p = svc.log("town", "嘉润综合物流园区", "other", "两个月前交办的问题")
+    svc.act("insp", p.code, "assign", unit="ziranziyuan", person="staff")
+
+    proc = subprocess.Popen([DUBAN, "scheduler"], env=env_for(engine, smtpd), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        escalated = False
+        while time.monotonic() < deadline and not escalated:
+            time.sleep(0.3)
+            with session(engine) as s:
+                escalated = s.exec(select(Problem)).first().level == "county_leader"
+        assert escalated, "the scheduler did not sweep at start-up"
+        with session(engine) as s:
+            sent_needed = len([n for n in s.exec(select(Notice)).all() if n.status != "undeliverable"])
+        assert smtpd.wait_for(sent_needed, timeout=30)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    assert "调度器已停止" in out
+    subjects = [m["Subject"] for m in smtpd.messages()]
+    assert any("升级督办" in s or "升级" in s for s in subjects), subjects
