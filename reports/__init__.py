@@ -1,0 +1,1 @@
+"""Ledger import/export (Excel, CSV), dispatch reports, rankings and meeting agendas."""

@@ -1,0 +1,397 @@
+"""Check every row of a ledger before anything is written: parse each cell, resolve every name, find
+duplicates and rows already in the database, and work out when each step of each row happened.
+
+``plan_rows`` never raises for a bad row: it collects an ``Issue`` (row, column, cell, value, what is
+allowed) for every problem and turns each good row into a ``RowPlan``. ``reports.ledger_write`` then
+creates and replays the plans through the workflow, where a refused transition is one more issue;
+``reports.importer`` runs both in one transaction and rolls it back on any issue. Rows already in the
+database (same 问题编号, or same project and 问题名称 when the row has no code) are skipped, so importing
+the same file twice changes nothing. See docs/reports.md for the rules.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timezone
+from typing import Any, Optional
+
+import sqlalchemy as sa
+
+from models.tables import Problem, Project, Unit, User
+from reports.columns import (BY_KEY, CellError, clean, parse_bool, parse_category, parse_date, parse_level,
+                             parse_rating, parse_severity, parse_state)
+from reports.ledger_read import Issue, Sheet
+from service.problems import CODE_RE
+from workflow.rules import Rules
+from workflow.states import LADDER, Level, Role, Severity, State
+
+MAX_TITLE, MAX_TEXT, MAX_SECTION = 200, 5000, 128
+EVENT_HOUR = time(9, 0)  # a ledger date becomes an event at 09:00 local time (as ``--at 2024-02-19`` does)
+ASSIGNED_OR_LATER = (State.ASSIGNED, State.SUPERVISED, State.SUSPENDED, State.REVIEW, State.CLOSED)
+
+
+@dataclass
+class RowPlan:
+    """One valid ledger row, resolved to ids, with the moment of each step."""
+
+    number: int
+    code: Optional[str]
+    project_id: int
+    project_leader_id: Optional[int]
+    title: str
+    description: str
+    category: str
+    severity: str
+    county_level: bool
+    unit_id: int
+    person_id: Optional[int]
+    leader_id: Optional[int]
+    section: str
+    state: State
+    level: Level
+    routed: Level
+    deadline: Optional[date]
+    progress: str
+    resolution: str
+    rating: Optional[str]
+    at: dict[str, datetime] = field(default_factory=dict)  # step name → moment (UTC)
+
+    @property
+    def escalated(self) -> bool:
+        return self.level != self.routed
+
+
+@dataclass
+class Existing:
+    code: str
+    state: str
+    level: str
+    deadline: Optional[date]
+    unit_id: Optional[int]
+
+
+@dataclass
+class Directory:
+    """Everything a check needs from the database, loaded once."""
+
+    units: dict[str, tuple[int, str]]  # code / name / alias → (id, name)
+    unit_names: dict[int, str]
+    projects: dict[str, tuple[int, int, Optional[int]]]  # name (and str(id)) → (id, unit_id, leader_id)
+    users_by_login: dict[str, tuple[int, str, int, bool]]  # login → (id, name, unit_id, active)
+    users_by_name: dict[str, list[tuple[int, str, int, bool]]]
+    heads: dict[int, int]  # unit id → first active unit head's id
+    by_code: dict[str, Existing]
+    by_title: dict[tuple[int, str], Existing]
+
+    @classmethod
+    def load(cls, session) -> "Directory":
+        units: dict[str, tuple[int, str]] = {}
+        names: dict[int, str] = {}
+        for uid, code, name, aliases in session.execute(sa.select(Unit.id, Unit.code, Unit.name, Unit.aliases)):
+            names[uid] = name
+            for key in (code, name, *(aliases or [])):
+                units.setdefault(key, (uid, name))
+        projects = {}
+        for pid, name, unit_id, leader_id in session.execute(
+                sa.select(Project.id, Project.name, Project.unit_id, Project.leader_id)):
+            projects[name] = (pid, unit_id, leader_id)
+            projects.setdefault(str(pid), (pid, unit_id, leader_id))
+        by_login, by_name, heads = {}, {}, {}
+        for uid, login, name, unit_id, role, active in session.execute(
+                sa.select(User.id, User.login, User.name, User.unit_id, User.role, User.active).order_by(User.id)):
+            entry = (uid, login, unit_id, active)
+            by_login[login] = entry
+            by_name.setdefault(name, []).append(entry)
+            if role == Role.UNIT_HEAD and active:
+                heads.setdefault(unit_id, uid)
+        p = Problem.__table__
+        by_code, by_title = {}, {}
+        for code, project_id, title, state, level, deadline, unit_id in session.execute(
+                sa.select(p.c.code, p.c.project_id, p.c.title, p.c.state, p.c.level, p.c.deadline,
+                          p.c.responsible_unit_id)):
+            ex = Existing(code, state, level, deadline, unit_id)
+            by_code[code] = ex
+            by_title.setdefault((project_id, title), ex)
+        return cls(units, names, projects, by_login, by_name, heads, by_code, by_title)
+
+
+@dataclass
+class Check:
+    """The result of checking a sheet."""
+
+    plans: list[RowPlan] = field(default_factory=list)
+    skipped: list[tuple[int, str]] = field(default_factory=list)  # (row, code) already in the database
+    issues: list[Issue] = field(default_factory=list)
+    warnings: list[Issue] = field(default_factory=list)
+
+
+class _Row:
+    """Typed access to one sheet row that records issues instead of raising."""
+
+    def __init__(self, sheet: Sheet, number: int, values: tuple, issues: list[Issue]):
+        self.sheet, self.number, self.values, self.issues = sheet, number, values, issues
+        self.ok = True
+
+    def raw(self, key: str) -> Any:
+        index = self.sheet.columns.get(key)
+        return None if index is None else self.values[index]
+
+    def text(self, key: str) -> str:
+        return clean(self.raw(key))
+
+    def fail(self, key: Optional[str], message: str, value: Any = None) -> None:
+        self.ok = False
+        shown = clean(value if value is not None else (self.raw(key) if key else ""))
+        if isinstance(value, (date, datetime)):
+            shown = value.isoformat()
+        self.issues.append(Issue(self.number, BY_KEY[key].header if key else None,
+                                 self.sheet.cell(key, self.number) if key else None, shown[:60], message))
+
+    def parse(self, key: str, parser, default=None):
+        raw = self.raw(key)
+        if raw is None or (isinstance(raw, str) and not raw.strip()):
+            return default
+        try:
+            return parser(raw)
+        except CellError as exc:
+            self.fail(key, exc.message)
+            return default
+
+
+def event_moment(day: date, now: datetime, rules: Rules) -> datetime:
+    moment = datetime.combine(day, EVENT_HOUR, tzinfo=rules.timezone).astimezone(timezone.utc)
+    return min(moment, now)
+
+
+def plan_rows(sheet: Sheet, d: Directory, rules: Rules, now: datetime, tick=None) -> Check:
+    """Check every row of ``sheet``; valid rows become ``RowPlan``s, fired later by ``ledger_write``.
+    ``tick(n)`` is called every 1,000 rows."""
+    check = Check(issues=list(sheet.issues))
+    today = now.astimezone(rules.timezone).date()
+    seen_codes: dict[str, int] = {}
+    seen_titles: dict[tuple[int, str], int] = {}
+    for i, (number, values) in enumerate(sheet.rows, start=1):
+        if tick and i % 1000 == 0:
+            tick(1000)
+        row = _Row(sheet, number, values, check.issues)
+        plan = _plan_row(row, d, rules, now, today)
+        if plan is None:
+            if row.ok:  # never drop a row silently
+                row.fail(None, "无法识别本行，请检查各列的值")
+            continue
+        if plan.code:
+            if plan.code in seen_codes:
+                row.fail("code", f"问题编号与第 {seen_codes[plan.code]} 行重复")
+                continue
+            seen_codes[plan.code] = number
+        key = (plan.project_id, plan.title)
+        if key in seen_titles:
+            row.fail("title", f"同一项目下的问题名称与第 {seen_titles[key]} 行重复；同名问题请改写名称以便区分")
+            continue
+        seen_titles[key] = number
+        existing = d.by_code.get(plan.code) if plan.code else d.by_title.get(key)
+        if existing is not None:
+            check.skipped.append((number, existing.code))
+            _compare(row, plan, existing, d, check.warnings)
+            continue
+        other = d.by_title.get(key)
+        if plan.code and other is not None:
+            row.fail("code", f"系统中该项目下已有同名问题 {other.code}（编号不同）；如是同一问题，请把编号改为 "
+                             f"{other.code}，否则请改写问题名称")
+            continue
+        check.plans.append(plan)
+    return check
+
+
+def _compare(row: _Row, plan: RowPlan, ex: Existing, d: Directory, warnings: list[Issue]) -> None:
+    diffs = []
+    if ex.state != plan.state:
+        diffs.append(f"状态为「{State(ex.state).label}」")
+    if ex.level != plan.level:
+        diffs.append(f"层级为「{Level(ex.level).label}」")
+    if plan.deadline and ex.deadline != plan.deadline:
+        diffs.append(f"办结时限为 {ex.deadline}")
+    if ex.unit_id != plan.unit_id:
+        diffs.append(f"责任单位为「{d.unit_names.get(ex.unit_id, '')}」")
+    if diffs:
+        warnings.append(Issue(row.number, None, None, ex.code,
+                              f"已在系统中，本行跳过；系统中{'，'.join(diffs)}，与本行不同——以系统为准，"
+                              f"请用 duban 命令办理"))
+
+
+def _plan_row(row: _Row, d: Directory, rules: Rules, now: datetime, today: date) -> Optional[RowPlan]:
+    code = row.text("code").upper() or None
+    if code and not CODE_RE.match(code):
+        row.fail("code", "格式无效，应形如 WT-2024-0001；其他系统的编号请清空此列，导入时自动编号")
+    project = None
+    project_text = row.text("project")
+    if not project_text:
+        row.fail("project", "不能为空")
+    else:
+        project = d.projects.get(project_text)
+        if project is None:
+            row.fail("project", "项目不存在；运行 duban project list 查看全部项目，或先用 duban project add 登记")
+    title = row.text("title")
+    description = row.text("description")
+    if "title" not in row.sheet.columns:
+        title = description
+    if not title:
+        row.fail("title", "问题名称不能为空")
+    elif len(title) > MAX_TITLE:
+        if "title" in row.sheet.columns:
+            row.fail("title", f"过长：{len(title)} 字，最多 {MAX_TITLE} 字；详情请写在「问题描述」")
+        else:
+            row.fail("description", f"没有「问题名称」列时以问题描述作名称，但描述有 {len(title)} 字，超过 {MAX_TITLE} 字；"
+                                    f"请增加「问题名称」列")
+    if len(description) > MAX_TEXT:
+        row.fail("description", f"过长：{len(description)} 字，最多 {MAX_TEXT} 字")
+    category = row.parse("category", parse_category)
+    if category is None and not row.text("category"):
+        row.fail("category", "不能为空，可选：土地、征拆、手续、资金、要素保障、其他")
+    severity = row.parse("severity", parse_severity, Severity.GENERAL)
+    county_level = row.parse("county_level", parse_bool, False)
+    state = row.parse("state", parse_state)
+
+    unit_id = _unit(row, d, project)
+    person_id = _person(row, d, unit_id)
+    if state is None and not row.text("state"):
+        state = State.ASSIGNED if person_id else State.DISCOVERED
+    leader_id = _leader(row, d, unit_id, person_id)
+    section = row.text("section")
+    if len(section) > MAX_SECTION:
+        row.fail("section", f"过长：{len(section)} 字，最多 {MAX_SECTION} 字")
+
+    dates = {key: row.parse(key, parse_date) for key in
+             ("created", "assigned", "deadline", "level_started", "suspended", "resolved", "closed")}
+    progress, resolution = row.text("progress"), row.text("resolution")
+    rating = row.parse("rating", parse_rating)
+    for key in ("progress", "resolution"):
+        if len(row.text(key)) > MAX_TEXT:
+            row.fail(key, f"过长：{len(row.text(key))} 字，最多 {MAX_TEXT} 字")
+    if not row.ok or state is None or severity is None or category is None or project is None:
+        return None
+
+    routed = rules.initial_level(severity.value, county_level)
+    level = row.parse("level", parse_level, routed)
+    if not row.ok:
+        return None
+    plan = RowPlan(row.number, code, project[0], project[2], title, description, category.value, severity.value,
+                   county_level, unit_id, person_id, leader_id, section, state, level, routed, dates["deadline"],
+                   progress, resolution, rating.value if rating else None)
+    _check_state_fields(row, plan, dates)
+    _schedule(row, plan, dates, now, today, rules)
+    return plan if row.ok else None
+
+
+def _unit(row: _Row, d: Directory, project) -> Optional[int]:
+    text = row.text("unit")
+    if not text:
+        return project[1] if project else None
+    hit = d.units.get(text)
+    if hit is None:
+        row.fail("unit", "单位不存在；可填单位名称、代码或别名，运行 duban unit list 查看全部单位")
+        return None
+    return hit[0]
+
+
+def _user(row: _Row, d: Directory, key: str, unit_id: Optional[int], same_unit: bool) -> Optional[int]:
+    text = row.text(key)
+    if not text:
+        return None
+    login = None
+    if text.endswith("）") and "（" in text:  # "孙丽（sun.zrzy）", as the export writes shared names
+        text, login = text[:-1].split("（", 1)
+    entry = d.users_by_login.get(login or text)
+    if entry is None and not login:
+        candidates = d.users_by_name.get(text, [])
+        if same_unit and unit_id is not None and len(candidates) > 1:
+            candidates = [c for c in candidates if c[2] == unit_id] or candidates
+        if len(candidates) > 1:
+            logins = "、".join(c[1] for c in candidates)
+            row.fail(key, f"有 {len(candidates)} 个同名用户（{logins}），请改填登录名")
+            return None
+        entry = candidates[0] if candidates else None
+    if entry is None:
+        row.fail(key, "用户不存在；可填姓名或登录名，运行 duban user list 查看，或先用 duban user add 添加")
+        return None
+    uid, ulogin, uunit, active = entry
+    if not active:
+        row.fail(key, f"用户 {ulogin} 已停用")
+        return None
+    if same_unit and unit_id is not None and uunit != unit_id:
+        row.fail(key, f"{ulogin} 不属于责任单位「{d.unit_names.get(unit_id, '')}」，请选该单位的人员")
+        return None
+    return uid
+
+
+def _person(row: _Row, d: Directory, unit_id: Optional[int]) -> Optional[int]:
+    return _user(row, d, "person", unit_id, same_unit=True)
+
+
+def _leader(row: _Row, d: Directory, unit_id: Optional[int], person_id: Optional[int]) -> Optional[int]:
+    if row.text("leader"):
+        return _user(row, d, "leader", unit_id, same_unit=False)
+    return d.heads.get(unit_id) if unit_id is not None and person_id else None
+
+
+def _check_state_fields(row: _Row, plan: RowPlan, dates: dict) -> None:
+    s, label = plan.state, plan.state.label
+    if s == State.DISCOVERED:
+        for key in ("person", "leader", "section", "progress"):
+            if row.text(key):
+                row.fail(key, f"状态为「{label}」（未交办）的问题不能有{BY_KEY[key].header}；已交办的请把状态改为「交办」")
+        for key in ("assigned", "deadline", "level_started"):
+            if dates[key]:
+                row.fail(key, f"状态为「{label}」（未交办）的问题不能有{BY_KEY[key].header}")
+        if plan.escalated:
+            row.fail("level", f"未交办的问题层级应为「{plan.routed.label}」（按问题性质和是否需县级协调确定）")
+    elif plan.person_id is None and not row.text("person"):
+        row.fail("person", f"状态为「{label}」的问题已交办，必须有责任人（姓名或登录名）")
+    if LADDER.index(plan.level) < LADDER.index(plan.routed):
+        why = "重大问题" if plan.severity == "major" else "需县级协调的问题"
+        row.fail("level", f"{why}交办即进入「{plan.routed.label}」，层级不能低于它")
+    if plan.escalated and s == State.ASSIGNED:
+        row.fail("state", f"层级「{plan.level.label}」高于交办时的层级「{plan.routed.label}」，说明已升级督办，"
+                          f"状态应为督办、挂起、待审核或销号，不能是交办")
+    if dates["level_started"] and not plan.escalated:
+        row.fail("level_started", f"层级「{plan.level.label}」就是交办时的层级，没有升级，升级日期应为空")
+    if s in (State.REVIEW, State.CLOSED):
+        if not plan.resolution:
+            row.fail("resolution", f"状态为「{label}」的问题必须填写办结情况（申请销号时提交的内容）")
+    elif plan.resolution:
+        row.fail("resolution", f"只有待审核或销号的问题才有办结情况；状态为「{label}」的进展请写在「进展情况」")
+    if plan.rating and s != State.CLOSED:
+        row.fail("rating", f"只有销号的问题才有评价等级，本行状态为「{label}」")
+    for key, states in (("suspended", (State.SUSPENDED,)), ("resolved", (State.REVIEW, State.CLOSED)),
+                        ("closed", (State.CLOSED,))):
+        if dates[key] and s not in states:
+            row.fail(key, f"状态为「{label}」的问题不能有{BY_KEY[key].header}")
+
+
+_ORDER = ("created", "assigned", "level_started", "suspended", "resolved", "closed")
+
+
+def _schedule(row: _Row, plan: RowPlan, dates: dict, now: datetime, today: date, rules: Rules) -> None:
+    """The date of each step: given, or else the previous step's; they must not go back in time."""
+    given = {k: dates[k] for k in _ORDER if dates[k]}
+    for key, day in given.items():
+        if day > today:
+            row.fail(key, f"晚于今天（{today}）", day)
+    first = min(given.values(), default=today)
+    chain: dict[str, date] = {}
+    previous, previous_key = dates["created"] or first, "created"
+    chain["created"] = previous
+    for key in _ORDER[1:]:
+        day = dates[key]
+        if day is None:
+            day = previous
+        elif day < previous:
+            row.fail(key, f"早于{BY_KEY[previous_key].header}（{previous}）", day)
+        else:
+            previous, previous_key = day, key
+        chain[key] = day
+    level_day = chain["level_started"] if plan.escalated else chain["assigned"]
+    if plan.deadline and plan.state != State.DISCOVERED and plan.deadline < level_day:
+        which = "升级日期" if plan.escalated else "交办日期"
+        row.fail("deadline", f"早于{which}（{level_day}）", plan.deadline)
+    plan.at = {key: event_moment(day, now, rules) for key, day in chain.items()}
