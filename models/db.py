@@ -7,7 +7,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, SQLModel
+from sqlmodel import Session
 
 import models  # noqa: F401  (tables + guard)
 
@@ -44,7 +44,10 @@ def _sqlite_pragmas(dbapi_conn, _record):
 
 
 def create_schema(engine: Engine) -> None:
-    SQLModel.metadata.create_all(engine)
+    """Bring the schema to the latest migration (an empty database gets every table)."""
+    from models.migrate import upgrade
+
+    upgrade(engine)
 
 
 def session(engine: Engine) -> Session:
