@@ -153,6 +153,36 @@ def init(app: App, sample, admin_email):
 
 
 @main_group.group()
+def db():
+    """数据库结构（迁移）。"""
+
+
+@db.command("upgrade")
+@click.pass_obj
+def db_upgrade(app: App):
+    """把数据库结构升级到最新版本（升级软件后运行；会先备份时请先备份）。"""
+    from models import migrate
+
+    before = migrate.current(app.engine)
+    migrate.upgrade(app.engine)
+    after = migrate.current(app.engine)
+    click.echo(f"数据库结构已是最新版本 {after}" if before == after else f"数据库结构已从 {before or '空库'} 升级到 {after}")
+
+
+@db.command("current")
+@json_option
+@click.pass_obj
+def db_current(app: App, as_json):
+    """显示数据库结构的当前版本和最新版本。"""
+    from models import migrate
+
+    data = {"current": migrate.current(app.engine), "head": migrate.head()}
+    emit(app, as_json, data, lambda d: click.echo(
+        f"当前版本：{d['current'] or '未初始化'}；最新版本：{d['head']}"
+        + ("" if d["current"] == d["head"] else "（请运行 duban db upgrade）")))
+
+
+@main_group.group()
 def user():
     """用户管理。"""
 
@@ -167,7 +197,6 @@ def user():
 def user_add(app: App, login, name, unit, role, email):
     """新增用户。"""
     from service import directory
-    from workflow.permissions import check
     from workflow.states import Role
 
     with app.session() as session, session.begin():
@@ -334,6 +363,7 @@ _action("supervise", "督办：把已交办问题纳入督办。", [click.option
 _action("escalate", "升级到更高层级（默认下一层级）。", [
     click.option("--to", help="目标层级：county_leader、supervision_13710、government_meeting"),
     click.option("--reason", required=True, help="升级理由"),
+    click.option("--deadline", help="新层级的办结时限 YYYY-MM-DD（如督办函另定时限；不填则按规则计算）"),
 ])
 _action("suspend", "挂起（等待外部审批时暂停计时）。", [click.option("--reason", required=True, help="挂起原因")])
 _action("resume", "恢复计时；办结时限顺延挂起的天数。", [click.option("--reason", help="恢复说明")])
@@ -362,7 +392,6 @@ def show(app: App, code, as_json):
 
 
 def _render_detail(d: dict) -> None:
-    from rich.console import Console
     from rich.table import Table
 
     from workflow.permissions import ACTION_LABELS
@@ -427,7 +456,6 @@ def list_cmd(app: App, state, level, unit, light, overdue, as_json):
 
 
 def _render_ledger(rows: list[dict]) -> None:
-    from rich.console import Console
     from rich.table import Table
 
     table = Table(title=f"问题台账（{len(rows)} 条）")
@@ -518,8 +546,179 @@ def diagram():
     click.echo(mermaid(), nl=False)
 
 
+# -- notices and the scheduler ----------------------------------------------------------------------------
+
+def _mail_config():
+    from notifications.config import MailConfig
+
+    return MailConfig.from_env()
+
+
+@main_group.group()
+def outbox():
+    """通知发件箱。"""
+
+
+_STATUSES = ("pending", "sending", "sent", "failed", "undeliverable")
+
+
+@outbox.command("list")
+@click.option("--status", help="状态：pending 待发送、sending 发送中、sent 已发送、failed 发送失败、undeliverable 无法投递")
+@click.option("--problem", "code", help="只看某个问题的通知")
+@click.option("--limit", type=int, help="最多显示多少条（最新的）")
+@json_option
+@click.pass_obj
+def outbox_list(app: App, status, code, limit, as_json):
+    """列出通知及其发送状态。"""
+    from notifications.outbox import list_notices, status_counts
+    from workflow.errors import InvalidValue
+
+    if status and status not in _STATUSES:
+        raise InvalidValue(f"状态（--status）的值「{status}」无效，可选：{'、'.join(_STATUSES)}")
+    with app.session() as session:
+        rows = list_notices(session, status, problem_code=code)
+        counts = status_counts(session)
+    if limit:
+        rows = rows[-limit:]
+
+    def render(data):
+        tz = app.rules.timezone
+        _table(["编号", "类型", "问题", "收件人", "状态", "尝试", "时间", "说明"],
+               [[r["id"], r["kind_label"], r["problem_code"] or "—", r["recipient_login"] or f"（{r['recipient_role']}）",
+                 r["status_label"], r["attempts"], (r["sent_at"] or r["created_at"]).astimezone(tz).strftime("%m-%d %H:%M"),
+                 (r["last_error"] or "")[:60]] for r in data])
+        click.echo("合计：" + "，".join(f"{k} {v}" for k, v in sorted(counts.items())))
+
+    emit(app, as_json, rows, render)
+
+
+@outbox.command("retry")
+@click.argument("notice_id", type=int, required=False)
+@click.pass_obj
+def outbox_retry(app: App, notice_id):
+    """把发送失败的通知（全部或指定编号）重新放回待发送队列。"""
+    from notifications.outbox import retry
+
+    n = retry(app.engine, notice_id, app.now)
+    if notice_id is not None and n == 0:
+        from workflow.errors import NotFound
+
+        raise NotFound(f"没有编号为 {notice_id} 的发送失败通知；运行 duban outbox list --status failed 查看")
+    click.echo(f"已重新排队 {n} 条通知")
+
+
+@outbox.command("send")
+@json_option
+@click.pass_obj
+def outbox_send(app: App, as_json):
+    """立即发送所有待发送的通知（未配置 SMTP 时写入 var/mail/*.eml）。"""
+    from notifications.sender import deliver_pending
+    from service.scheduler import worker_name
+
+    config = _mail_config()
+    stats = deliver_pending(app.engine, config, app.now, worker_name())
+
+    def render(d):
+        where = f"SMTP {config.smtp_host}" if config.smtp_host else f"文件 {config.mail_dir}/"
+        click.echo(f"发送完成（{where}）：已发送 {d['sent']}，稍后重试 {d['retried']}，失败 {d['failed']}"
+                   + (f"；中止原因：{d['stopped']}" if d["stopped"] else ""))
+
+    emit(app, as_json, stats.as_dict(), render)
+    if stats.stopped:
+        raise SystemExit(9)
+
+
+@main_group.group()
+def notices():
+    """通知预览。"""
+
+
+@notices.command("preview")
+@click.argument("code")
+@click.option("--all", "all_statuses", is_flag=True, help="包括已发送和失败的通知")
+@json_option
+@click.pass_obj
+def notices_preview(app: App, code, all_statuses, as_json):
+    """显示某个问题待发送通知的邮件内容。"""
+    from notifications.render import preview
+    from service.problems import normalize_code
+
+    code = normalize_code(code)
+    app.service.get(code)
+    statuses = _STATUSES if all_statuses else ("pending",)
+    with app.session() as session:
+        items = preview(session, code, _mail_config(), statuses)
+
+    def render(data):
+        if not data:
+            click.echo(f"{code} 没有{'任何' if all_statuses else '待发送的'}通知")
+        for m in data:
+            click.echo(f"── 通知 {m['id']}（{m['kind_label']}，{m['status']}）" + "─" * 20)
+            if m.get("error"):
+                click.echo(f"无法生成：{m['error']}")
+                continue
+            click.echo(f"发件人：{m['from']}\n收件人：{m['to']}\n主题：{m['subject']}\n")
+            click.echo(m["text"])
+
+    emit(app, as_json, items, render)
+
+
+@main_group.command()
+@click.option("--once", is_flag=True, help="只运行一轮（巡检、汇总、发送）后退出")
+@click.option("--until", metavar="DATETIME", help="模拟运行：从 --at 起到此时刻，每隔 --step 运行一轮（不等待真实时间）")
+@click.option("--step", default="1h", show_default=True, help="模拟运行的间隔，如 30m、1h、1d")
+@click.option("--no-deliver", is_flag=True, help="只记录通知，不发送")
+@click.pass_obj
+def scheduler(app: App, once, until, step, no_deliver):
+    """调度器：每隔数分钟巡检，工作日早上发每日汇总，半月调度重大问题，并发送通知。Ctrl-C / SIGTERM 退出。"""
+    import logging
+
+    from service.scheduler import Jobs, serve, simulate
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    jobs = Jobs(app.engine, app.rules, _mail_config(), app.clock if app.at else _utcnow, deliver=not no_deliver)
+    if until:
+        end = parse_at(until, app.rules.timezone)
+        reports = simulate(jobs, app.now, end, _parse_step(step),
+                           on_tick=lambda r: r.actions and click.echo(
+                               f"{r.now.astimezone(app.rules.timezone):%Y-%m-%d %H:%M} {r.actions}"))
+        total: dict = {}
+        for r in reports:
+            for k, v in r.actions.items():
+                total[k] = total.get(k, 0) + v
+        click.echo(f"模拟结束：{len(reports)} 轮；操作 {total}；每日汇总 {sum(r.digests for r in reports)}，"
+                   f"半月调度 {sum(r.dispatches for r in reports)}，发送 {sum(r.sent for r in reports)}")
+        return
+    if once:
+        r = jobs.tick()
+        click.echo(f"本轮完成：操作 {r.actions}；每日汇总 {r.digests}，半月调度 {r.dispatches}，发送 {r.sent}，失败 {r.failed}")
+        return
+    import asyncio
+
+    click.echo(f"调度器已启动（{jobs.worker}），每 {app.rules.sweep_minutes} 分钟巡检；Ctrl-C 退出")
+    asyncio.run(serve(jobs, app.rules))
+    click.echo("调度器已停止")
+
+
+def _utcnow() -> datetime:
+    from datetime import timezone
+
+    return datetime.now(timezone.utc)
+
+
+def _parse_step(text: str):
+    from datetime import timedelta
+
+    from workflow.errors import InvalidValue
+
+    units = {"m": "minutes", "h": "hours", "d": "days"}
+    raw = text.strip()
+    if len(raw) >= 2 and raw[:-1].isdigit() and raw[-1] in units and int(raw[:-1]) > 0:
+        return timedelta(**{units[raw[-1]]: int(raw[:-1])})
+    raise InvalidValue(f"间隔（--step）「{text}」无效，应为正整数加单位 m/h/d，如 30m、1h、1d")
+
+
 def _table(headers: list[str], rows: list[list]) -> None:
-    from rich.console import Console
     from rich.table import Table
 
     table = Table()
@@ -535,6 +734,18 @@ def _console():
     from rich.console import Console
 
     return Console(width=None if sys.stdout.isatty() else 160)
+
+
+# -- commands from other packages ------------------------------------------------------------------------
+
+def _register_commands() -> None:
+    from reports.cli import COMMANDS
+
+    for command in COMMANDS:
+        main_group.add_command(command)
+
+
+_register_commands()
 
 
 # -- entry point: one Chinese line per error, never a traceback -----------------------------------------
@@ -583,6 +794,11 @@ def _report(exc: Exception) -> int:
     if isinstance(exc, DubanError):
         click.echo(f"错误：{exc.message}", err=True)
         return exc.exit_code
+    from notifications.errors import NoticeError
+
+    if isinstance(exc, NoticeError):
+        click.echo(f"错误：{exc}", err=True)
+        return 2
     import sqlalchemy.exc as sa_exc
 
     if isinstance(exc, sa_exc.OperationalError) and "no such table" in str(exc):

@@ -10,19 +10,18 @@ import re
 from datetime import date, datetime
 from typing import Any, Callable, Optional
 
-import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from models.db import session as open_session
 from models.guard import workflow_write
-from models.tables import CodeCounter, Event, Problem, Project, User
+from models.tables import CodeCounter, Event, Problem, User
 from service import directory
 from service.persist import Loaded, loaded_from_row, persist, select_loaded, stake_fields
 from workflow import deadlines as dl
 from workflow.errors import InvalidValue, MissingField, NotFound
 from workflow.machine import fire
-from workflow.permissions import Actor, Stake, check
+from workflow.permissions import Stake, check
 from workflow.rules import Rules
 from workflow.states import Category, Light, Role, Severity, State
 
@@ -114,6 +113,8 @@ class ProblemService:
                                    f"当前是第 {loaded.version} 版），请刷新后重试")
             if action == "assign":
                 params = self._assign_params(session, params)
+            elif params.get("deadline") and not isinstance(params["deadline"], date):
+                params["deadline"] = parse_date(params["deadline"], "办结时限（--deadline）")
             outcome = fire(action, loaded.snap, actor, Stake(**stake_fields(loaded.parties)), now, self.rules,
                            **params)
             persist(session, [(loaded, [outcome])], actor, now)

@@ -13,7 +13,6 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from models.db import session as open_session
-from models.tables import Problem
 from service.persist import PROBLEM, REFRESH, Loaded, loaded_from_row, persist, select_loaded, stake_fields
 from service.recipients import RecipientBook
 from workflow import deadlines as dl

@@ -91,9 +91,7 @@ def _g_assign(ev) -> bool:
         raise MissingField("交办必须指定责任单位（--unit）")
     if not p.get("person_id"):
         raise MissingField("交办必须指定责任人（--person）")
-    deadline = p.get("deadline")
-    if deadline is not None and deadline < _today(ctx):
-        raise InvalidValue(f"办结时限 {deadline} 早于今天 {_today(ctx)}，请给出今天或以后的日期")
+    _g_deadline(ctx)
     ctx.text("section", "责任科室", required=False)
     return True
 
@@ -134,7 +132,23 @@ def _g_escalate(ev) -> bool:
     if not ctx.params.get("auto"):
         ctx.text("reason", "升级理由")
     _target_level(ctx)
+    _g_deadline(ctx)
     return True
+
+
+def _g_deadline(ctx: Ctx) -> None:
+    deadline = ctx.params.get("deadline")
+    if deadline is not None and deadline < _today(ctx):
+        raise InvalidValue(f"办结时限（--deadline）{deadline} 早于今天 {_today(ctx)}，请给出今天或以后的日期")
+
+
+def _set_deadline(ctx: Ctx, given: date) -> None:
+    """A deadline set by a person (交办 or a supervision letter) replaces the computed one."""
+    ctx.changes["deadline"] = given
+    ctx.changes["deadline_provisional"] = not ctx.rules.calendar.is_known(given)
+    for name in ("deploy_due", "feedback_due"):
+        if ctx.changes.get(name):
+            ctx.changes[name] = min(ctx.changes[name], given)
 
 
 def _g_close(ev) -> bool:
@@ -161,17 +175,14 @@ def _e_assign(ev) -> None:
     level = ctx.rules.initial_level(snap.severity, snap.county_level)
     ctx.changes.update(dl.enter_level(snap, level, ctx.now, ctx.rules))
     if p.get("deadline"):
-        given: date = p["deadline"]
-        ctx.changes["deadline"] = given
-        ctx.changes["deadline_provisional"] = not ctx.rules.calendar.is_known(given)
-        for name in ("deploy_due", "feedback_due"):
-            if ctx.changes.get(name):
-                ctx.changes[name] = min(ctx.changes[name], given)
+        _set_deadline(ctx, p["deadline"])
     ctx.changes.update(responsible_unit_id=p["unit_id"], responsible_person_id=p["person_id"],
                        leader_id=p.get("leader_id"), responsible_section=ctx.text("section", "责任科室", False),
                        assigned_at=ctx.now)
     ctx.comment = ctx.text("comment", "交办意见", required=False)
-    ctx.data = {"deadline": str(ctx.changes["deadline"]), "routing": level.value}
+    ctx.data = {"deadline": str(ctx.changes["deadline"]), "routing": level.value, "unit_id": p["unit_id"],
+                "person_id": p["person_id"], "leader_id": p.get("leader_id"),
+                "section": ctx.changes["responsible_section"]}
     ctx.notify("assignment", ctx.rules.notices["assignment"] + _level_notify(ctx, level),
                comment=ctx.comment, due=str(ctx.changes["deadline"]))
 
@@ -201,6 +212,8 @@ def _e_escalate(ev) -> None:
     target = _target_level(ctx)
     auto = bool(ctx.params.get("auto"))
     ctx.changes.update(dl.enter_level(ctx.snap, target, ctx.now, ctx.rules))
+    if ctx.params.get("deadline"):
+        _set_deadline(ctx, ctx.params["deadline"])
     if auto:
         ctx.changes["overdue_escalations"] = ctx.snap.overdue_escalations + 1
         ctx.comment = (f"超过办结时限 {ctx.snap.deadline} 及宽限期仍未办结，"
@@ -208,7 +221,7 @@ def _e_escalate(ev) -> None:
     else:
         ctx.comment = ctx.text("reason", "升级理由")
     ch = ctx.changes
-    ctx.data = {"deadline": str(ch["deadline"]), "auto": auto}
+    ctx.data = {"deadline": str(ch["deadline"]), "auto": auto, "deadline_given": bool(ctx.params.get("deadline"))}
     ctx.notify("escalation", _level_notify(ctx, target), replayable=auto, comment=ctx.comment,
                from_level=ctx.snap.level, to_level=target.value, due=str(ch["deadline"]),
                deploy_due=str(ch["deploy_due"] or ""), feedback_due=str(ch["feedback_due"] or ""))
@@ -253,6 +266,7 @@ def _e_send_back(ev) -> None:
     # The clock paused while the inspection office reviewed; the unit gets that time back.
     ctx.changes.update(dl.shift_for_pause(ctx.snap, ctx.snap.resolved_at or ctx.now, ctx.now, ctx.rules))
     ctx.changes["resolved_at"] = None
+    ctx.data = {"deadline": str(ctx.changes.get("deadline", ctx.snap.deadline))}
     ctx.notify("sent_back", ctx.rules.notices["sent_back"], comment=ctx.comment)
 
 

@@ -25,7 +25,7 @@ class _Labelled(StrEnum):
             if text in (member.value, member.label):
                 return member
         allowed = "、".join(f"{m.value}（{m.label}）" for m in cls)
-        raise InvalidValue(f"{field} 的值「{value}」无效，可选：{allowed}")
+        raise InvalidValue(f"{field}的值「{value}」无效，可选：{allowed}")
 
 
 class State(_Labelled):

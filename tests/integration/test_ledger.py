@@ -130,7 +130,7 @@ def test_a_replayed_escalation_adds_no_second_notice(svc, engine, rules, clock):
     """Even if the same escalation were computed twice, its outbox rows' unique keys keep one copy."""
     from service.recipients import insert_notices
 
-    p = log_and_assign(svc)
+    log_and_assign(svc)
     clock.set("2024-03-01")
     run_sweep(engine, rules, clock())
     with session(engine) as s:

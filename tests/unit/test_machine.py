@@ -286,3 +286,13 @@ def test_lights_follow_the_thresholds(rules):
     assert dl.light_for(s, at("2024-01-17"), rules) == Light.BLUE  # 2 workdays before
     assert dl.light_for(s, at("2024-01-20"), rules) == Light.YELLOW  # overdue, within grace
     assert dl.light_for(s, at("2024-01-24"), rules) == Light.RED  # grace (2 workdays) over
+
+
+def test_a_supervision_letter_may_set_its_own_deadline(rules):
+    s = snap(State.ASSIGNED, rules)
+    out = fire("escalate", s, INSPECTOR, STAKE, NOW, rules, reason="督办函另定时限", to="supervision_13710",
+               deadline=date(2024, 1, 12))
+    assert out.changes["deadline"] == date(2024, 1, 12)
+    assert out.changes["feedback_due"] <= date(2024, 1, 12) and out.data["deadline_given"] is True
+    with pytest.raises(InvalidValue, match="早于今天"):
+        fire("escalate", s, INSPECTOR, STAKE, NOW, rules, reason="x", deadline=date(2024, 1, 1))
