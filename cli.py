@@ -182,6 +182,49 @@ def db_current(app: App, as_json):
         + ("" if d["current"] == d["head"] else "（请运行 duban db upgrade）")))
 
 
+def _require_admin(app: App, what: str) -> None:
+    from service import directory
+    from workflow.errors import PermissionDenied
+    from workflow.states import Role
+
+    with app.session() as session:
+        actor = directory.actor_for(session, app.actor())
+    if actor.role != Role.ADMIN:
+        raise PermissionDenied(f"只有管理员可以{what}，{actor.name}（{actor.login}）不是管理员")
+
+
+@main_group.command("export")
+@click.argument("path", type=click.Path(dir_okay=False, writable=True))
+@click.pass_obj
+def export_cmd(app: App, path):
+    """导出全部数据（单位、用户、项目、问题、历史、通知）为带版本的 JSONL 备份文件。"""
+    from pathlib import Path
+
+    from service.dump import export_dump
+
+    _require_admin(app, "导出全部数据")
+    header = export_dump(app.engine, Path(path), app.now)
+    total = sum(header["tables"].values())
+    click.echo(f"已导出 {total} 行到 {path}（结构版本 {header['schema']}）："
+               + "，".join(f"{k} {v}" for k, v in header["tables"].items() if v))
+
+
+@main_group.command("import")
+@click.argument("path", type=click.Path(dir_okay=False))
+@click.option("--replace", is_flag=True, help="目标库已有数据时，用备份替换全部数据（默认拒绝）")
+@click.pass_obj
+def import_cmd(app: App, path, replace):
+    """从 duban export 的备份文件恢复全部数据（默认只导入空库）。"""
+    from pathlib import Path
+
+    from service.dump import import_dump
+
+    if replace:
+        _require_admin(app, "用备份替换全部数据")
+    result = import_dump(app.engine, Path(path), replace=replace)
+    click.echo(f"已从 {path} 导入 {sum(result['tables'].values())} 行（结构版本 {result['schema']}）")
+
+
 @main_group.group()
 def user():
     """用户管理。"""
@@ -801,7 +844,8 @@ def _report(exc: Exception) -> int:
         return 2
     import sqlalchemy.exc as sa_exc
 
-    if isinstance(exc, sa_exc.OperationalError) and "no such table" in str(exc):
+    if isinstance(exc, (sa_exc.OperationalError, sa_exc.ProgrammingError)) and (
+            "no such table" in str(exc) or type(getattr(exc, "orig", None)).__name__ == "UndefinedTable"):
         click.echo("错误：数据库尚未初始化，请先运行 duban init", err=True)
         return 10
     if isinstance(exc, sa_exc.OperationalError):

@@ -28,9 +28,18 @@ def make_engine(url: str | None = None, echo: bool = False) -> Engine:
         sa.event.listen(engine, "connect", _sqlite_pragmas)
         # pysqlite's own transaction handling defers BEGIN; take it over so a write transaction starts
         # with BEGIN IMMEDIATE and concurrent writers queue on busy_timeout instead of failing midway.
-        sa.event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
+        sa.event.listen(engine, "begin", _sqlite_begin)
         return engine
     return sa.create_engine(url, echo=echo, pool_pre_ping=True)
+
+
+def _sqlite_begin(conn) -> None:
+    conn.exec_driver_sql("BEGIN " + conn.get_execution_options().get("sqlite_begin", "IMMEDIATE"))
+
+
+def reader(engine: Engine) -> Engine:
+    """The same engine for read-only work: on SQLite its transactions do not take the write lock."""
+    return engine.execution_options(sqlite_begin="DEFERRED") if engine.dialect.name == "sqlite" else engine
 
 
 def _sqlite_pragmas(dbapi_conn, _record):

@@ -185,3 +185,20 @@ class Lease(SQLModel, table=True):
     name: str = Field(primary_key=True, max_length=64)
     holder: Optional[str] = Field(default=None, max_length=128)
     expires_at: Optional[datetime] = _ts()
+
+
+class ApiToken(SQLModel, table=True):
+    """A personal API token for scripts (``duban token create LOGIN``). Only a SHA-256 digest of the
+    token is stored: the token itself is 32 random bytes, shown once, so a plain digest is enough (a slow
+    password hash would only slow every API call). ``revoked_at`` set = no longer accepted."""
+
+    __tablename__ = "api_token"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user_account.id", index=True)
+    name: str = Field(default="", max_length=100)
+    token_hash: str = Field(max_length=64, unique=True, index=True)
+    prefix: str = Field(max_length=16)
+    created_at: Optional[datetime] = _ts(nullable=False)
+    expires_at: Optional[datetime] = _ts()
+    revoked_at: Optional[datetime] = _ts()

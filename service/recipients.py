@@ -143,9 +143,9 @@ def insert_notices(session: Session, rows: Iterable[dict]) -> int:
     else:
         from sqlalchemy.dialects.sqlite import insert
     table = Notice.__table__
-    stmt = insert(table).on_conflict_do_nothing(index_elements=[table.c.dedup_key])
-    result = session.execute(stmt, rows)
-    return max(result.rowcount, 0) if result.rowcount is not None else len(rows)
+    stmt = insert(table).on_conflict_do_nothing(index_elements=[table.c.dedup_key]).returning(table.c.id)
+    # RETURNING counts what was really inserted (rowcount of a batched executemany is not portable).
+    return len(session.execute(stmt, rows).all())
 
 
 def count_pending(session: Session) -> int:

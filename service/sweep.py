@@ -44,9 +44,16 @@ _DUE = (select_loaded().where(PROBLEM.c.next_check_at <= sa.bindparam("now", typ
         .order_by(PROBLEM.c.next_check_at, PROBLEM.c.id).limit(sa.bindparam("limit", type_=sa.Integer)))
 
 
-def due_query(now: datetime, limit: int):
-    """Problems whose next threshold has come: a range scan on ix_problem_next_check_at."""
-    return _DUE.params(now=now, limit=limit)
+_DUE_LOCKED = _DUE.with_for_update(skip_locked=True, of=PROBLEM)
+
+
+def due_query(now: datetime, limit: int, lock: bool = False):
+    """Problems whose next threshold has come: a range scan on ix_problem_next_check_at.
+
+    ``lock`` (PostgreSQL): FOR UPDATE OF problem SKIP LOCKED, so several schedulers sweeping at once
+    each take different problems instead of waiting for one another.
+    """
+    return (_DUE_LOCKED if lock else _DUE).params(now=now, limit=limit)
 
 
 def plan_problem(loaded: Loaded, now: datetime, rules: Rules) -> list[Outcome]:
@@ -98,7 +105,8 @@ def _sweep_batch_inner(engine: Engine, rules: Rules, now: datetime, dry_run: boo
                        report: SweepReport) -> int:
     with open_session(engine) as session:
         with session.begin():
-            rows = session.execute(due_query(now, batch)).all()
+            lock = session.get_bind().dialect.name == "postgresql" and not dry_run
+            rows = session.execute(due_query(now, batch, lock=lock)).all()
             items = []
             for row in rows:
                 loaded = loaded_from_row(row)

@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from tests import backends
 from workflow.rules import load_rules
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -21,3 +22,13 @@ def at(text: str) -> datetime:
 @pytest.fixture(scope="session")
 def rules():
     return load_rules()
+
+
+@pytest.fixture(params=backends.BACKENDS)
+def db_url(request, tmp_path):
+    """A fresh empty database URL, once on SQLite and once on PostgreSQL."""
+    return backends.new_database_url(request.param, tmp_path)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    backends.drop_created()

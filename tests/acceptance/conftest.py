@@ -1,4 +1,4 @@
-"""Drive the installed ``duban`` command as a subprocess against a real SQLite file."""
+"""Drive the installed ``duban`` command as a subprocess, on an SQLite file and on PostgreSQL."""
 
 from __future__ import annotations
 
@@ -10,45 +10,33 @@ from pathlib import Path
 
 import pytest
 
+from tests import backends
+
 DUBAN = Path(sys.executable).with_name("duban")
 
 
 class Duban:
-    def __init__(self, tmp_path: Path):
-        self.path = tmp_path / "duban.db"
-        self.db = f"sqlite:///{self.path}"
-        self.cwd = tmp_path
+    def __init__(self, db_url: str, cwd: Path):
+        self.db = db_url
+        self.cwd = cwd
 
     def dump(self) -> dict:
-        """Every row of every table, read straight from the SQLite file."""
-        import sqlite3
-
-        con = sqlite3.connect(self.path)
-        try:
-            tables = [r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")]
-            return {t: con.execute(f"SELECT * FROM {t} ORDER BY 1").fetchall() for t in tables}
-        finally:
-            con.close()
+        """Every row of every table."""
+        return backends.dump(self.db)
 
     def copy_to(self, tmp_path: Path) -> "Duban":
-        import sqlite3
-
-        other = Duban(tmp_path)
-        src, dst = sqlite3.connect(self.path), sqlite3.connect(other.path)
-        src.backup(dst)
-        src.close()
-        dst.close()
-        return other
+        return Duban(backends.copy_database(self.db, tmp_path), tmp_path)
 
     def __call__(self, *args: str, at: str | None = None, user: str | None = "admin", ok: bool = True):
         env = {k: v for k, v in os.environ.items() if not k.startswith("DUBAN_")}
         env["DUBAN_DB"] = self.db
+        env["DUBAN_MAIL_DIR"] = str(self.cwd / "mail")
         if at:
             env["DUBAN_NOW"] = at
         if user:
             env["DUBAN_USER"] = user
         result = subprocess.run([str(DUBAN), *args], capture_output=True, text=True, env=env, cwd=self.cwd,
-                                timeout=60)
+                                timeout=120)
         if ok and result.returncode != 0:
             raise AssertionError(f"duban {' '.join(args)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
         if not ok:
@@ -63,5 +51,5 @@ class Duban:
 
 
 @pytest.fixture
-def duban(tmp_path):
-    return Duban(tmp_path)
+def duban(db_url, tmp_path):
+    return Duban(db_url, tmp_path)

@@ -5,17 +5,19 @@ from __future__ import annotations
 
 import pytest
 
+from tests import backends
 from tests.acceptance.test_winter import setup_county
 
 pytestmark = pytest.mark.acceptance
 
 
-@pytest.fixture(scope="module")
-def template(tmp_path_factory):
-    """One county with one assigned problem, built once; each test gets its own copy."""
+@pytest.fixture(scope="module", params=backends.BACKENDS)
+def template(request, tmp_path_factory):
+    """One county with one assigned problem, built once per database; each test gets its own copy."""
     from tests.acceptance.conftest import Duban
 
-    duban = Duban(tmp_path_factory.mktemp("county"))
+    folder = tmp_path_factory.mktemp("county")
+    duban = Duban(backends.new_database_url(request.param, folder), folder)
     setup_county(duban)
     code = duban("log", "--project", "嘉润综合物流园区", "--category", "land", "--title", "用地预审",
                  at="2024-01-08T09:00", user="xu.kfq").stdout.strip()
@@ -78,6 +80,7 @@ def test_bad_input_is_refused_clearly_and_changes_nothing(county, args, user, fr
 
 
 def test_bad_at_bad_rules_and_uninitialised_database(duban, tmp_path):
+    """Refusals before any database work; one backend is enough."""
     r = duban("list", at="next tuesday", ok=False)
     assert "--at / DUBAN_NOW「next tuesday」" in r.stderr
     r = duban("list", ok=False)

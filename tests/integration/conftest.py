@@ -33,8 +33,8 @@ PEOPLE = [
 
 
 @pytest.fixture
-def engine(tmp_path):
-    eng = make_engine(f"sqlite:///{tmp_path / 'duban.db'}")
+def engine(db_url):
+    eng = make_engine(db_url)
     create_schema(eng)
     now = at("2024-01-02")
     with session(eng) as s, s.begin():

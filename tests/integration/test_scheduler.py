@@ -19,6 +19,7 @@ from models.tables import Event, Notice, Problem
 from service.problems import ProblemService
 from service.scheduler import Jobs, simulate
 from tests.conftest import at
+from tests.backends import copy_database
 from tests.mailserver import Mailbox
 
 DUBAN = str(Path(sys.executable).with_name("duban"))
@@ -34,7 +35,7 @@ def smtpd():
 
 def env_for(engine, smtpd, **extra):
     env = {k: v for k, v in os.environ.items() if not k.startswith("DUBAN_")}
-    env.update(DUBAN_DB=str(engine.url), DUBAN_SMTP_HOST="127.0.0.1", DUBAN_SMTP_PORT=str(smtpd.port),
+    env.update(DUBAN_DB=engine.url.render_as_string(hide_password=False), DUBAN_SMTP_HOST="127.0.0.1", DUBAN_SMTP_PORT=str(smtpd.port),
                DUBAN_MAIL_FROM="duban@yc.example", **extra)
     return env
 
@@ -52,13 +53,8 @@ def test_two_scheduler_processes_over_a_simulated_month_do_everything_exactly_on
                                                                                      rules, tmp_path):
     seed_ledger(svc, clock)
     # Reference: the same month in one process, without delivery, on a copy of the database.
-    ref_path = tmp_path / "reference.db"
-    import sqlite3
-    src, dst = sqlite3.connect(engine.url.database), sqlite3.connect(ref_path)
-    src.backup(dst)
-    src.close()
-    dst.close()
-    ref_engine = make_engine(f"sqlite:///{ref_path}")
+    engine.dispose()  # PostgreSQL copies from a template with no open connections
+    ref_engine = make_engine(copy_database(engine.url.render_as_string(hide_password=False), tmp_path))
     simulate(Jobs(ref_engine, rules, None, clock, "reference", deliver=False), at("2024-01-05T00:00"),
              at("2024-02-05T00:00"), timedelta(hours=2))
     with session(ref_engine) as s:
