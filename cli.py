@@ -11,6 +11,8 @@ from functools import cached_property
 
 import click
 
+from cli_support import Group, json_option
+
 CONTEXT = dict(help_option_names=["-h", "--help"], max_content_width=100)
 
 
@@ -89,27 +91,6 @@ def emit(ctx_obj: App, as_json: bool, data, render) -> None:
         click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
     else:
         render(data)
-
-
-def json_option(f):
-    return click.option("--json", "as_json", is_flag=True, help="以 JSON 输出")(f)
-
-
-class _ChineseHelp:
-    def get_help_option(self, ctx):
-        option = super().get_help_option(ctx)
-        if option is not None:
-            option.help = "显示帮助并退出"
-        return option
-
-
-class Command(_ChineseHelp, click.Command):
-    pass
-
-
-class Group(_ChineseHelp, click.Group):
-    command_class = Command
-    group_class = type  # sub-groups are Groups too
 
 
 @click.group(cls=Group, context_settings=CONTEXT)

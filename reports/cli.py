@@ -11,25 +11,8 @@ import json
 
 import click
 
-
-class _ChineseHelp:
-    def get_help_option(self, ctx):
-        option = super().get_help_option(ctx)
-        if option is not None:
-            option.help = "显示帮助并退出"
-        return option
-
-
-class Command(_ChineseHelp, click.Command):
-    pass
-
-
-class Group(_ChineseHelp, click.Group):
-    command_class = Command
-
-
-def _json_option(f):
-    return click.option("--json", "as_json", is_flag=True, help="以 JSON 输出")(f)
+from cli_support import Command, Group
+from cli_support import json_option as _json_option
 
 
 def _echo_json(data) -> None:

@@ -10,15 +10,17 @@ import pytest
 from openpyxl import Workbook, load_workbook
 
 from models.db import create_schema, make_engine
+from tests import backends
 from tests.acceptance.conftest import Duban
 from tests.reports.conftest import seed_directory
 
 pytestmark = pytest.mark.acceptance
 
 
-@pytest.fixture(scope="module")
-def template(tmp_path_factory):
-    duban = Duban(tmp_path_factory.mktemp("county"))
+@pytest.fixture(scope="module", params=backends.BACKENDS)
+def template(request, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("county")
+    duban = Duban(backends.new_database_url(request.param, folder), folder)
     duban("init", "--sample", at="2024-01-20T09:00")
     duban("sweep", at="2024-01-20T09:00")
     return duban
@@ -30,10 +32,10 @@ def county(template, tmp_path):
 
 
 @pytest.fixture
-def fresh(tmp_path):
+def fresh(db_url, tmp_path):
     """A database with the county's units, people and projects, and no problems."""
-    d = Duban(tmp_path / "fresh")
-    d.cwd.mkdir()
+    (tmp_path / "fresh").mkdir()
+    d = Duban(db_url, tmp_path / "fresh")
     engine = make_engine(d.db)
     create_schema(engine)
     seed_directory(engine)
@@ -113,7 +115,7 @@ BAD = [
     (["report", "dispatch", "--period", "2030-01"], "admin", 2, "统计期 2030年1月 尚未开始"),
     (["report", "dispatch"], "admin", 2, "缺少必填参数 --period"),
     (["report", "agenda", "--meeting", "明天"], "admin", 2, "会议日期（--meeting）「明天」无效"),
-    (["report", "dispatch", "--period", "2024-01", "--out", "duban.db"], "admin", 2, "已存在且不是目录"),
+    (["report", "dispatch", "--period", "2024-01", "--out", "old.xls"], "admin", 2, "已存在且不是目录"),
     (["export-ledger", "ledger.pdf"], "admin", 2, "扩展名应为 .xlsx 或 .csv"),
     (["export-ledger", "x.xlsx", "--state", "done"], "admin", 2, "状态（--state）的值「done」无效"),
     (["export-ledger", "x.xlsx", "--unit", "火星局"], "admin", 3, "责任单位（--unit）「火星局」不存在"),
