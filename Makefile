@@ -34,6 +34,8 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/sweep.py
+	$(BIN)/python bench/transitions_bench.py
+	$(BIN)/python bench/notices.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

@@ -304,3 +304,131 @@ def _width(text: str) -> int:
     import unicodedata
 
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+# -- PostgreSQL ----------------------------------------------------------------------------------------
+#
+# PostgreSQL ledgers are copies of the SQLite ledger files above (same rows, same due ids): the schema comes
+# from ``create_schema(make_engine(url))`` (Alembic), the rows are streamed with ``COPY … FROM STDIN``, text
+# formatted by SQLite itself. Each ledger is a *pristine* database; measured runs get a fresh
+# ``CREATE DATABASE … TEMPLATE pristine`` copy. All bench databases are named ``duban_bench_*``.
+
+PG_PREFIX = "duban_bench_"
+
+
+def pg_url(url: str, dbname: str) -> str:
+    """The SQLAlchemy URL ``url`` pointing at database ``dbname``."""
+    import sqlalchemy as sa
+
+    return sa.engine.make_url(url).set(database=dbname).render_as_string(hide_password=False)
+
+
+def pg_dsn(url: str, dbname: str | None = None) -> str:
+    """A libpq conninfo (for psycopg.connect) from a SQLAlchemy URL."""
+    import sqlalchemy as sa
+
+    u = sa.engine.make_url(url)
+    if dbname is not None:
+        u = u.set(database=dbname)
+    return u.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def pg_admin(url: str):
+    """An autocommit psycopg connection to the server's ``postgres`` database (CREATE/DROP DATABASE)."""
+    import psycopg
+
+    return psycopg.connect(pg_dsn(url, "postgres"), autocommit=True)
+
+
+def pg_drop(admin, dbname: str) -> None:
+    assert dbname.startswith(PG_PREFIX), dbname
+    admin.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
+
+
+def pg_restore(admin, template: str, dbname: str) -> None:
+    """``dbname`` := a fresh copy of ``template``, then a CHECKPOINT so that the copy's writes are not
+    paid for inside the next measurement. FILE_COPY copies the files instead of WAL-logging every block."""
+    pg_drop(admin, dbname)
+    admin.execute(f'CREATE DATABASE "{dbname}" TEMPLATE "{template}" STRATEGY FILE_COPY')
+    admin.execute("CHECKPOINT")
+
+
+def pg_settings(admin) -> str:
+    names = ("server_version", "shared_buffers", "synchronous_commit", "fsync", "wal_level", "max_wal_size", "jit")
+    return ", ".join(f"{n}={admin.execute(f'SHOW {n}').fetchone()[0]}" for n in names)
+
+
+def _sqlite_copy_text(conn: sqlite3.Connection, table: str, columns: Sequence[str]) -> Iterable[str]:
+    """Rows of ``table`` as PostgreSQL COPY text lines, formatted by SQLite (tab-separated, NULL = \\N).
+    The generator's values hold no tab, newline or backslash; timestamps are naive UTC text, booleans 0/1."""
+    expr = " || char(9) || ".join(f"ifnull(CAST({c} AS TEXT), '\\N')" for c in columns)
+    cur = conn.execute(f"SELECT {expr} FROM {table} ORDER BY rowid")
+    while True:
+        rows = cur.fetchmany(20_000)
+        if not rows:
+            return
+        yield "\n".join(r[0] for r in rows) + "\n"
+
+
+def pg_ledger(url: str, led: Ledger, fingerprint: str, admin, log: Callable[[str], None] = print,
+              suffix: str = "") -> str:
+    """The pristine PostgreSQL copy of SQLite ledger ``led``; returns its database name.
+
+    Kept between runs when the fingerprint (stored as the database comment) matches, i.e. reused by a later
+    ``--pg-keep`` run; otherwise rebuilt."""
+    import psycopg
+
+    from models.db import create_schema, make_engine
+
+    name = f"{PG_PREFIX}l{led.size}_{led.due}{suffix}"
+    comment = f"{fingerprint}:{led.path.stat().st_mtime_ns}"
+    got = admin.execute("SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = %s",
+                        (name,)).fetchone()
+    if got is not None and got[0] == comment:
+        return name
+    log(f"  building PostgreSQL ledger {name} from {led.path.name} ...")
+    t0 = time.perf_counter()
+    pg_drop(admin, name)
+    admin.execute(f'CREATE DATABASE "{name}"')
+    engine = make_engine(pg_url(url, name))
+    create_schema(engine)
+    engine.dispose()
+    src = sqlite3.connect(led.path)
+    with psycopg.connect(pg_dsn(url, name)) as conn:
+        conn.execute("SET TimeZone = 'UTC'")  # the SQLite text is naive UTC
+        index_ddl = conn.execute(
+            "SELECT i.indexname, i.indexdef FROM pg_indexes i WHERE i.tablename = 'problem' AND NOT EXISTS "
+            "(SELECT 1 FROM pg_constraint c WHERE c.conname = i.indexname)").fetchall()
+        for index_name, _ in index_ddl:
+            conn.execute(f'DROP INDEX "{index_name}"')
+        for table, columns in (("unit", ("id", "code", "name", "kind", "aliases")),
+                               ("user_account", ("id", "login", "name", "unit_id", "role", "email", "active",
+                                                 "password_hash", "created_at")),
+                               ("project", ("id", "name", "unit_id", "leader_id", "created_at")),
+                               ("problem", PROBLEM_COLUMNS)):
+            with conn.cursor().copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+                for block in _sqlite_copy_text(src, table, columns):
+                    copy.write(block)
+            conn.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                         f"(SELECT coalesce(max(id), 1) FROM {table}))")
+        for _, ddl in index_ddl:
+            conn.execute(ddl)
+        conn.commit()
+    src.close()
+    with psycopg.connect(pg_dsn(url, name), autocommit=True) as conn:
+        conn.execute("VACUUM (ANALYZE, FREEZE)")  # hint bits, visibility map and statistics, as in a settled ledger
+        n, due = conn.execute("SELECT count(*), count(*) FILTER (WHERE next_check_at <= %s) FROM problem",
+                              (NOW,)).fetchone()
+    assert (n, due) == (led.size, led.due), f"PostgreSQL ledger has {n} problems, {due} due"
+    admin.execute(f"COMMENT ON DATABASE \"{name}\" IS '{comment}'")
+    log(f"  built in {time.perf_counter() - t0:.1f} s")
+    return name
+
+
+def pg_cleanup(admin, keep: Iterable[str] = ()) -> None:
+    """Drop every ``duban_bench_*`` database except ``keep``."""
+    keep = set(keep)
+    for (name,) in admin.execute("SELECT datname FROM pg_database WHERE datname LIKE %s",
+                                 (PG_PREFIX.replace("_", r"\_") + "%",)).fetchall():
+        if name not in keep:
+            pg_drop(admin, name)
