@@ -16,14 +16,16 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-## make run: initialise the embedded database with the sample ledger, run a sweep, print the ledger.
+## make run: initialise the embedded database with the sample ledger, sweep, print the ledger, then serve
+## the web workspace (with the scheduler in-process) on http://127.0.0.1:8000 until Ctrl-C.
 run: $(STAMP)
 	@mkdir -p var
 	@if [ ! -f var/duban.db ]; then $(BIN)/duban init --sample; else echo "已有数据库 var/duban.db（make demo-reset 可重建）"; fi
 	$(BIN)/duban sweep
-	$(BIN)/duban outbox send
 	$(BIN)/duban list
-	@echo "通知邮件已写入 var/mail/（未配置 SMTP）。查看某个问题：$(BIN)/duban show WT-…；启动调度器：$(BIN)/duban scheduler"
+	@echo "示例账号（演示密码 duban-demo-2024）：admin 管理员、zhang.dcs 督查室、wang.fxz 县级领导、zhao.zrzy 自然资源局负责人、sun.zrzy 自然资源局工作人员"
+	@echo "通知邮件写入 var/mail/（未配置 SMTP 时）。"
+	$(BIN)/duban serve --host 127.0.0.1 --port 8000
 
 demo-reset:
 	rm -f var/duban.db var/duban.db-wal var/duban.db-shm

@@ -13,6 +13,7 @@ import click
 
 from cli_support import Group, json_option
 
+DEMO_PASSWORD = "duban-demo-2024"  # sample data only: `init --sample` sets it for the fictional users
 CONTEXT = dict(help_option_names=["-h", "--help"], max_content_width=100)
 
 
@@ -131,6 +132,11 @@ def init(app: App, sample, admin_email):
         result = load_sample(app.engine, app.rules, app.now)
         click.echo(f"已载入示例数据：用户 {result['users']} 个，项目 {result['projects']} 个，"
                    f"问题 {len(result['problems'])} 个（{result['problems'][0]} … {result['problems'][-1]}）")
+        from web.passwords import set_demo_passwords
+
+        with app.session() as session, session.begin():
+            logins = set_demo_passwords(session, DEMO_PASSWORD)
+        click.echo(f"网页登录演示密码：{DEMO_PASSWORD}（适用于 {len(logins)} 个示例账号，如 admin、zhang.dcs、wang.fxz、sun.zrzy）")
 
 
 @main_group.group()
@@ -763,9 +769,10 @@ def _console():
 # -- commands from other packages ------------------------------------------------------------------------
 
 def _register_commands() -> None:
-    from reports.cli import COMMANDS
+    from reports.cli import COMMANDS as REPORT_COMMANDS
+    from web.cli import COMMANDS as WEB_COMMANDS
 
-    for command in COMMANDS:
+    for command in REPORT_COMMANDS + WEB_COMMANDS:
         main_group.add_command(command)
 
 

@@ -67,19 +67,44 @@ def launch(args, env):
     return subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
-def test_three_schedulers_and_two_clients_over_a_month(county, tmp_path):
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_three_schedulers_and_two_web_clients_over_a_month(county, tmp_path):
     url, engine = county
     with session(engine) as s:
         codes = [p.code for p in s.exec(select(Problem)).all()]
     (tmp_path / "codes.txt").write_text("\n".join(codes[:400]))
     env = {k: v for k, v in os.environ.items() if not k.startswith("DUBAN_")} | {"DUBAN_DB": url}
-    schedulers = [launch([DUBAN, "--at", "2024-01-05T00:00", "scheduler", "--until", "2024-02-05T00:00",
-                          "--step", "6h", "--no-deliver"], env) for _ in range(3)]
-    clients = [launch([sys.executable, CLIENT, url, str(seed), str(tmp_path / f"client{seed}.jsonl"),
-                       str(tmp_path / "codes.txt"), "2024-01-05T08:00", "150"], env) for seed in (1, 2)]
-    for proc in schedulers + clients:
-        out, err = proc.communicate(timeout=600)
-        assert proc.returncode == 0, err[-3000:]
+    token = subprocess.run([DUBAN, "--as", "admin", "token", "create", "head"], env=env, capture_output=True,
+                           text=True, check=True).stdout.strip()
+    port = free_port()
+    web = launch([DUBAN, "--at", "2024-01-20T10:00", "serve", "--port", str(port), "--no-scheduler"], env)
+    try:
+        import httpx
+
+        for _ in range(100):
+            try:
+                httpx.get(f"http://127.0.0.1:{port}/api/v1/openapi.json", timeout=1)
+                break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        schedulers = [launch([DUBAN, "--at", "2024-01-05T00:00", "scheduler", "--until", "2024-02-05T00:00",
+                              "--step", "6h", "--no-deliver"], env) for _ in range(3)]
+        clients = [launch([sys.executable, CLIENT, f"http://127.0.0.1:{port}", token, str(seed),
+                           str(tmp_path / f"client{seed}.jsonl"), str(tmp_path / "codes.txt"), "150"], env)
+                   for seed in (1, 2)]
+        for proc in schedulers + clients:
+            out, err = proc.communicate(timeout=600)
+            assert proc.returncode == 0, err[-3000:]
+    finally:
+        web.send_signal(signal.SIGTERM)
+        web.communicate(timeout=30)
 
     with session(engine) as s:
         events = s.exec(select(Event).order_by(Event.id)).all()

@@ -1,0 +1,195 @@
+"""The whole loop in a real browser (Debian's chromium, headless, driven by Playwright) against a real
+uvicorn server on 127.0.0.1, on a real SQLite file with the sample ledger. Time is the app's injected
+clock, moved by the test: no sleeping.
+
+staff logs a blocker → the inspection office assigns it → time passes the deadline and the sweep runs →
+the contracting county leader sees it red on the dashboard → the unit submits a resolution → the
+inspector sends it back → the unit resubmits → the inspector closes it with a rating.
+
+Screenshots of the dashboard, the ledger and the problem page go to the test's temporary folder, and
+to docs/screenshots/ when DUBAN_SCREENSHOTS=1.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from webkit import PASSWORD, Clock, Web, at, build_db
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--no-first-run"]
+ROOT = Path(__file__).resolve().parents[2]
+
+if not Path(CHROMIUM).exists():
+    # Skip on a developer machine without it; on CI a missing browser is a failure, not a skip.
+    if os.environ.get("CI"):
+        raise RuntimeError("Debian's chromium is required on CI: apt-get install -y chromium")
+    pytest.skip("chromium not installed (apt-get install -y chromium)", allow_module_level=True)
+
+sync_api = pytest.importorskip("playwright.sync_api")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def server(tmp_path, web_rules, password_hash):
+    import uvicorn
+
+    from notifications.config import MailConfig
+    from service.sample import load_sample
+    from web.app import create_app
+    from web.settings import WebSettings
+
+    engine = build_db(tmp_path / "duban.db", password_hash)
+    clock = Clock(at("2024-03-04T09:00"))
+    load_sample(engine, web_rules, clock())
+    mail = MailConfig.from_env({"DUBAN_MAIL_DIR": str(tmp_path / "mail")})
+    app = create_app(engine, web_rules, clock, WebSettings(secret_key="b" * 48), mail=mail)
+    port = _free_port()
+    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not srv.started:
+        assert time.monotonic() < deadline, "server did not start"
+        time.sleep(0.02)
+    app.state.duban.jobs.sweep()  # the scheduler's first round, as at start-up
+    yield Web(engine, web_rules, clock, app), f"http://127.0.0.1:{port}"
+    srv.should_exit = True
+    thread.join(15)
+    engine.dispose()
+
+
+@pytest.fixture
+def browser():
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()
+
+
+def _login(browser, base: str, login: str):
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+    page = context.new_page()
+    page.on("dialog", lambda d: d.accept())  # the 确定要…吗？ confirmations
+    page.goto(f"{base}/login")
+    page.fill("#login", login)
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url("**/dashboard")
+    return page
+
+
+def _open_action(page, action: str):
+    page.click(f"#act-{action} summary")
+    return page.locator(f"#act-{action} form")
+
+
+def test_the_loop_in_a_browser(server, browser, tmp_path):
+    web, base = server
+    shots = tmp_path / "shots"
+    shots.mkdir()
+
+    # 1. The unit's staff member logs a blocker.
+    staff = _login(browser, base, "staff")
+    staff.click("text=登记问题")
+    staff.select_option("#project", label="嘉润综合物流园区")
+    staff.select_option("#category", "land")
+    staff.fill("#title", "二期冷链仓储用地预审未办结")
+    staff.fill("#description", "用地预审与选址意见书申报材料被退回补正。")
+    staff.select_option("#unit", label="自然资源局")
+    staff.click("button:has-text('登记')")
+    staff.wait_for_url("**/problems/WT-*")
+    code = staff.url.rsplit("/", 1)[1]
+    assert staff.locator("#state").inner_text() == "发现"
+    assert "已登记问题" in staff.inner_text(".flash")
+
+    # 2. The inspection office assigns it to the unit's staff member.
+    insp = _login(browser, base, "insp")
+    insp.goto(f"{base}/problems/{code}")
+    form = _open_action(insp, "assign")
+    form.locator("select[name=unit]").select_option("ziranziyuan")
+    form.locator("input[name=person]").fill("staff")
+    form.locator("input[name=section]").fill("耕地保护股")
+    form.locator("button[type=submit]").click()
+    insp.wait_for_url(f"**/problems/{code}")
+    assert insp.locator("#state").inner_text() == "交办"
+    deadline = web.service.get(code).deadline
+
+    # 3. Time passes the deadline and its grace; the scheduler's sweep escalates it (red).
+    web.clock.set("2024-04-30T09:00")
+    assert deadline < web.clock().date()
+    web.app.state.duban.jobs.sweep()
+
+    # 4. The county leader who contracts the project sees it red on the dashboard.
+    lead = _login(browser, base, "lead")
+    mine = lead.locator(f".card:has(h2:text('我的事项')) tr[data-code='{code}']")
+    assert mine.get_attribute("data-light") == "red"
+    assert mine.locator(".light").inner_text() == "红灯"
+    assert lead.locator(f".card:has(h2:text('红灯事项')) tr[data-code='{code}']").count() == 1
+    lead.screenshot(path=str(shots / "dashboard.png"), full_page=True)
+    lead.goto(f"{base}/ledger?sort=-light")
+    assert lead.locator(f"#ledger tr[data-code='{code}']").get_attribute("data-light") == "red"
+    assert lead.locator("#ledger tbody tr").first.get_attribute("data-light") == "red"  # most severe first
+    lead.screenshot(path=str(shots / "ledger.png"), full_page=True)
+
+    # 5. The unit submits a resolution.
+    staff.goto(f"{base}/problems/{code}")
+    form = _open_action(staff, "resolve")
+    form.locator("textarea[name=resolution]").fill("已取得用地预审与选址意见书。")
+    form.locator("button[type=submit]").click()
+    staff.wait_for_url(f"**/problems/{code}")
+    assert staff.locator("#state").inner_text() == "待审核"
+
+    # 6. The inspector sends it back from the review queue…
+    insp.goto(f"{base}/review")
+    card = insp.locator(f".card[data-code='{code}']")
+    card.locator("input[name=reason]").fill("缺意见书扫描件")
+    card.locator("button:has-text('退回')").click()
+    insp.wait_for_url("**/review")
+    assert "已退回" in insp.inner_text(".flash")
+    assert insp.locator(f".card[data-code='{code}']").count() == 0
+
+    # …the unit resubmits with the missing document…
+    staff.goto(f"{base}/problems/{code}")
+    assert staff.locator("#state").inner_text() == "督办"
+    form = _open_action(staff, "resolve")
+    form.locator("textarea[name=resolution]").fill("已补充意见书文号及扫描件。")
+    form.locator("button[type=submit]").click()
+    staff.wait_for_url(f"**/problems/{code}")
+
+    # …and the inspector closes it with a rating.
+    insp.goto(f"{base}/review")
+    card = insp.locator(f".card[data-code='{code}']")
+    card.locator("select[name=rating]").select_option("good")
+    card.locator("button:has-text('销号')").click()
+    insp.wait_for_url("**/review")
+    insp.goto(f"{base}/problems/{code}")
+    assert insp.locator("#state").inner_text() == "销号"
+    actions = insp.locator("#timeline li").evaluate_all("els => els.map(e => e.dataset.action)")
+    assert actions[:2] == ["log", "assign"] and actions[-4:] == ["resolve", "send_back", "resolve", "close"]
+    assert "auto_escalate" in actions or "escalate" in actions
+    assert "良好" in insp.inner_text("#timeline")
+    assert insp.locator("#notices tbody tr").count() > 5
+    insp.screenshot(path=str(shots / "problem.png"), full_page=True)
+
+    p = web.service.get(code)
+    assert p.state == "closed" and p.rating == "good"
+    for name in ("dashboard.png", "ledger.png", "problem.png"):
+        assert (shots / name).stat().st_size > 10_000
+    if os.environ.get("DUBAN_SCREENSHOTS") == "1":
+        target = ROOT / "docs" / "screenshots"
+        target.mkdir(parents=True, exist_ok=True)
+        for name in ("dashboard.png", "ledger.png", "problem.png"):
+            shutil.copy(shots / name, target / name)

@@ -1,0 +1,164 @@
+"""Helpers for the web tests (imported by conftest.py and the test modules): the clock, the database
+with one person per role, and a wrapper around the app with logged-in TestClients."""
+
+from __future__ import annotations
+
+import re
+import warnings
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+with warnings.catch_warnings():
+    # Starlette 1.x suggests "httpx2" for its TestClient; httpx works and is what is installed.
+    warnings.simplefilter("ignore")
+    from fastapi.testclient import TestClient
+
+from models.db import create_schema, make_engine, session
+from service import directory
+
+SH = ZoneInfo("Asia/Shanghai")
+PASSWORD = "correct-horse-1"
+PROJECT = "嘉润综合物流园区"
+
+
+def at(text: str) -> datetime:
+    value = datetime.fromisoformat(text if "T" in text else f"{text}T09:00")
+    return value.replace(tzinfo=SH)
+
+
+class Clock:
+    def __init__(self, now: datetime):
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def set(self, text: str) -> None:
+        self.now = at(text)
+
+
+# login, name, unit, role — one per role, plus people outside the problem's unit and project.
+PEOPLE = [
+    ("admin", "管理员", "duchashi", "admin"),
+    ("insp", "张督查", "duchashi", "inspector"),
+    ("head", "赵局长", "ziranziyuan", "unit_head"),
+    ("staff", "孙科员", "ziranziyuan", "staff"),
+    ("town", "马镇干部", "dingdian", "staff"),
+    ("townhead", "马镇长", "dingdian", "unit_head"),
+    ("lead", "王副县长", "county_gov", "county_leader"),
+    ("lead2", "李副县长", "county_gov", "county_leader"),
+]
+
+
+
+def build_db(path_or_url, password_hash):
+    url = str(path_or_url)
+    engine = make_engine(url if "://" in url else f"sqlite:///{url}")
+    create_schema(engine)
+    now = at("2024-01-02")
+    with session(engine) as s, s.begin():
+        directory.load_units(s)
+        for login, name, unit, role in PEOPLE:
+            u = directory.add_user(s, login, name, unit, role, f"{login}@yc.example", now)
+            u.password_hash = password_hash
+        directory.add_project(s, PROJECT, "kaifaqu", "lead", now)
+        directory.add_project(s, "町店镇村民阻工项目", "dingdian", "lead2", now)
+    return engine
+
+
+class Web:
+    """The app on a real SQLite file, with its clock and service, and helpers to log in."""
+
+    def __init__(self, engine, rules, clock, app):
+        self.engine, self.rules, self.clock, self.app = engine, rules, clock, app
+        self.service = app.state.duban.service
+        self.clients: list[TestClient] = []
+
+    def client(self) -> TestClient:
+        c = TestClient(self.app, base_url="http://testserver", follow_redirects=False)
+        self.clients.append(c)
+        return c
+
+    def login(self, login: str, password: str = PASSWORD) -> TestClient:
+        c = self.client()
+        r = c.post("/login", data={"login": login, "password": password, "csrf_token": csrf_of(c, "/login")})
+        assert r.status_code == 303, r.text
+        return c
+
+    def problem(self, state: str = "assigned", title: str = "用地预审未批复", by: str = "town") -> str:
+        """A problem of the responsible unit 自然资源局 in ``state`` (through the real workflow)."""
+        s = self.service
+        code = s.log(by, PROJECT, "land", title, unit="ziranziyuan").code
+        if state == "discovered":
+            return code
+        s.act("insp", code, "assign", unit="ziranziyuan", person="staff")
+        if state == "suspended":
+            s.act("insp", code, "suspend", reason="等待省厅批复")
+        elif state == "review":
+            s.act("staff", code, "resolve", resolution="已取得批复")
+        elif state == "supervised":
+            s.act("insp", code, "supervise", reason="纳入督办")
+        return code
+
+
+def csrf_of(client: TestClient, path: str) -> str:
+    r = client.get(path)
+    assert r.status_code == 200, (path, r.status_code, r.text[:300])
+    m = re.search(r'name="csrf_token" value="([^"]+)"', r.text)
+    assert m, f"no CSRF token on {path}"
+    return m.group(1)
+
+
+
+def pg_admin_url() -> str:
+    """``DUBAN_TEST_PG`` when it answers; otherwise skip (locally) or fail (under CI, where .ci/run sets it)."""
+    import os
+
+    import pytest
+    import sqlalchemy as sa
+
+    url = os.environ.get("DUBAN_TEST_PG")
+    if url:
+        try:
+            engine = sa.create_engine(url)
+            with engine.connect():
+                pass
+            engine.dispose()
+            return url
+        except Exception:  # noqa: BLE001 — unreachable
+            pass
+    reason = "PostgreSQL 不可用：设置 DUBAN_TEST_PG=postgresql+psycopg://用户:密码@127.0.0.1/库名 后可运行"
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"CI 必须测试 PostgreSQL，但 {reason}")
+    pytest.skip(reason)
+
+
+class PgDatabase:
+    """A fresh PostgreSQL database for one test or module, dropped afterwards."""
+
+    def __init__(self):
+        import uuid
+
+        import sqlalchemy as sa
+
+        admin_url = sa.engine.make_url(pg_admin_url())
+        self.name = f"duban_web_{uuid.uuid4().hex[:10]}"
+        self.admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+        with self.admin.connect() as c:
+            c.execute(sa.text(f'CREATE DATABASE "{self.name}"'))
+        self.url = admin_url.set(database=self.name).render_as_string(hide_password=False)
+
+    def drop(self):
+        import sqlalchemy as sa
+
+        with self.admin.connect() as c:
+            c.execute(sa.text(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)'))
+        self.admin.dispose()
+
+
+def database_for(backend: str, tmp_path):
+    """(url-or-path for build_db, cleanup) on ``backend`` ("sqlite" or "postgresql")."""
+    if backend == "sqlite":
+        return tmp_path / "duban.db", (lambda: None)
+    db = PgDatabase()
+    return db.url, db.drop

@@ -1,0 +1,38 @@
+"""What every request needs: engines, rules, the clock, the service, settings — one object per app,
+kept on ``app.state.duban`` (no module-level singletons)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Callable, Optional
+
+from sqlalchemy.engine import Engine
+
+from service.problems import ProblemService
+from web.settings import WebSettings
+from web.throttle import LoginThrottle
+from workflow.rules import Rules
+
+Clock = Callable[[], datetime]
+
+
+@dataclass
+class WebContext:
+    engine: Engine
+    reader: Engine
+    rules: Rules
+    clock: Clock
+    settings: WebSettings
+    throttle: LoginThrottle
+    service: ProblemService = field(init=False)
+    jobs: Optional[object] = None  # service.scheduler.Jobs when the app runs the scheduler
+
+    def __post_init__(self):
+        self.service = ProblemService(self.engine, self.rules, self.clock)
+
+    def now(self) -> datetime:
+        return self.clock()
+
+    def today(self) -> date:
+        return self.clock().astimezone(self.rules.timezone).date()

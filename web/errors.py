@@ -1,0 +1,75 @@
+"""One mapping from typed errors to HTTP statuses, used by every page and every API endpoint.
+
+JSON body: ``{"code": "<stable code>", "message": "<中文说明>"}`` — the code is ``workflow.errors``'s.
+"""
+
+from __future__ import annotations
+
+from workflow.errors import (
+    Conflict,
+    DubanError,
+    InvalidTransition,
+    InvalidValue,
+    NotFound,
+    PermissionDenied,
+    RulesError,
+    StaleVersion,
+)
+
+
+class Unauthenticated(DubanError):
+    """请先登录。"""
+
+    code = "unauthenticated"
+
+
+class CsrfFailed(PermissionDenied):
+    """表单已过期或来源不明（CSRF 校验失败），请刷新页面后重试。"""
+
+    code = "csrf_failed"
+
+
+class TooManyAttempts(DubanError):
+    """登录失败次数过多，请稍后再试。"""
+
+    code = "too_many_attempts"
+
+    def __init__(self, message: str | None = None, retry_after: int = 60):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+# Order matters: subclasses before their bases.
+STATUS: list[tuple[type, int]] = [
+    (Unauthenticated, 401),
+    (CsrfFailed, 403),
+    (TooManyAttempts, 429),
+    (StaleVersion, 409),
+    (InvalidTransition, 409),
+    (Conflict, 409),
+    (NotFound, 404),
+    (PermissionDenied, 403),
+    (InvalidValue, 400),
+    (RulesError, 500),
+]
+
+
+def status_for(exc: DubanError) -> int:
+    for cls, status in STATUS:
+        if isinstance(exc, cls):
+            return status
+    return 400
+
+
+def body(exc: DubanError) -> dict:
+    return {"code": exc.code, "message": exc.message}
+
+
+# Documented on every API operation (OpenAPI "responses").
+ERROR_RESPONSES = {
+    400: {"description": "输入无效（invalid_value、missing_field、calendar_error）"},
+    401: {"description": "未登录或令牌无效（unauthenticated）"},
+    403: {"description": "无权操作（permission_denied、csrf_failed）"},
+    404: {"description": "对象不存在（not_found）"},
+    409: {"description": "状态不允许、版本已变化或与已有数据冲突（invalid_transition、stale_version、conflict）"},
+}

@@ -1,0 +1,72 @@
+"""Web settings, read once from the environment and validated (errors name the variable)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from workflow.errors import InvalidValue
+
+
+def _int(name: str, default: int, low: int, high: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise InvalidValue(f"环境变量 {name}「{raw}」应为整数") from None
+    if not low <= value <= high:
+        raise InvalidValue(f"环境变量 {name}「{raw}」应在 {low}–{high} 之间")
+    return value
+
+
+def _flag(name: str, default: bool = False) -> bool:
+    raw = (os.environ.get(name) or "").strip().lower()
+    if not raw:
+        return default
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise InvalidValue(f"环境变量 {name}「{raw}」应为 1/0、true/false")
+
+
+def load_secret(path: Path) -> str:
+    """The cookie-signing key: ``DUBAN_SECRET_KEY``, else a key kept in ``path`` (created once, mode 0600),
+    so sessions survive a restart and every process serving one database shares the key."""
+    env = os.environ.get("DUBAN_SECRET_KEY")
+    if env:
+        if len(env) < 32:
+            raise InvalidValue("环境变量 DUBAN_SECRET_KEY 太短：至少 32 个字符")
+        return env
+    if path.exists():
+        return path.read_text("utf-8").strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(key)
+    return key
+
+
+@dataclass(frozen=True)
+class WebSettings:
+    secret_key: str
+    cookie_secure: bool = False        # DUBAN_COOKIE_SECURE=1 behind HTTPS: cookie sent over HTTPS only
+    session_hours: int = 12            # DUBAN_SESSION_HOURS: a login lasts this long
+    login_max_failures: int = 5        # DUBAN_LOGIN_MAX_FAILURES per login+IP within the window
+    login_window_seconds: int = 900    # DUBAN_LOGIN_WINDOW_SECONDS: window and lock-out duration
+    page_size: int = 50
+
+    @classmethod
+    def from_env(cls, secret_file: Path | None = None) -> "WebSettings":
+        return cls(
+            secret_key=load_secret(secret_file or Path(os.environ.get("DUBAN_SECRET_FILE", "var/secret_key"))),
+            cookie_secure=_flag("DUBAN_COOKIE_SECURE"),
+            session_hours=_int("DUBAN_SESSION_HOURS", 12, 1, 24 * 30),
+            login_max_failures=_int("DUBAN_LOGIN_MAX_FAILURES", 5, 1, 1000),
+            login_window_seconds=_int("DUBAN_LOGIN_WINDOW_SECONDS", 900, 10, 86400),
+        )
