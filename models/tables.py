@@ -72,7 +72,8 @@ class Problem(SQLModel, table=True):
     id: Optional[int] = Field(default=None, primary_key=True)
     code: str = Field(max_length=32, unique=True, index=True)
     project_id: int = Field(foreign_key="project.id", index=True)
-    title: str = Field(max_length=500)
+    # Text, not VARCHAR: the service caps titles at 200 characters, but imported or older rows may be longer.
+    title: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
     description: str = Field(default="", sa_column=sa.Column(sa.Text, nullable=False, default=""))
     category: str = Field(max_length=32, index=True)
     severity: str = Field(max_length=16)

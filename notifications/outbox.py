@@ -87,10 +87,15 @@ def claim(
         pick = sa.select(inner.c.id).where(_due(now, due_at, inner))
         pick = pick.order_by(inner.c.next_attempt_at, inner.c.id).limit(limit)
         if engine.dialect.name == "postgresql":
-            pick = pick.with_for_update(skip_locked=True)
+            # PostgreSQL may run an IN (sub-select … LIMIT … SKIP LOCKED) more than once per UPDATE and so
+            # claim more than ``limit`` rows; a materialised CTE picks the rows exactly once.
+            picked = pick.with_for_update(skip_locked=True).cte("picked").prefix_with("MATERIALIZED")
+            target = T.c.id == picked.c.id
+        else:
+            target = T.c.id.in_(pick)
         result = conn.execute(
             T.update()
-            .where(T.c.id.in_(pick), due)
+            .where(target, due)
             .values(status="sending", claimed_by=token, claimed_until=now + lease, attempts=T.c.attempts + 1)
         )
         if not result.rowcount:

@@ -23,8 +23,9 @@ def smtpd():
 
 
 @pytest.fixture
-def engine(tmp_path):
-    eng = make_engine("sqlite:///" + str(tmp_path / "duban.db"))
+def engine(db_url):
+    """A fresh database on SQLite and on PostgreSQL (tests/conftest.py ``db_url``)."""
+    eng = make_engine(db_url)
     create_schema(eng)
     yield eng
     eng.dispose()

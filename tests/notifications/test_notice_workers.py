@@ -57,7 +57,7 @@ def _notices(problems, count):
 
 def test_two_concurrent_claimers_never_claim_the_same_row(engine, problems, tmp_path):
     ids = add(engine, _notices(problems, 300))
-    url = str(engine.url)
+    url = engine.url.render_as_string(hide_password=False)
     barrier = tmp_path / "barrier"
     barrier.mkdir()
     procs = [subprocess.Popen([sys.executable, "-c", CLAIMER, url, str(barrier), name], cwd=REPO, env=python_env(),
@@ -82,7 +82,7 @@ def test_sender_killed_mid_batch_loses_nothing(engine, problems, smtpd, tmp_path
     total = 200
     ids = add(engine, _notices(problems, total))
     smtpd.rcpt_delay = 0.01  # ~100 messages/s per connection: the kill lands mid-batch
-    proc = subprocess.Popen([sys.executable, "-c", SENDER, str(engine.url), str(smtpd.port)], cwd=REPO,
+    proc = subprocess.Popen([sys.executable, "-c", SENDER, engine.url.render_as_string(hide_password=False), str(smtpd.port)], cwd=REPO,
                             env=python_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         assert smtpd.wait_for(40), "the sender did not start delivering"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 import tomllib
 from datetime import datetime
 from pathlib import Path
@@ -13,6 +12,7 @@ from models.db import create_schema, make_engine, session
 from service import directory
 from service.problems import ProblemService
 from service.sample import SAMPLE, load_sample
+from tests import backends
 from tests.conftest import at
 
 
@@ -41,43 +41,42 @@ def seed_directory(engine, with_people: bool = True) -> None:
                 directory.add_project(s, p["name"], p["unit"], p.get("leader"), now)
 
 
-def dump(path: Path) -> dict:
-    """Every row of every table, straight from the SQLite file."""
-    con = sqlite3.connect(path)
-    try:
-        tables = [r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table' ORDER BY name")]
-        return {t: con.execute(f"SELECT * FROM {t} ORDER BY 1").fetchall() for t in tables}
-    finally:
-        con.close()
+def dump(url: str) -> dict:
+    """Every row of every table, on either database."""
+    return backends.dump(url)
 
 
 class County:
-    """A real SQLite file with the directory (and optionally the sample ledger) and a service on a clock."""
+    """A real database (SQLite file or PostgreSQL) with the directory (and optionally the sample ledger)
+    and a service on a clock."""
 
-    def __init__(self, path: Path, rules, now: str):
-        self.path = path
-        self.engine = make_engine(f"sqlite:///{path}")
+    def __init__(self, url: str, rules, now: str):
+        self.url = url
+        self.engine = make_engine(url)
         create_schema(self.engine)
         self.clock = Clock(at(now))
         self.rules = rules
         self.service = ProblemService(self.engine, rules, self.clock)
 
     def dump(self) -> dict:
-        return dump(self.path)
+        return dump(self.url)
 
 
 @pytest.fixture
-def empty_county(tmp_path, rules):
-    county = County(tmp_path / "empty.db", rules, "2024-01-20")
+def empty_county(db_url, rules, tmp_path):
+    # Its own database of the same kind, so it can sit beside sample_county in one test.
+    folder = tmp_path / "empty"
+    folder.mkdir()
+    county = County(backends.new_database_url(db_url.split(":")[0].split("+")[0], folder), rules, "2024-01-20")
     seed_directory(county.engine)
     yield county
     county.engine.dispose()
 
 
 @pytest.fixture
-def sample_county(tmp_path, rules):
+def sample_county(db_url, rules):
     """The sample ledger replayed relative to 2024-01-20 09:00, then swept at that moment."""
-    county = County(tmp_path / "sample.db", rules, "2024-01-20")
+    county = County(db_url, rules, "2024-01-20")
     with session(county.engine) as s, s.begin():
         directory.load_units(s)
         directory.add_user(s, "admin", "系统管理员", "duchashi", "admin", "admin@yc.example", at("2023-11-01"))

@@ -23,6 +23,7 @@ from service import directory
 from service.problems import ProblemService
 from service.sample import load_sample
 from service.sweep import run_sweep
+from tests import backends
 from tests.conftest import at
 from tests.reports.conftest import Clock
 
@@ -45,10 +46,9 @@ ACTIONS = {
 }
 
 
-@pytest.fixture(scope="module")
-def winter(tmp_path_factory, rules):
-    path = tmp_path_factory.mktemp("winter") / "winter.db"
-    engine = make_engine(f"sqlite:///{path}")
+@pytest.fixture(scope="module", params=backends.BACKENDS)
+def winter(request, tmp_path_factory, rules):
+    engine = make_engine(backends.new_database_url(request.param, tmp_path_factory.mktemp("winter")))
     create_schema(engine)
     with session(engine) as s, s.begin():
         directory.load_units(s)
@@ -186,16 +186,12 @@ def test_written_files(winter, rules, tmp_path):
 
 def test_figures_come_from_the_audit_log_as_of_the_end(winter, rules, tmp_path):
     """Acting after the period changes nothing in its report."""
-    import sqlite3
+    from tests.backends import copy_database
 
     engine, codes = winter
     before = build(engine, rules, Period.parse("2024-01"), at("2024-02-02T09:00")).as_dict()
-    copy = tmp_path / "later.db"
-    src, dst = sqlite3.connect(engine.url.database), sqlite3.connect(copy)
-    src.backup(dst)  # the WAL's pages too, which a file copy would miss
-    src.close()
-    dst.close()
-    later = make_engine(f"sqlite:///{copy}")
+    engine.dispose()  # PostgreSQL copies from a template with no open connections
+    later = make_engine(copy_database(engine.url.render_as_string(hide_password=False), tmp_path))
     svc = ProblemService(later, rules, lambda: at("2024-02-05T09:00"))
     svc.act("sun.zrzy", codes[6], "resolve", resolution="已取得批复")
     svc.act("zhang.dcs", codes[6], "close", rating="good")

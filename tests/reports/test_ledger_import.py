@@ -71,7 +71,7 @@ def test_round_trip_preserves_every_field(sample_county, empty_county, tmp_path)
 def test_csv_round_trip(sample_county, tmp_path, rules):
     from tests.reports.conftest import County, seed_directory
 
-    target = County(tmp_path / "third.db", rules, "2024-01-20")
+    target = County(f"sqlite:///{tmp_path / 'third.db'}", rules, "2024-01-20")
     seed_directory(target.engine)
     csv_path = tmp_path / "sample.csv"
     export_ledger(sample_county.engine, rules, sample_county.clock.now, csv_path, Filters())
