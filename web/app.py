@@ -144,11 +144,12 @@ def create_app(engine: Engine, rules: Rules, clock: Callable[[], datetime] = wal
 
     app.add_middleware(GuardHeaders)
 
-    from web import admin, api, pages
+    from web import admin, api, pages, reports_pages
 
     app.include_router(api.router)
     app.include_router(pages.router, include_in_schema=False)
     app.include_router(admin.router, include_in_schema=False)
+    app.include_router(reports_pages.router, include_in_schema=False)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     _error_handlers(app)
     return app

@@ -300,3 +300,25 @@ def test_control_characters_are_refused_at_the_door(web):
     assert c.get("/ledger?q=a%00b").status_code == 400
     assert c.get(f"/problems/{code}%00").status_code == 400
     assert len(web.service.history(web.service.get(code).id)) == 2
+
+
+def test_dispatch_report_and_agenda_downloads(web):
+    """The same documents as `duban report dispatch` / `duban report agenda`, for anyone logged in."""
+    import io
+
+    from docx import Document
+    from openpyxl import load_workbook
+
+    assert web.client().get("/reports/dispatch?period=2024-01").status_code in (303, 401)
+    c = web.login("staff")
+    r = c.get("/reports/dispatch?period=2024-01")
+    assert r.status_code == 200 and "调度通报" in r.text and "<svg" in r.text
+    r = c.get("/reports/dispatch.xlsx?period=2024-01&half=1")
+    assert r.status_code == 200 and "filename*=UTF-8''" in r.headers["content-disposition"]
+    assert load_workbook(io.BytesIO(r.content)).sheetnames
+    r = c.get("/reports/agenda?meeting=2024-01-25")
+    assert r.status_code == 200 and "会议议题" in r.text
+    r = c.get("/reports/agenda.docx?meeting=2024-01-25")
+    assert r.status_code == 200 and Document(io.BytesIO(r.content)).paragraphs
+    r = c.get("/reports/dispatch?period=2024-13")
+    assert r.status_code == 400 and "2024-13" in r.text
