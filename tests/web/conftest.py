@@ -5,6 +5,8 @@ logged-in TestClients. Self-contained: nothing here depends on the other conftes
 from __future__ import annotations
 
 import pytest
+
+from tests import backends
 from webkit import PASSWORD, Clock, Web, at, build_db
 
 from web import passwords
@@ -24,8 +26,9 @@ def password_hash():
 
 
 @pytest.fixture
-def web(tmp_path, web_rules, password_hash):
-    engine = build_db(tmp_path / "duban.db", password_hash)
+def web(db_url, web_rules, password_hash):
+    """The app on a fresh database: once on SQLite, once on PostgreSQL (tests/conftest.py ``db_url``)."""
+    engine = build_db(db_url, password_hash)
     clock = Clock(at("2024-01-08"))
     settings = WebSettings(secret_key="t" * 48, login_max_failures=3, login_window_seconds=600)
     app = create_app(engine, web_rules, clock, settings)
@@ -36,10 +39,10 @@ def web(tmp_path, web_rules, password_hash):
     engine.dispose()
 
 
-@pytest.fixture(scope="module")
-def shared_web(tmp_path_factory, web_rules, password_hash):
+@pytest.fixture(scope="module", params=backends.BACKENDS)
+def shared_web(request, tmp_path_factory, web_rules, password_hash):
     """One database and app for a whole module (the permission matrix creates a problem per case)."""
-    engine = build_db(tmp_path_factory.mktemp("web") / "duban.db", password_hash)
+    engine = build_db(backends.new_database_url(request.param, tmp_path_factory.mktemp("web")), password_hash)
     clock = Clock(at("2024-01-08"))
     app = create_app(engine, web_rules, clock, WebSettings(secret_key="m" * 48))
     w = Web(engine, web_rules, clock, app)

@@ -156,7 +156,7 @@ def _run_cli(web, *args, user="admin", stdin=None):
     for command in COMMANDS:  # what cli.py's registration does
         cli.main_group.add_command(command)
     runner = click.testing.CliRunner()
-    return runner.invoke(cli.main_group, ["--db", str(web.engine.url), "--as", user, *args], input=stdin,
+    return runner.invoke(cli.main_group, ["--db", web.engine.url.render_as_string(hide_password=False), "--as", user, *args], input=stdin,
                          catch_exceptions=True)
 
 
