@@ -19,6 +19,19 @@ def at(text: str) -> datetime:
     return value.replace(tzinfo=SH)
 
 
+class Clock:
+    """An injected clock tests move by hand: ``clock()`` is now; ``clock.set("2024-02-01T08:00")``."""
+
+    def __init__(self, now: datetime):
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def set(self, text: str) -> None:
+        self.now = at(text)
+
+
 @pytest.fixture(scope="session")
 def rules():
     return load_rules()

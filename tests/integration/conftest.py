@@ -7,18 +7,7 @@ import pytest
 from models.db import create_schema, make_engine, session
 from service import directory
 from service.problems import ProblemService
-from tests.conftest import at
-
-
-class Clock:
-    def __init__(self, now):
-        self.now = now
-
-    def __call__(self):
-        return self.now
-
-    def set(self, text: str):
-        self.now = at(text)
+from tests.conftest import Clock, at
 
 
 PEOPLE = [

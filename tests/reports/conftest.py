@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import tomllib
-from datetime import datetime
 
 import pytest
 
@@ -12,18 +11,7 @@ from service import directory
 from service.problems import ProblemService
 from service.sample import SAMPLE, load_sample
 from tests import backends
-from tests.conftest import at
-
-
-class Clock:
-    def __init__(self, now: datetime):
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def set(self, text: str) -> None:
-        self.now = at(text)
+from tests.conftest import Clock, at
 
 
 def seed_directory(engine, with_people: bool = True) -> None:

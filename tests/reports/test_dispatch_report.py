@@ -24,8 +24,7 @@ from service.problems import ProblemService
 from service.sample import load_sample
 from service.sweep import run_sweep
 from tests import backends
-from tests.conftest import at
-from tests.reports.conftest import Clock
+from tests.conftest import Clock, at
 
 # Sample order → responsible unit (sample.toml): 1 开发区 (the project's unit; assigned below), 2 町店镇,
 # 3 北留镇, 4 自然资源局, 5 自然资源局, 6 凤城镇, 7 自然资源局, 8 林业局, 9 自然资源局, 10 自然资源局.

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 import warnings
-from datetime import datetime
 from zoneinfo import ZoneInfo
 
 with warnings.catch_warnings():
@@ -15,26 +14,11 @@ with warnings.catch_warnings():
 
 from models.db import create_schema, make_engine, session
 from service import directory
+from tests.conftest import Clock, at  # noqa: F401  (re-exported for the web tests)
 
 SH = ZoneInfo("Asia/Shanghai")
 PASSWORD = "correct-horse-1"
 PROJECT = "嘉润综合物流园区"
-
-
-def at(text: str) -> datetime:
-    value = datetime.fromisoformat(text if "T" in text else f"{text}T09:00")
-    return value.replace(tzinfo=SH)
-
-
-class Clock:
-    def __init__(self, now: datetime):
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def set(self, text: str) -> None:
-        self.now = at(text)
 
 
 # login, name, unit, role — one per role, plus people outside the problem's unit and project.
