@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import cached_property
 
 import click
@@ -37,10 +37,9 @@ class App:
 
     @cached_property
     def now(self) -> datetime:
-        from datetime import timezone
 
         if not self.at:
-            return datetime.now(timezone.utc)
+            return datetime.now(UTC)
         return parse_at(self.at, self.rules.timezone)
 
     def clock(self) -> datetime:
@@ -74,7 +73,9 @@ def parse_at(text: str, tz) -> datetime:
     try:
         value = datetime.fromisoformat(raw)
     except ValueError:
-        raise InvalidValue(f"--at / DUBAN_NOW「{text}」不是 ISO 8601 时间，应形如 2024-02-08T09:00 或 2024-02-08") from None
+        raise InvalidValue(
+            f"--at / DUBAN_NOW「{text}」不是 ISO 8601 时间，应形如 2024-02-08T09:00 或 2024-02-08"
+        ) from None
     if len(raw) == 10:
         value = value.replace(hour=9)
     if value.tzinfo is None:
@@ -95,10 +96,22 @@ def emit(ctx_obj: App, as_json: bool, data, render) -> None:
 
 
 @click.group(cls=Group, context_settings=CONTEXT)
-@click.option("--db", envvar="DUBAN_DB", metavar="URL", help="数据库 URL（环境变量 DUBAN_DB；默认 sqlite:///var/duban.db）")
-@click.option("--rules", "rules_path", envvar="DUBAN_RULES", metavar="PATH", help="规则文件（DUBAN_RULES；默认 escalation_rules.toml）")
-@click.option("--as", "user", envvar="DUBAN_USER", metavar="LOGIN", help="当前用户登录名（DUBAN_USER），用于权限检查与审计")
-@click.option("--at", envvar="DUBAN_NOW", metavar="DATETIME", help="模拟“当前时间”（DUBAN_NOW），ISO 8601，无时区按北京时间")
+@click.option(
+    "--db", envvar="DUBAN_DB", metavar="URL", help="数据库 URL（环境变量 DUBAN_DB；默认 sqlite:///var/duban.db）"
+)
+@click.option(
+    "--rules",
+    "rules_path",
+    envvar="DUBAN_RULES",
+    metavar="PATH",
+    help="规则文件（DUBAN_RULES；默认 escalation_rules.toml）",
+)
+@click.option(
+    "--as", "user", envvar="DUBAN_USER", metavar="LOGIN", help="当前用户登录名（DUBAN_USER），用于权限检查与审计"
+)
+@click.option(
+    "--at", envvar="DUBAN_NOW", metavar="DATETIME", help="模拟“当前时间”（DUBAN_NOW），ISO 8601，无时区按北京时间"
+)
 @click.version_option("0.1.0", prog_name="duban", message="%(prog)s %(version)s", help="显示版本并退出")
 @click.pass_context
 def main_group(ctx, db, rules_path, user, at):
@@ -107,6 +120,7 @@ def main_group(ctx, db, rules_path, user, at):
 
 
 # -- setup ---------------------------------------------------------------------------------------------
+
 
 @main_group.command()
 @click.option("--sample", is_flag=True, help="同时载入示例台账（8 个项目 10 个问题，人物虚构）")
@@ -125,18 +139,24 @@ def init(app: App, sample, admin_email):
         added = directory.load_units(session)
         if session.exec(select(User).where(User.login == "admin")).first() is None:
             directory.add_user(session, "admin", "系统管理员", "duchashi", "admin", admin_email, app.now)
-    click.echo(f"数据库已就绪：{app.engine.url.render_as_string(hide_password=True)}；新增单位 {added} 个；管理员账号 admin")
+    click.echo(
+        f"数据库已就绪：{app.engine.url.render_as_string(hide_password=True)}；新增单位 {added} 个；管理员账号 admin"
+    )
     if sample:
         from service.sample import load_sample
 
         result = load_sample(app.engine, app.rules, app.now)
-        click.echo(f"已载入示例数据：用户 {result['users']} 个，项目 {result['projects']} 个，"
-                   f"问题 {len(result['problems'])} 个（{result['problems'][0]} … {result['problems'][-1]}）")
+        click.echo(
+            f"已载入示例数据：用户 {result['users']} 个，项目 {result['projects']} 个，"
+            f"问题 {len(result['problems'])} 个（{result['problems'][0]} … {result['problems'][-1]}）"
+        )
         from web.passwords import set_demo_passwords
 
         with app.session() as session, session.begin():
             logins = set_demo_passwords(session, DEMO_PASSWORD)
-        click.echo(f"网页登录演示密码：{DEMO_PASSWORD}（适用于 {len(logins)} 个示例账号，如 admin、zhang.dcs、wang.fxz、sun.zrzy）")
+        click.echo(
+            f"网页登录演示密码：{DEMO_PASSWORD}（适用于 {len(logins)} 个示例账号，如 admin、zhang.dcs、wang.fxz、sun.zrzy）"
+        )
 
 
 @main_group.group()
@@ -153,7 +173,9 @@ def db_upgrade(app: App):
     before = migrate.current(app.engine)
     migrate.upgrade(app.engine)
     after = migrate.current(app.engine)
-    click.echo(f"数据库结构已是最新版本 {after}" if before == after else f"数据库结构已从 {before or '空库'} 升级到 {after}")
+    click.echo(
+        f"数据库结构已是最新版本 {after}" if before == after else f"数据库结构已从 {before or '空库'} 升级到 {after}"
+    )
 
 
 @db.command("current")
@@ -164,9 +186,15 @@ def db_current(app: App, as_json):
     from models import migrate
 
     data = {"current": migrate.current(app.engine), "head": migrate.head()}
-    emit(app, as_json, data, lambda d: click.echo(
-        f"当前版本：{d['current'] or '未初始化'}；最新版本：{d['head']}"
-        + ("" if d["current"] == d["head"] else "（请运行 duban db upgrade）")))
+    emit(
+        app,
+        as_json,
+        data,
+        lambda d: click.echo(
+            f"当前版本：{d['current'] or '未初始化'}；最新版本：{d['head']}"
+            + ("" if d["current"] == d["head"] else "（请运行 duban db upgrade）")
+        ),
+    )
 
 
 def _require_admin(app: App, what: str) -> None:
@@ -192,8 +220,10 @@ def export_cmd(app: App, path):
     _require_admin(app, "导出全部数据")
     header = export_dump(app.engine, Path(path), app.now)
     total = sum(header["tables"].values())
-    click.echo(f"已导出 {total} 行到 {path}（结构版本 {header['schema']}）："
-               + "，".join(f"{k} {v}" for k, v in header["tables"].items() if v))
+    click.echo(
+        f"已导出 {total} 行到 {path}（结构版本 {header['schema']}）："
+        + "，".join(f"{k} {v}" for k, v in header["tables"].items() if v)
+    )
 
 
 @main_group.command("import")
@@ -250,11 +280,27 @@ def user_list(app: App, as_json):
     from workflow.states import Role
 
     with app.session() as session:
-        rows = [{"login": u.login, "name": u.name, "unit": n, "role": u.role, "role_label": Role(u.role).label,
-                 "email": u.email, "active": u.active}
-                for u, n in session.exec(select(User, Unit.name).join(Unit).order_by(User.login)).all()]
-    emit(app, as_json, rows, lambda r: _table(["登录名", "姓名", "单位", "角色", "邮箱"],
-                                              [[x["login"], x["name"], x["unit"], x["role_label"], x["email"] or ""] for x in r]))
+        rows = [
+            {
+                "login": u.login,
+                "name": u.name,
+                "unit": n,
+                "role": u.role,
+                "role_label": Role(u.role).label,
+                "email": u.email,
+                "active": u.active,
+            }
+            for u, n in session.exec(select(User, Unit.name).join(Unit).order_by(User.login)).all()
+        ]
+    emit(
+        app,
+        as_json,
+        rows,
+        lambda r: _table(
+            ["登录名", "姓名", "单位", "角色", "邮箱"],
+            [[x["login"], x["name"], x["unit"], x["role_label"], x["email"] or ""] for x in r],
+        ),
+    )
 
 
 @main_group.group()
@@ -273,10 +319,19 @@ def unit_list(app: App, as_json):
     from workflow.states import UnitKind
 
     with app.session() as session:
-        rows = [{"code": u.code, "name": u.name, "kind": u.kind, "kind_label": UnitKind(u.kind).label,
-                 "aliases": u.aliases} for u in session.exec(select(Unit).order_by(Unit.id)).all()]
-    emit(app, as_json, rows, lambda r: _table(["代码", "名称", "类别", "别名"],
-                                              [[x["code"], x["name"], x["kind_label"], "、".join(x["aliases"])] for x in r]))
+        rows = [
+            {"code": u.code, "name": u.name, "kind": u.kind, "kind_label": UnitKind(u.kind).label, "aliases": u.aliases}
+            for u in session.exec(select(Unit).order_by(Unit.id)).all()
+        ]
+    emit(
+        app,
+        as_json,
+        rows,
+        lambda r: _table(
+            ["代码", "名称", "类别", "别名"],
+            [[x["code"], x["name"], x["kind_label"], "、".join(x["aliases"])] for x in r],
+        ),
+    )
 
 
 @main_group.group()
@@ -298,7 +353,9 @@ def project_add(app: App, name, unit, leader):
     with app.session() as session, session.begin():
         actor = directory.actor_for(session, app.actor())
         if actor.role not in (Role.ADMIN, Role.INSPECTOR):
-            raise PermissionDenied(f"只有管理员或督查室可以登记项目，{actor.name}（{actor.login}）的角色是{Role(actor.role).label}")
+            raise PermissionDenied(
+                f"只有管理员或督查室可以登记项目，{actor.name}（{actor.login}）的角色是{Role(actor.role).label}"
+            )
         p = directory.add_project(session, name, unit, leader, app.now)
     click.echo(f"已登记项目「{p.name}」（编号 {p.id}）")
 
@@ -314,18 +371,31 @@ def project_list(app: App, as_json):
 
     with app.session() as session:
         leaders = {u.id: u.name for u in session.exec(select(User)).all()}
-        rows = [{"id": p.id, "name": p.name, "unit": n, "leader": leaders.get(p.leader_id)}
-                for p, n in session.exec(select(Project, Unit.name).join(Unit).order_by(Project.id)).all()]
-    emit(app, as_json, rows, lambda r: _table(["编号", "项目", "所属单位", "包联领导"],
-                                              [[x["id"], x["name"], x["unit"], x["leader"] or ""] for x in r]))
+        rows = [
+            {"id": p.id, "name": p.name, "unit": n, "leader": leaders.get(p.leader_id)}
+            for p, n in session.exec(select(Project, Unit.name).join(Unit).order_by(Project.id)).all()
+        ]
+    emit(
+        app,
+        as_json,
+        rows,
+        lambda r: _table(
+            ["编号", "项目", "所属单位", "包联领导"], [[x["id"], x["name"], x["unit"], x["leader"] or ""] for x in r]
+        ),
+    )
 
 
 # -- the ledger ------------------------------------------------------------------------------------------
 
+
 @main_group.command()
 @click.option("--project", required=True, help="项目名称或编号")
 @click.option("--unit", help="责任单位（默认项目所属单位）")
-@click.option("--category", required=True, help="问题类型：land 土地、demolition 征拆、permit 手续、funding 资金、factor 要素保障、other 其他")
+@click.option(
+    "--category",
+    required=True,
+    help="问题类型：land 土地、demolition 征拆、permit 手续、funding 资金、factor 要素保障、other 其他",
+)
 @click.option("--title", required=True, help="问题标题")
 @click.option("--description", default="", help="问题描述")
 @click.option("--severity", default="general", show_default=True, help="问题性质：general 一般、major 重大")
@@ -334,10 +404,17 @@ def project_list(app: App, as_json):
 @click.pass_obj
 def log(app: App, project, unit, category, title, description, severity, county_level, as_json):
     """登记（发现）一个问题，输出新问题编号。"""
-    p = app.service.log(app.actor(), project, category, title, unit=unit, description=description,
-                        severity=severity, county_level=county_level)
-    emit(app, as_json, {"code": p.code, "state": p.state, "level": p.level},
-         lambda d: click.echo(d["code"]))
+    p = app.service.log(
+        app.actor(),
+        project,
+        category,
+        title,
+        unit=unit,
+        description=description,
+        severity=severity,
+        county_level=county_level,
+    )
+    emit(app, as_json, {"code": p.code, "state": p.state, "level": p.level}, lambda d: click.echo(d["code"]))
 
 
 def _action(name: str, help_text: str, options: list, param_map: dict | None = None):
@@ -362,13 +439,22 @@ def _print_result(app: App, p, action: str, as_json: bool) -> None:
     from workflow.permissions import ACTION_LABELS
     from workflow.states import Level, Light, State
 
-    data = {"code": p.code, "action": action, "state": p.state, "level": p.level, "light": p.light,
-            "deadline": p.deadline.isoformat() if p.deadline else None, "deadline_provisional": p.deadline_provisional,
-            "version": p.version}
+    data = {
+        "code": p.code,
+        "action": action,
+        "state": p.state,
+        "level": p.level,
+        "light": p.light,
+        "deadline": p.deadline.isoformat() if p.deadline else None,
+        "deadline_provisional": p.deadline_provisional,
+        "version": p.version,
+    }
 
     def render(d):
-        line = (f"{p.code} 已{ACTION_LABELS[action]}：状态 {State(p.state).label}，层级 {Level(p.level).label}，"
-                f"{Light(p.light).label}")
+        line = (
+            f"{p.code} 已{ACTION_LABELS[action]}：状态 {State(p.state).label}，层级 {Level(p.level).label}，"
+            f"{Light(p.light).label}"
+        )
         if p.deadline:
             line += f"，办结时限 {p.deadline}"
             if p.deadline_provisional:
@@ -378,31 +464,51 @@ def _print_result(app: App, p, action: str, as_json: bool) -> None:
     emit(app, as_json, data, render)
 
 
-_action("assign", "交办：指定责任单位、责任人、分管领导和办结时限（不填则按规则计算）。", [
-    click.option("--unit", required=True, help="责任单位"),
-    click.option("--person", required=True, help="责任人登录名"),
-    click.option("--leader", help="分管领导登录名（默认责任单位负责人）"),
-    click.option("--section", help="责任科室"),
-    click.option("--deadline", help="办结时限 YYYY-MM-DD（不填则按规则计算）"),
-    click.option("--comment", help="交办意见"),
-])
+_action(
+    "assign",
+    "交办：指定责任单位、责任人、分管领导和办结时限（不填则按规则计算）。",
+    [
+        click.option("--unit", required=True, help="责任单位"),
+        click.option("--person", required=True, help="责任人登录名"),
+        click.option("--leader", help="分管领导登录名（默认责任单位负责人）"),
+        click.option("--section", help="责任科室"),
+        click.option("--deadline", help="办结时限 YYYY-MM-DD（不填则按规则计算）"),
+        click.option("--comment", help="交办意见"),
+    ],
+)
 _action("ack", "签收（研究部署）。", [click.option("--text", help="签收说明")])
 _action("feedback", "反馈办理情况。", [click.option("--text", required=True, help="反馈内容")])
 _action("note", "添加备注（不改变状态）。", [click.option("--text", required=True, help="备注内容")])
 _action("supervise", "督办：把已交办问题纳入督办。", [click.option("--reason", required=True, help="督办意见")])
-_action("escalate", "升级到更高层级（默认下一层级）。", [
-    click.option("--to", help="目标层级：county_leader、supervision_13710、government_meeting"),
-    click.option("--reason", required=True, help="升级理由"),
-    click.option("--deadline", help="新层级的办结时限 YYYY-MM-DD（如督办函另定时限；不填则按规则计算）"),
-])
+_action(
+    "escalate",
+    "升级到更高层级（默认下一层级）。",
+    [
+        click.option("--to", help="目标层级：county_leader、supervision_13710、government_meeting"),
+        click.option("--reason", required=True, help="升级理由"),
+        click.option("--deadline", help="新层级的办结时限 YYYY-MM-DD（如督办函另定时限；不填则按规则计算）"),
+    ],
+)
 _action("suspend", "挂起（等待外部审批时暂停计时）。", [click.option("--reason", required=True, help="挂起原因")])
 _action("resume", "恢复计时；办结时限顺延挂起的天数。", [click.option("--reason", help="恢复说明")])
-_action("resolve", "申请销号（提交办结情况，待督查室审核）。", [click.option("--resolution", required=True, help="办结情况")])
-_action("close", "销号（督查室审核通过）。", [
-    click.option("--rating", help="评价：excellent 优秀、good 良好、pass 合格、fail 不合格"),
-    click.option("--comment", help="销号意见"),
-])
-_action("send_back", "退回（督查室审核不通过），问题回到督办状态。", [click.option("--reason", required=True, help="退回理由")])
+_action(
+    "resolve",
+    "申请销号（提交办结情况，待督查室审核）。",
+    [click.option("--resolution", required=True, help="办结情况")],
+)
+_action(
+    "close",
+    "销号（督查室审核通过）。",
+    [
+        click.option("--rating", help="评价：excellent 优秀、good 良好、pass 合格、fail 不合格"),
+        click.option("--comment", help="销号意见"),
+    ],
+)
+_action(
+    "send_back",
+    "退回（督查室审核不通过），问题回到督办状态。",
+    [click.option("--reason", required=True, help="退回理由")],
+)
 
 
 @main_group.command()
@@ -432,14 +538,27 @@ def _render_detail(d: dict) -> None:
     if d["deadline_provisional"]:
         deadline += "（暂定）"
     console.print(f"[bold]{d['code']}[/bold]  {_light_mark(d['light'])}  {d['title']}", markup=True, highlight=False)
-    fields = [("项目", d["project"]), ("类型/性质", f"{d['category_label']} / {d['severity_label']}"),
-              ("状态", d["state_label"]), ("层级", d["level_label"]), ("责任单位", d["responsible_unit"]),
-              ("责任人", d["responsible_person"]), ("分管领导", d["leader_in_charge"]),
-              ("包联领导", d["contracting_leader"]), ("责任科室", d["responsible_section"]),
-              ("办结时限", deadline), ("研究部署节点", d["deploy_due"]), ("反馈节点", d["feedback_due"]),
-              ("提出人", d["reporter"]), ("登记时间", d["created_at"]), ("描述", d["description"]),
-              ("最新进展", d["progress"]), ("办结情况", d["resolution"]), ("评价", d["rating_label"]),
-              ("版本", d["version"])]
+    fields = [
+        ("项目", d["project"]),
+        ("类型/性质", f"{d['category_label']} / {d['severity_label']}"),
+        ("状态", d["state_label"]),
+        ("层级", d["level_label"]),
+        ("责任单位", d["responsible_unit"]),
+        ("责任人", d["responsible_person"]),
+        ("分管领导", d["leader_in_charge"]),
+        ("包联领导", d["contracting_leader"]),
+        ("责任科室", d["responsible_section"]),
+        ("办结时限", deadline),
+        ("研究部署节点", d["deploy_due"]),
+        ("反馈节点", d["feedback_due"]),
+        ("提出人", d["reporter"]),
+        ("登记时间", d["created_at"]),
+        ("描述", d["description"]),
+        ("最新进展", d["progress"]),
+        ("办结情况", d["resolution"]),
+        ("评价", d["rating_label"]),
+        ("版本", d["version"]),
+    ]
     for label, value in fields:
         if value not in (None, ""):
             console.print(f"  {label}：{value}", markup=False, highlight=False)
@@ -447,20 +566,44 @@ def _render_detail(d: dict) -> None:
     for col in ("时间", "操作人", "操作", "状态", "层级", "说明"):
         table.add_column(col)
     for e in d["history"]:
-        states = f"{State(e['from_state']).label if e['from_state'] else '∅'}→{State(e['to_state']).label}" \
-            if e["from_state"] != e["to_state"] else ""
-        levels = f"{Level(e['from_level']).label if e['from_level'] else '∅'}→{Level(e['to_level']).label}" \
-            if e["from_level"] != e["to_level"] else ""
-        table.add_row(e["at"][:16].replace("T", " "), e["actor_name"], ACTION_LABELS.get(e["action"], e["action"]),
-                      states, levels, e["comment"])
+        states = (
+            f"{State(e['from_state']).label if e['from_state'] else '∅'}→{State(e['to_state']).label}"
+            if e["from_state"] != e["to_state"]
+            else ""
+        )
+        levels = (
+            f"{Level(e['from_level']).label if e['from_level'] else '∅'}→{Level(e['to_level']).label}"
+            if e["from_level"] != e["to_level"]
+            else ""
+        )
+        table.add_row(
+            e["at"][:16].replace("T", " "),
+            e["actor_name"],
+            ACTION_LABELS.get(e["action"], e["action"]),
+            states,
+            levels,
+            e["comment"],
+        )
     console.print(table)
     if d["notices"]:
-        console.print(f"  通知：{len(d['notices'])} 条（" + "，".join(
-            f"{k} {sum(1 for n in d['notices'] if n['status'] == k)}"
-            for k in sorted({n['status'] for n in d['notices']})) + "）", markup=False, highlight=False)
+        console.print(
+            f"  通知：{len(d['notices'])} 条（"
+            + "，".join(
+                f"{k} {sum(1 for n in d['notices'] if n['status'] == k)}"
+                for k in sorted({n["status"] for n in d["notices"]})
+            )
+            + "）",
+            markup=False,
+            highlight=False,
+        )
 
 
-_LIGHT_STYLE = {"green": ("green", "● 正常"), "blue": ("blue", "● 蓝灯"), "yellow": ("yellow", "● 黄灯"), "red": ("red", "● 红灯")}
+_LIGHT_STYLE = {
+    "green": ("green", "● 正常"),
+    "blue": ("blue", "● 蓝灯"),
+    "yellow": ("yellow", "● 黄灯"),
+    "red": ("red", "● 红灯"),
+}
 
 
 def _light_mark(light: str) -> str:
@@ -490,17 +633,30 @@ def _render_ledger(rows: list[dict]) -> None:
 
     table = Table(title=f"问题台账（{len(rows)} 条）")
     for col in ("编号", "灯", "项目", "问题", "类型", "层级", "状态", "责任单位", "责任人", "办结时限"):
-        table.add_column(col, overflow="fold", no_wrap=col in ("编号", "灯", "办结时限", "层级", "状态"),
-                         max_width=28 if col in ("项目", "问题") else None)
+        table.add_column(
+            col,
+            overflow="fold",
+            no_wrap=col in ("编号", "灯", "办结时限", "层级", "状态"),
+            max_width=28 if col in ("项目", "问题") else None,
+        )
     for r in rows:
         deadline = r["deadline"] or "—"
         if r["deadline_provisional"]:
             deadline += "*"
         if r["overdue"]:
             deadline += " 超期"
-        table.add_row(r["code"], _light_mark(r["light"]), r["project"], r["title"], r["category_label"],
-                      r["level_short"], r["state_label"], r["responsible_unit"] or "", r["responsible_person"] or "",
-                      deadline)
+        table.add_row(
+            r["code"],
+            _light_mark(r["light"]),
+            r["project"],
+            r["title"],
+            r["category_label"],
+            r["level_short"],
+            r["state_label"],
+            r["responsible_unit"] or "",
+            r["responsible_person"] or "",
+            deadline,
+        )
     _console().print(table)
     if any(r["deadline_provisional"] for r in rows):
         click.echo("* 暂定：该年国务院节假日安排尚未收录，按周一至周五推算；收录后请在规则文件 [calendar] 中补充。")
@@ -544,8 +700,10 @@ def rules_check(app: App, path):
     click.echo(f"规则文件有效：{r.source}")
     for level, rule in r.levels.items():
         nxt = rule.next.value if rule.next else "（终点）"
-        click.echo(f"  {level.value}（{rule.label}）：时限 {rule.time_limit.label}，提前 {rule.warn_before.label} 预警，"
-                   f"超期宽限 {rule.remind_after.label}，下一级 {nxt}")
+        click.echo(
+            f"  {level.value}（{rule.label}）：时限 {rule.time_limit.label}，提前 {rule.warn_before.label} 预警，"
+            f"超期宽限 {rule.remind_after.label}，下一级 {nxt}"
+        )
 
 
 @main_group.group()
@@ -564,8 +722,12 @@ def calendar_add(app: App, start, period, as_json):
     from workflow.calendar import Period
 
     due = app.rules.calendar.add(parse_date(start, "起始日期"), Period.parse(period))
-    emit(app, as_json, {"start": start, "period": period, "date": due.date.isoformat(), "provisional": due.provisional},
-         lambda d: click.echo(d["date"] + ("（暂定：该年节假日安排未知，按周一至周五推算）" if due.provisional else "")))
+    emit(
+        app,
+        as_json,
+        {"start": start, "period": period, "date": due.date.isoformat(), "provisional": due.provisional},
+        lambda d: click.echo(d["date"] + ("（暂定：该年节假日安排未知，按周一至周五推算）" if due.provisional else "")),
+    )
 
 
 @main_group.command()
@@ -577,6 +739,7 @@ def diagram():
 
 
 # -- notices and the scheduler ----------------------------------------------------------------------------
+
 
 def _mail_config():
     from notifications.config import MailConfig
@@ -593,7 +756,9 @@ _STATUSES = ("pending", "sending", "sent", "failed", "undeliverable")
 
 
 @outbox.command("list")
-@click.option("--status", help="状态：pending 待发送、sending 发送中、sent 已发送、failed 发送失败、undeliverable 无法投递")
+@click.option(
+    "--status", help="状态：pending 待发送、sending 发送中、sent 已发送、failed 发送失败、undeliverable 无法投递"
+)
 @click.option("--problem", "code", help="只看某个问题的通知")
 @click.option("--limit", type=int, help="最多显示多少条（最新的）")
 @json_option
@@ -613,10 +778,22 @@ def outbox_list(app: App, status, code, limit, as_json):
 
     def render(data):
         tz = app.rules.timezone
-        _table(["编号", "类型", "问题", "收件人", "状态", "尝试", "时间", "说明"],
-               [[r["id"], r["kind_label"], r["problem_code"] or "—", r["recipient_login"] or f"（{r['recipient_role']}）",
-                 r["status_label"], r["attempts"], (r["sent_at"] or r["created_at"]).astimezone(tz).strftime("%m-%d %H:%M"),
-                 (r["last_error"] or "")[:60]] for r in data])
+        _table(
+            ["编号", "类型", "问题", "收件人", "状态", "尝试", "时间", "说明"],
+            [
+                [
+                    r["id"],
+                    r["kind_label"],
+                    r["problem_code"] or "—",
+                    r["recipient_login"] or f"（{r['recipient_role']}）",
+                    r["status_label"],
+                    r["attempts"],
+                    (r["sent_at"] or r["created_at"]).astimezone(tz).strftime("%m-%d %H:%M"),
+                    (r["last_error"] or "")[:60],
+                ]
+                for r in data
+            ],
+        )
         click.echo("合计：" + "，".join(f"{k} {v}" for k, v in sorted(counts.items())))
 
     emit(app, as_json, rows, render)
@@ -650,8 +827,10 @@ def outbox_send(app: App, as_json):
 
     def render(d):
         where = f"SMTP {config.smtp_host}" if config.smtp_host else f"文件 {config.mail_dir}/"
-        click.echo(f"发送完成（{where}）：已发送 {d['sent']}，稍后重试 {d['retried']}，失败 {d['failed']}"
-                   + (f"；中止原因：{d['stopped']}" if d["stopped"] else ""))
+        click.echo(
+            f"发送完成（{where}）：已发送 {d['sent']}，稍后重试 {d['retried']}，失败 {d['failed']}"
+            + (f"；中止原因：{d['stopped']}" if d["stopped"] else "")
+        )
 
     emit(app, as_json, stats.as_dict(), render)
     if stats.stopped:
@@ -695,7 +874,9 @@ def notices_preview(app: App, code, all_statuses, as_json):
 
 @main_group.command()
 @click.option("--once", is_flag=True, help="只运行一轮（巡检、汇总、发送）后退出")
-@click.option("--until", metavar="DATETIME", help="模拟运行：从 --at 起到此时刻，每隔 --step 运行一轮（不等待真实时间）")
+@click.option(
+    "--until", metavar="DATETIME", help="模拟运行：从 --at 起到此时刻，每隔 --step 运行一轮（不等待真实时间）"
+)
 @click.option("--step", default="1h", show_default=True, help="模拟运行的间隔，如 30m、1h、1d")
 @click.option("--no-deliver", is_flag=True, help="只记录通知，不发送")
 @click.pass_obj
@@ -709,19 +890,29 @@ def scheduler(app: App, once, until, step, no_deliver):
     jobs = Jobs(app.engine, app.rules, _mail_config(), app.clock if app.at else _utcnow, deliver=not no_deliver)
     if until:
         end = parse_at(until, app.rules.timezone)
-        reports = simulate(jobs, app.now, end, _parse_step(step),
-                           on_tick=lambda r: r.actions and click.echo(
-                               f"{r.now.astimezone(app.rules.timezone):%Y-%m-%d %H:%M} {r.actions}"))
+        reports = simulate(
+            jobs,
+            app.now,
+            end,
+            _parse_step(step),
+            on_tick=lambda r: (
+                r.actions and click.echo(f"{r.now.astimezone(app.rules.timezone):%Y-%m-%d %H:%M} {r.actions}")
+            ),
+        )
         total: dict = {}
         for r in reports:
             for k, v in r.actions.items():
                 total[k] = total.get(k, 0) + v
-        click.echo(f"模拟结束：{len(reports)} 轮；操作 {total}；每日汇总 {sum(r.digests for r in reports)}，"
-                   f"半月调度 {sum(r.dispatches for r in reports)}，发送 {sum(r.sent for r in reports)}")
+        click.echo(
+            f"模拟结束：{len(reports)} 轮；操作 {total}；每日汇总 {sum(r.digests for r in reports)}，"
+            f"半月调度 {sum(r.dispatches for r in reports)}，发送 {sum(r.sent for r in reports)}"
+        )
         return
     if once:
         r = jobs.tick()
-        click.echo(f"本轮完成：操作 {r.actions}；每日汇总 {r.digests}，半月调度 {r.dispatches}，发送 {r.sent}，失败 {r.failed}")
+        click.echo(
+            f"本轮完成：操作 {r.actions}；每日汇总 {r.digests}，半月调度 {r.dispatches}，发送 {r.sent}，失败 {r.failed}"
+        )
         return
     import asyncio
 
@@ -731,9 +922,8 @@ def scheduler(app: App, once, until, step, no_deliver):
 
 
 def _utcnow() -> datetime:
-    from datetime import timezone
 
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def _parse_step(text: str):
@@ -768,6 +958,7 @@ def _console():
 
 # -- commands from other packages ------------------------------------------------------------------------
 
+
 def _register_commands() -> None:
     from reports.cli import COMMANDS as REPORT_COMMANDS
     from web.cli import COMMANDS as WEB_COMMANDS
@@ -780,6 +971,7 @@ _register_commands()
 
 
 # -- entry point: one Chinese line per error, never a traceback -----------------------------------------
+
 
 def main(argv: list[str] | None = None) -> int:
     try:
@@ -801,7 +993,11 @@ def main(argv: list[str] | None = None) -> int:
 
 def _click_message(exc: click.ClickException) -> str:
     if isinstance(exc, click.MissingParameter):
-        names = "/".join(exc.param.opts) if exc.param is not None and exc.param.opts else (exc.param.name if exc.param else "")
+        names = (
+            "/".join(exc.param.opts)
+            if exc.param is not None and exc.param.opts
+            else (exc.param.name if exc.param else "")
+        )
         return f"缺少必填参数 {names}" + (f"（{exc.param.help}）" if getattr(exc.param, "help", None) else "")
     if isinstance(exc, click.NoSuchOption):
         hint = f"，是否想用 {'、'.join(exc.possibilities)}" if exc.possibilities else ""
@@ -812,7 +1008,9 @@ def _click_message(exc: click.ClickException) -> str:
     if isinstance(exc, click.UsageError):
         text = exc.format_message()
         if text.startswith("No such command"):
-            return f"没有这个命令：{text.split(chr(39))[1] if chr(39) in text else text}；运行 duban --help 查看全部命令"
+            return (
+                f"没有这个命令：{text.split(chr(39))[1] if chr(39) in text else text}；运行 duban --help 查看全部命令"
+            )
         if text.startswith("Got unexpected extra argument"):
             return f"多余的参数：{text.split('(')[-1].rstrip(')')}；含空格的值请加引号"
         return f"用法错误：{text}；用 --help 查看用法"
@@ -833,7 +1031,8 @@ def _report(exc: Exception) -> int:
     import sqlalchemy.exc as sa_exc
 
     if isinstance(exc, (sa_exc.OperationalError, sa_exc.ProgrammingError)) and (
-            "no such table" in str(exc) or type(getattr(exc, "orig", None)).__name__ == "UndefinedTable"):
+        "no such table" in str(exc) or type(getattr(exc, "orig", None)).__name__ == "UndefinedTable"
+    ):
         click.echo("错误：数据库尚未初始化，请先运行 duban init", err=True)
         return 10
     if isinstance(exc, sa_exc.OperationalError):

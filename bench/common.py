@@ -16,10 +16,10 @@ import sqlite3
 import statistics
 import sys
 import time
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -29,7 +29,7 @@ BENCH_DIR = ROOT / "var" / "bench"
 GENERATOR_VERSION = 1  # bump when the generated rows change, to invalidate cached files
 
 # The sweep's "now": Monday 16 June 2025, 10:00 in Asia/Shanghai (a year the statutory calendar knows).
-NOW = datetime(2025, 6, 16, 2, 0, tzinfo=timezone.utc)
+NOW = datetime(2025, 6, 16, 2, 0, tzinfo=UTC)
 
 N_UNITS = 20
 STAFF_PER_UNIT = 5
@@ -41,9 +41,10 @@ CATEGORIES = ("land", "demolition", "permit", "funding", "factor", "other")
 
 # -- formats (what models.types.UTCDateTime and SQLAlchemy's SQLite Date store) -----------------------
 
+
 def ts(moment: datetime) -> str:
     """A timestamp as SQLAlchemy stores UTCDateTime on SQLite: naive UTC ``YYYY-MM-DD HH:MM:SS.ffffff``."""
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f")
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
 def ds(day: date) -> str:
@@ -75,6 +76,7 @@ def check_timestamp_format(workdir: Path) -> str:
 
 
 # -- files -------------------------------------------------------------------------------------------
+
 
 def remove_db(path: Path) -> None:
     for suffix in ("", "-wal", "-shm", "-journal"):
@@ -110,6 +112,7 @@ def raw_connect(path: Path) -> sqlite3.Connection:
 
 # -- ledger ------------------------------------------------------------------------------------------
 
+
 @dataclass
 class Ledger:
     path: Path
@@ -126,8 +129,10 @@ def schema_fingerprint() -> str:
     engine = make_engine("sqlite://")
     create_schema(engine)
     with engine.connect() as conn:
-        ddl = [r[0] for r in conn.exec_driver_sql(
-            "SELECT sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY type, name")]
+        ddl = [
+            r[0]
+            for r in conn.exec_driver_sql("SELECT sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY type, name")
+        ]
     engine.dispose()
     return hashlib.sha256(("\n".join(ddl) + f"\ngen={GENERATOR_VERSION}").encode()).hexdigest()[:16]
 
@@ -148,19 +153,64 @@ def ledger(size: int, due: int, fingerprint: str, log: Callable[[str], None] = p
     remove_db(path)
     os.replace(tmp, path)
     elapsed = time.perf_counter() - t0
-    meta_path.write_text(json.dumps({"fingerprint": fingerprint, "size": size, "due": due, "due_ids": due_ids,
-                                     "build_seconds": round(elapsed, 2)}))
+    meta_path.write_text(
+        json.dumps(
+            {
+                "fingerprint": fingerprint,
+                "size": size,
+                "due": due,
+                "due_ids": due_ids,
+                "build_seconds": round(elapsed, 2),
+            }
+        )
+    )
     log(f"  built in {elapsed:.1f} s ({path.stat().st_size / 2**20:,.0f} MiB)")
     return Ledger(path, size, due, due_ids, elapsed)
 
 
 PROBLEM_COLUMNS = (
-    "id", "code", "project_id", "title", "description", "category", "severity", "county_level", "state", "level",
-    "light", "reporter_id", "reporting_unit_id", "responsible_unit_id", "responsible_person_id", "leader_id",
-    "responsible_section", "deadline", "deadline_provisional", "level_started_at", "deploy_due", "feedback_due",
-    "acked_at", "feedback_at", "warned_at", "overdue_reminded_at", "deploy_reminded_at", "feedback_reminded_at",
-    "stalled_at", "overdue_escalations", "next_check_at", "suspended_at", "suspended_from", "progress",
-    "resolution", "rating", "created_at", "updated_at", "assigned_at", "resolved_at", "closed_at", "version",
+    "id",
+    "code",
+    "project_id",
+    "title",
+    "description",
+    "category",
+    "severity",
+    "county_level",
+    "state",
+    "level",
+    "light",
+    "reporter_id",
+    "reporting_unit_id",
+    "responsible_unit_id",
+    "responsible_person_id",
+    "leader_id",
+    "responsible_section",
+    "deadline",
+    "deadline_provisional",
+    "level_started_at",
+    "deploy_due",
+    "feedback_due",
+    "acked_at",
+    "feedback_at",
+    "warned_at",
+    "overdue_reminded_at",
+    "deploy_reminded_at",
+    "feedback_reminded_at",
+    "stalled_at",
+    "overdue_escalations",
+    "next_check_at",
+    "suspended_at",
+    "suspended_from",
+    "progress",
+    "resolution",
+    "rating",
+    "created_at",
+    "updated_at",
+    "assigned_at",
+    "resolved_at",
+    "closed_at",
+    "version",
 )
 
 
@@ -190,15 +240,21 @@ def build_ledger(path: Path, size: int, due: int, seed: int) -> list[int]:
     conn.execute("PRAGMA synchronous=OFF")
     conn.execute("PRAGMA cache_size=-262144")
     # Bulk load without the problem table's secondary indexes, then recreate them from the engine's own DDL.
-    index_ddl = [r for r in conn.execute(
-        "SELECT name, sql FROM sqlite_master WHERE type='index' AND tbl_name='problem' AND sql IS NOT NULL")]
+    index_ddl = [
+        r
+        for r in conn.execute(
+            "SELECT name, sql FROM sqlite_master WHERE type='index' AND tbl_name='problem' AND sql IS NOT NULL"
+        )
+    ]
     conn.execute("BEGIN")
     for name, _ in index_ddl:
         conn.execute(f'DROP INDEX "{name}"')
 
     created = ts(NOW - timedelta(days=400))
-    units = [(u, f"bench-u{u:02d}", f"基准单位{u:02d}", "town" if u % 2 else "department", "[]")
-             for u in range(1, N_UNITS + 1)]
+    units = [
+        (u, f"bench-u{u:02d}", f"基准单位{u:02d}", "town" if u % 2 else "department", "[]")
+        for u in range(1, N_UNITS + 1)
+    ]
     conn.executemany("INSERT INTO unit (id, code, name, kind, aliases) VALUES (?,?,?,?,?)", units)
     users = []
     uid = 0
@@ -217,10 +273,15 @@ def build_ledger(path: Path, size: int, due: int, seed: int) -> list[int]:
         leaders.append(add_user(f"leader{k}", f"县领导{k}", 1, "county_leader"))
     for k in range(N_INSPECTORS):
         inspectors.append(add_user(f"inspector{k}", f"督查员{k}", 1, "inspector"))
-    conn.executemany("INSERT INTO user_account (id, login, name, unit_id, role, email, active, password_hash, "
-                     "created_at) VALUES (?,?,?,?,?,?,?,?,?)", users)
-    projects = [(p, f"基准项目{p:03d}", (p - 1) % N_UNITS + 1, leaders[(p - 1) % N_COUNTY_LEADERS], created)
-                for p in range(1, N_PROJECTS + 1)]
+    conn.executemany(
+        "INSERT INTO user_account (id, login, name, unit_id, role, email, active, password_hash, "
+        "created_at) VALUES (?,?,?,?,?,?,?,?,?)",
+        users,
+    )
+    projects = [
+        (p, f"基准项目{p:03d}", (p - 1) % N_UNITS + 1, leaders[(p - 1) % N_COUNTY_LEADERS], created)
+        for p in range(1, N_PROJECTS + 1)
+    ]
     conn.executemany("INSERT INTO project (id, name, unit_id, leader_id, created_at) VALUES (?,?,?,?,?)", projects)
 
     # Thresholds per deadline date (few distinct dates), from the engine's own rules and calendar.
@@ -255,11 +316,50 @@ def build_ledger(path: Path, size: int, due: int, seed: int) -> list[int]:
             else:
                 deadline, warn, _, _ = thr[future_days[int(rand() * n_future)]]
                 light, warned, reminded, next_check = "green", None, None, warn
-            yield (i, f"WT-B-{i:07d}", p, f"基准问题{i}", "", CATEGORIES[i % 6], "general", 0,
-                   "supervised" if supervised else "assigned", "unit", light, leaders[0], unit, unit, person,
-                   leaders[p % N_COUNTY_LEADERS], "", deadline, 0, started, None, None, started, None, warned,
-                   reminded, None, None, None, 0, next_check, None, None, "", "", None, started, started, started,
-                   None, None, 1)
+            yield (
+                i,
+                f"WT-B-{i:07d}",
+                p,
+                f"基准问题{i}",
+                "",
+                CATEGORIES[i % 6],
+                "general",
+                0,
+                "supervised" if supervised else "assigned",
+                "unit",
+                light,
+                leaders[0],
+                unit,
+                unit,
+                person,
+                leaders[p % N_COUNTY_LEADERS],
+                "",
+                deadline,
+                0,
+                started,
+                None,
+                None,
+                started,
+                None,
+                warned,
+                reminded,
+                None,
+                None,
+                None,
+                0,
+                next_check,
+                None,
+                None,
+                "",
+                "",
+                None,
+                started,
+                started,
+                started,
+                None,
+                None,
+                1,
+            )
 
     chunk = 100_000
     for lo in range(1, size + 1, chunk):
@@ -273,6 +373,7 @@ def build_ledger(path: Path, size: int, due: int, seed: int) -> list[int]:
 
 
 # -- timing and printing -----------------------------------------------------------------------------
+
 
 def timed(fn: Callable[[], object]) -> tuple[float, object]:
     t0 = time.perf_counter()
@@ -370,8 +471,9 @@ def _sqlite_copy_text(conn: sqlite3.Connection, table: str, columns: Sequence[st
         yield "\n".join(r[0] for r in rows) + "\n"
 
 
-def pg_ledger(url: str, led: Ledger, fingerprint: str, admin, log: Callable[[str], None] = print,
-              suffix: str = "") -> str:
+def pg_ledger(
+    url: str, led: Ledger, fingerprint: str, admin, log: Callable[[str], None] = print, suffix: str = ""
+) -> str:
     """The pristine PostgreSQL copy of SQLite ledger ``led``; returns its database name.
 
     Kept between runs when the fingerprint (stored as the database comment) matches, i.e. reused by a later
@@ -382,8 +484,9 @@ def pg_ledger(url: str, led: Ledger, fingerprint: str, admin, log: Callable[[str
 
     name = f"{PG_PREFIX}l{led.size}_{led.due}{suffix}"
     comment = f"{fingerprint}:{led.path.stat().st_mtime_ns}"
-    got = admin.execute("SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = %s",
-                        (name,)).fetchone()
+    got = admin.execute(
+        "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = %s", (name,)
+    ).fetchone()
     if got is not None and got[0] == comment:
         return name
     log(f"  building PostgreSQL ledger {name} from {led.path.name} ...")
@@ -398,27 +501,34 @@ def pg_ledger(url: str, led: Ledger, fingerprint: str, admin, log: Callable[[str
         conn.execute("SET TimeZone = 'UTC'")  # the SQLite text is naive UTC
         index_ddl = conn.execute(
             "SELECT i.indexname, i.indexdef FROM pg_indexes i WHERE i.tablename = 'problem' AND NOT EXISTS "
-            "(SELECT 1 FROM pg_constraint c WHERE c.conname = i.indexname)").fetchall()
+            "(SELECT 1 FROM pg_constraint c WHERE c.conname = i.indexname)"
+        ).fetchall()
         for index_name, _ in index_ddl:
             conn.execute(f'DROP INDEX "{index_name}"')
-        for table, columns in (("unit", ("id", "code", "name", "kind", "aliases")),
-                               ("user_account", ("id", "login", "name", "unit_id", "role", "email", "active",
-                                                 "password_hash", "created_at")),
-                               ("project", ("id", "name", "unit_id", "leader_id", "created_at")),
-                               ("problem", PROBLEM_COLUMNS)):
+        for table, columns in (
+            ("unit", ("id", "code", "name", "kind", "aliases")),
+            (
+                "user_account",
+                ("id", "login", "name", "unit_id", "role", "email", "active", "password_hash", "created_at"),
+            ),
+            ("project", ("id", "name", "unit_id", "leader_id", "created_at")),
+            ("problem", PROBLEM_COLUMNS),
+        ):
             with conn.cursor().copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
                 for block in _sqlite_copy_text(src, table, columns):
                     copy.write(block)
-            conn.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
-                         f"(SELECT coalesce(max(id), 1) FROM {table}))")
+            conn.execute(
+                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT coalesce(max(id), 1) FROM {table}))"
+            )
         for _, ddl in index_ddl:
             conn.execute(ddl)
         conn.commit()
     src.close()
     with psycopg.connect(pg_dsn(url, name), autocommit=True) as conn:
         conn.execute("VACUUM (ANALYZE, FREEZE)")  # hint bits, visibility map and statistics, as in a settled ledger
-        n, due = conn.execute("SELECT count(*), count(*) FILTER (WHERE next_check_at <= %s) FROM problem",
-                              (NOW,)).fetchone()
+        n, due = conn.execute(
+            "SELECT count(*), count(*) FILTER (WHERE next_check_at <= %s) FROM problem", (NOW,)
+        ).fetchone()
     assert (n, due) == (led.size, led.due), f"PostgreSQL ledger has {n} problems, {due} due"
     admin.execute(f"COMMENT ON DATABASE \"{name}\" IS '{comment}'")
     log(f"  built in {time.perf_counter() - t0:.1f} s")
@@ -428,7 +538,8 @@ def pg_ledger(url: str, led: Ledger, fingerprint: str, admin, log: Callable[[str
 def pg_cleanup(admin, keep: Iterable[str] = ()) -> None:
     """Drop every ``duban_bench_*`` database except ``keep``."""
     keep = set(keep)
-    for (name,) in admin.execute("SELECT datname FROM pg_database WHERE datname LIKE %s",
-                                 (PG_PREFIX.replace("_", r"\_") + "%",)).fetchall():
+    for (name,) in admin.execute(
+        "SELECT datname FROM pg_database WHERE datname LIKE %s", (PG_PREFIX.replace("_", r"\_") + "%",)
+    ).fetchall():
         if name not in keep:
             pg_drop(admin, name)

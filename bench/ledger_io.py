@@ -50,7 +50,9 @@ def _check(path: Path, size: int) -> tuple[int, int]:
         notices = conn.execute("SELECT count(*) FROM notice").fetchone()[0]
         bad = conn.execute("""SELECT count(*) FROM problem p WHERE
             (SELECT action FROM event e WHERE e.problem_id = p.id ORDER BY e.id LIMIT 1) != 'log' OR
-            (SELECT action FROM event e WHERE e.problem_id = p.id ORDER BY e.id DESC LIMIT 1) != 'note'""").fetchone()[0]
+            (SELECT action FROM event e WHERE e.problem_id = p.id ORDER BY e.id DESC LIMIT 1) != 'note'""").fetchone()[
+            0
+        ]
     conn.close()
     assert problems == size and notices == 0 and bad == 0, (problems, notices, bad)
     return problems, events
@@ -74,8 +76,16 @@ def run(sizes: list[int]) -> list[list]:
             n = export_ledger(engine, rules, NOW, out, Filters())
             seconds = time.perf_counter() - t0
             assert n == size
-            rows.append([f"{size:,}", f"export {suffix}", f"{seconds:.2f}", f"{size / seconds:,.0f}",
-                         f"{out.stat().st_size / 2**20:.1f} MiB", ""])
+            rows.append(
+                [
+                    f"{size:,}",
+                    f"export {suffix}",
+                    f"{seconds:.2f}",
+                    f"{size / seconds:,.0f}",
+                    f"{out.stat().st_size / 2**20:.1f} MiB",
+                    "",
+                ]
+            )
             print(rows[-1], flush=True)
         engine.dispose()
         for suffix in (".xlsx", ".csv"):
@@ -88,16 +98,25 @@ def run(sizes: list[int]) -> list[list]:
             seconds = time.perf_counter() - t0
             assert report.ok and report.created == size, report.issues[:3]
             problems, events = _check(target, size)
-            rows.append([f"{size:,}", f"import {suffix}", f"{seconds:.2f}", f"{size / seconds:,.0f}", "",
-                         f"{events:,} events"])
+            rows.append(
+                [f"{size:,}", f"import {suffix}", f"{seconds:.2f}", f"{size / seconds:,.0f}", "", f"{events:,} events"]
+            )
             print(rows[-1], flush=True)
             if suffix == ".xlsx":
                 t0 = time.perf_counter()
                 again = import_ledger(engine, rules, NOW, "inspector0", path)
                 seconds = time.perf_counter() - t0
                 assert again.created == 0 and len(again.skipped) == size
-                rows.append([f"{size:,}", "re-import .xlsx (all skipped)", f"{seconds:.2f}", f"{size / seconds:,.0f}",
-                             "", "0 changes"])
+                rows.append(
+                    [
+                        f"{size:,}",
+                        "re-import .xlsx (all skipped)",
+                        f"{seconds:.2f}",
+                        f"{size / seconds:,.0f}",
+                        "",
+                        "0 changes",
+                    ]
+                )
                 print(rows[-1], flush=True)
             engine.dispose()
             remove_db(target)

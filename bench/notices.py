@@ -27,14 +27,27 @@ import statistics
 import sys
 import tempfile
 import time
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-KINDS = ["assignment", "warning", "reminder", "overdue", "escalation", "review", "sent_back", "closed",
-         "suspended", "resumed", "unassigned", "digest", "dispatch"]
+KINDS = [
+    "assignment",
+    "warning",
+    "reminder",
+    "overdue",
+    "escalation",
+    "review",
+    "sent_back",
+    "closed",
+    "suspended",
+    "resumed",
+    "unassigned",
+    "digest",
+    "dispatch",
+]
 _MID = re.compile(rb"^Message-ID: (<[^>]+>)", re.M)
 MAIL_OPTIONS = ["BODY=8BITMIME"]  # the pre-rendered messages are the bytes deliver_pending sends (8-bit bodies)
 
@@ -62,8 +75,9 @@ def _server(conn) -> None:
             loop.stop()
 
     loop = asyncio.new_event_loop()
-    server = loop.run_until_complete(loop.create_server(
-        lambda: SMTP(Handler(), hostname="localhost", enable_SMTPUTF8=True), "127.0.0.1", 0))
+    server = loop.run_until_complete(
+        loop.create_server(lambda: SMTP(Handler(), hostname="localhost", enable_SMTPUTF8=True), "127.0.0.1", 0)
+    )
     loop.add_reader(conn.fileno(), on_command)
     conn.send(server.sockets[0].getsockname()[1])
     loop.run_forever()
@@ -77,44 +91,79 @@ def build_outbox(url: str, count: int, problems: int) -> None:
 
     engine = make_engine(url)
     create_schema(engine)
-    t0 = datetime(2024, 2, 8, 1, 30, tzinfo=timezone.utc)
+    t0 = datetime(2024, 2, 8, 1, 30, tzinfo=UTC)
     with session(engine) as s:
         names = ["蟒河镇", "润城镇", "北留镇", "町店镇", "凤城镇", "开发区", "自然资源局", "行政审批局"]
         units = [Unit(code=f"u{i}", name=name, kind="town") for i, name in enumerate(names)]
         units.append(Unit(code="dcs", name="县政府办督查室", kind="inspection_office"))
         s.add_all(units)
         s.flush()
-        users = [User(login=f"user{i}", name=f"干部{i:03d}", unit_id=units[i % 8].id, role="staff",
-                      email=f"user{i}@example.gov.cn", created_at=t0) for i in range(100)]
+        users = [
+            User(
+                login=f"user{i}",
+                name=f"干部{i:03d}",
+                unit_id=units[i % 8].id,
+                role="staff",
+                email=f"user{i}@example.gov.cn",
+                created_at=t0,
+            )
+            for i in range(100)
+        ]
         s.add_all(users)
         s.flush()
-        projects = [Project(name=f"阳城县重点项目{i:03d}", unit_id=units[i % 8].id, leader_id=users[i].id,
-                            created_at=t0) for i in range(40)]
+        projects = [
+            Project(name=f"阳城县重点项目{i:03d}", unit_id=units[i % 8].id, leader_id=users[i].id, created_at=t0)
+            for i in range(40)
+        ]
         s.add_all(projects)
         s.flush()
         rows = []
         for i in range(problems):
             with workflow_write():
-                rows.append(Problem(
-                    code=f"WT-2024-{i + 1:04d}", project_id=projects[i % 40].id,
-                    title=f"项目建设用地征收与手续办理受阻问题{i:03d}",
-                    description="涉及房屋征收补偿标准未达成一致。" * 3,
-                    category="land", severity="major" if i % 7 == 0 else "general", state="supervised",
-                    level=["unit", "county_leader", "supervision_13710", "government_meeting"][i % 4],
-                    light=["green", "blue", "yellow", "red"][i % 4], responsible_unit_id=units[i % 8].id,
-                    responsible_person_id=users[i % 100].id, leader_id=users[(i + 1) % 100].id,
-                    deadline=date(2024, 2, 19), deploy_due=date(2024, 2, 9), feedback_due=date(2024, 2, 14),
-                    created_at=t0, updated_at=t0))
+                rows.append(
+                    Problem(
+                        code=f"WT-2024-{i + 1:04d}",
+                        project_id=projects[i % 40].id,
+                        title=f"项目建设用地征收与手续办理受阻问题{i:03d}",
+                        description="涉及房屋征收补偿标准未达成一致。" * 3,
+                        category="land",
+                        severity="major" if i % 7 == 0 else "general",
+                        state="supervised",
+                        level=["unit", "county_leader", "supervision_13710", "government_meeting"][i % 4],
+                        light=["green", "blue", "yellow", "red"][i % 4],
+                        responsible_unit_id=units[i % 8].id,
+                        responsible_person_id=users[i % 100].id,
+                        leader_id=users[(i + 1) % 100].id,
+                        deadline=date(2024, 2, 19),
+                        deploy_due=date(2024, 2, 9),
+                        feedback_due=date(2024, 2, 14),
+                        created_at=t0,
+                        updated_at=t0,
+                    )
+                )
         s.add_all(rows)
         s.flush()
-        items = [{"code": p.code, "title": p.title, "light": p.light, "level": p.level, "deadline": "2024-02-19",
-                  "unit": "蟒河镇", "state": p.state} for p in rows[:20]]
+        items = [
+            {
+                "code": p.code,
+                "title": p.title,
+                "light": p.light,
+                "level": p.level,
+                "deadline": "2024-02-19",
+                "unit": "蟒河镇",
+                "state": p.state,
+            }
+            for p in rows[:20]
+        ]
         payloads = {
             "assignment": {"actor_name": "督查室", "comment": "请于春节前完成入户调查。"},
             "reminder": {"milestone": "feedback", "due": "2024-02-14"},
             "escalation": {"from_level": "county_leader", "to_level": "supervision_13710"},
-            "review": {"comment": "已签订补偿协议。"}, "sent_back": {"comment": "缺少协议扫描件。"},
-            "closed": {"rating": "good"}, "digest": {"items": items}, "dispatch": {"items": items[:5]},
+            "review": {"comment": "已签订补偿协议。"},
+            "sent_back": {"comment": "缺少协议扫描件。"},
+            "closed": {"rating": "good"},
+            "digest": {"items": items},
+            "dispatch": {"items": items[:5]},
         }
         # As the service writes them: one notice per recipient of an event, 1–4 recipients per event
         # (2.5 on average), events cycling through every kind and over the problems.
@@ -124,14 +173,22 @@ def build_outbox(url: str, count: int, problems: int) -> None:
             problem = rows[(event * 7) % problems]
             for r in range(min(1 + event % 4, count - len(notices))):
                 user = users[(event * 3 + r) % 100]
-                notices.append(Notice(
-                    dedup_key=f"bench:{event}:{r}", kind=kind,
-                    problem_id=None if kind in ("digest", "dispatch") else problem.id,
-                    level="supervision_13710" if kind == "escalation" else problem.level,
-                    deadline=date(2024, 2, 19), recipient_role=["responsible_person", "unit_head",
-                    "leader_in_charge", "inspection_office"][r], recipient_login=user.login,
-                    recipient_email=user.email, status="pending", created_at=t0 + timedelta(seconds=event),
-                    next_attempt_at=t0, payload=payloads.get(kind, {})))
+                notices.append(
+                    Notice(
+                        dedup_key=f"bench:{event}:{r}",
+                        kind=kind,
+                        problem_id=None if kind in ("digest", "dispatch") else problem.id,
+                        level="supervision_13710" if kind == "escalation" else problem.level,
+                        deadline=date(2024, 2, 19),
+                        recipient_role=["responsible_person", "unit_head", "leader_in_charge", "inspection_office"][r],
+                        recipient_login=user.login,
+                        recipient_email=user.email,
+                        status="pending",
+                        created_at=t0 + timedelta(seconds=event),
+                        next_attempt_at=t0,
+                        payload=payloads.get(kind, {}),
+                    )
+                )
             event += 1
         s.add_all(notices)
         s.commit()
@@ -184,8 +241,17 @@ def _reset_outbox(url: str) -> None:
 
     engine = make_engine(url)
     with engine.begin() as conn:
-        conn.execute(T.update().values(status="pending", attempts=0, sent_at=None, claimed_by=None,
-                                       claimed_until=None, next_attempt_at=T.c.created_at, last_error=""))
+        conn.execute(
+            T.update().values(
+                status="pending",
+                attempts=0,
+                sent_at=None,
+                claimed_by=None,
+                claimed_until=None,
+                next_attempt_at=T.c.created_at,
+                last_error="",
+            )
+        )
         assert conn.execute(sa.select(sa.func.count()).select_from(T).where(T.c.status == "pending")).scalar()
     engine.dispose()
 
@@ -218,7 +284,7 @@ def _round(url, port, parent, config, messages, count, server_pid) -> dict[str, 
 
     def ours() -> None:
         engine = make_engine(url)
-        stats = deliver_pending(engine, config, datetime(2024, 2, 9, tzinfo=timezone.utc), "bench")
+        stats = deliver_pending(engine, config, datetime(2024, 2, 9, tzinfo=UTC), "bench")
         engine.dispose()
         assert stats.sent == count, stats.as_dict()
 
@@ -272,24 +338,30 @@ def main() -> None:
         "ours": f"`deliver_pending`: claim + render + send ({args.concurrency} reused aiosmtplib connections) + record",
         "base": "baseline: same messages pre-rendered, `smtplib`, one connection per message",
         "pool": f"reference: same messages pre-rendered, {args.concurrency} reused aiosmtplib connections, "
-                "no database, no rendering",
+        "no database, no rendering",
     }
     for key in keys:
-        print(f"{label[key]}: best {best[key]:,.0f}/s, median {median[key]:,.0f}/s; CPU per notice: "
-              f"client {client[key]:.2f} ms, server {server[key]:.2f} ms")
+        print(
+            f"{label[key]}: best {best[key]:,.0f}/s, median {median[key]:,.0f}/s; CPU per notice: "
+            f"client {client[key]:.2f} ms, server {server[key]:.2f} ms"
+        )
     print(f"ratio ours/baseline per round: {', '.join(f'{x:.2f}x' for x in ratios)}")
     print()
-    print(f"| run ({n:,} notices; {args.rounds} rounds) | best /s | median /s | client CPU ms/notice "
-          "| server CPU ms/notice |")
+    print(
+        f"| run ({n:,} notices; {args.rounds} rounds) | best /s | median /s | client CPU ms/notice "
+        "| server CPU ms/notice |"
+    )
     print("|---|---:|---:|---:|---:|")
     for key in keys:
         print(f"| {label[key]} | {best[key]:,.0f} | {median[key]:,.0f} | {client[key]:.2f} | {server[key]:.2f} |")
     print(f"| render only (Jinja2 text + HTML → MIME bytes, one pass, no sending) | {n / render_s:,.0f} | | | |")
     print()
-    print(f"Ratio `deliver_pending` / baseline: {statistics.median(ratios):.2f}× (median; rounds "
-          f"{ratios[0]:.2f}–{ratios[-1]:.2f}×). aiosmtpd server in its own process on 127.0.0.1, SQLite outbox, "
-          f"{n:,} notices averaging {sum(len(m[2]) for m in messages) / n / 1024:.1f} KiB "
-          f"(multipart text + HTML, UTF-8 8-bit bodies); Python {platform.python_version()}, {os.cpu_count()} CPUs.")
+    print(
+        f"Ratio `deliver_pending` / baseline: {statistics.median(ratios):.2f}× (median; rounds "
+        f"{ratios[0]:.2f}–{ratios[-1]:.2f}×). aiosmtpd server in its own process on 127.0.0.1, SQLite outbox, "
+        f"{n:,} notices averaging {sum(len(m[2]) for m in messages) / n / 1024:.1f} KiB "
+        f"(multipart text + HTML, UTF-8 8-bit bodies); Python {platform.python_version()}, {os.cpu_count()} CPUs."
+    )
 
 
 if __name__ == "__main__":

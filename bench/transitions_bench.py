@@ -43,19 +43,66 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import (BENCH_DIR, NOW, ROOT, copy_db, ledger, median, ms, pg_admin, pg_cleanup, pg_drop,  # noqa: E402,F401
-                    pg_dsn, pg_ledger, pg_restore, pg_settings, pg_url, raw_connect, remove_db, schema_fingerprint,
-                    table, timed, ts)
+from common import (  # noqa: E402,F401
+    BENCH_DIR,
+    NOW,
+    ROOT,
+    copy_db,
+    ledger,
+    median,
+    ms,
+    pg_admin,
+    pg_cleanup,
+    pg_drop,
+    pg_dsn,
+    pg_ledger,
+    pg_restore,
+    pg_settings,
+    pg_url,
+    raw_connect,
+    remove_db,
+    schema_fingerprint,
+    table,
+    timed,
+    ts,
+)
 
 LEDGER_SIZE = 10_000
 SEQUENCE = ("ack", "feedback", "note", "resolve", "send_back")
 INSPECTOR = "inspector0"
 CODE = "WT-2025-{:06d}"
-EVENT_COLS = ("problem_id", "at", "actor", "action", "from_state", "to_state", "from_level", "to_level", "comment",
-              "data")
-NOTICE_COLS = ("dedup_key", "kind", "problem_id", "event_id", "level", "deadline", "recipient_role",
-               "recipient_login", "recipient_email", "status", "attempts", "created_at", "next_attempt_at",
-               "claimed_by", "claimed_until", "sent_at", "last_error", "payload")
+EVENT_COLS = (
+    "problem_id",
+    "at",
+    "actor",
+    "action",
+    "from_state",
+    "to_state",
+    "from_level",
+    "to_level",
+    "comment",
+    "data",
+)
+NOTICE_COLS = (
+    "dedup_key",
+    "kind",
+    "problem_id",
+    "event_id",
+    "level",
+    "deadline",
+    "recipient_role",
+    "recipient_login",
+    "recipient_email",
+    "status",
+    "attempts",
+    "created_at",
+    "next_attempt_at",
+    "claimed_by",
+    "claimed_until",
+    "sent_at",
+    "last_error",
+    "payload",
+)
 RAW_SELECT = """
 SELECT p.id, p.code, p.state, p.level, p.category, p.severity, p.county_level, p.light, p.created_at,
        p.deadline, p.deadline_provisional, p.level_started_at, p.deploy_due, p.feedback_due, p.acked_at,
@@ -75,6 +122,7 @@ def log(msg: str) -> None:
 
 # -- the plan: which action, on which problem, by whom ----------------------------------------------------
 
+
 def make_plan(path: Path, n: int) -> list[tuple[int, str, str, str, dict]]:
     """(problem id, code, actor login, action, params) for each of the n transitions."""
     import sqlite3
@@ -84,19 +132,26 @@ def make_plan(path: Path, n: int) -> list[tuple[int, str, str, str, dict]]:
     pool = conn.execute(
         "SELECT p.id, u.login FROM problem p JOIN user_account u ON u.id = p.responsible_person_id "
         "WHERE p.responsible_unit_id <> (SELECT unit_id FROM user_account WHERE login = ?) "
-        "AND p.next_check_at > ? AND p.acked_at IS NULL ORDER BY p.id LIMIT ?", (INSPECTOR, ts(NOW), pool_size)).fetchall()
+        "AND p.next_check_at > ? AND p.acked_at IS NULL ORDER BY p.id LIMIT ?",
+        (INSPECTOR, ts(NOW), pool_size),
+    ).fetchall()
     conn.close()
     assert len(pool) == pool_size
-    texts = dict(ack=("text", "已签收，研究部署"), feedback=("text", "已完成现场踏勘，正在协调"),
-                 note=("text", "补充说明：已约谈施工方"), resolve=("resolution", "已办结，请审核"),
-                 send_back=("reason", "材料不全，退回补充"))
+    texts = dict(
+        ack=("text", "已签收，研究部署"),
+        feedback=("text", "已完成现场踏勘，正在协调"),
+        note=("text", "补充说明：已约谈施工方"),
+        resolve=("resolution", "已办结，请审核"),
+        send_back=("reason", "材料不全，退回补充"),
+    )
     plan = []
     for k in range(n):
         pid, login = pool[k % pool_size]
         action = SEQUENCE[k // pool_size]
         key, text = texts[action]
-        plan.append((pid, CODE.format(pid), INSPECTOR if action == "send_back" else login, action,
-                     {key: f"{text}（{k}）"}))
+        plan.append(
+            (pid, CODE.format(pid), INSPECTOR if action == "send_back" else login, action, {key: f"{text}（{k}）"})
+        )
     return plan
 
 
@@ -111,6 +166,7 @@ class Clock:
 
 # -- engine --------------------------------------------------------------------------------------------
 
+
 def run_engine(engine, rules, plan, record: list | None = None) -> None:
     """All transitions through ProblemService.act. With ``record``: what persist wrote, per transition."""
     import service.problems as problems
@@ -119,6 +175,7 @@ def run_engine(engine, rules, plan, record: list | None = None) -> None:
     svc = problems.ProblemService(engine, rules, Clock())
     original = problems.persist
     if record is not None:
+
         def recording(session, items, actor, now, book=None):
             for loaded, outcomes in items:
                 values = {}
@@ -155,6 +212,7 @@ def count_statements(engine, rules, plan) -> float:
 
 # -- reading back and raw replay --------------------------------------------------------------------------
 
+
 def read_result(conn, pool_ids: list[int], ph: str) -> dict:
     """The pool problems (all columns), events and outbox rows, comparable between two databases."""
     cur = conn.cursor()
@@ -176,8 +234,10 @@ def replay_items(record: list, result: dict) -> list[tuple]:
     for n in result["notices"]:
         by_event.setdefault(n[ev_col], []).append(n)
     assert len(record) == len(result["events"])
-    return [(CODE.format(pid), pid, version, values, event, by_event.get(k, []))
-            for k, ((pid, version, values), event) in enumerate(zip(record, result["events"]))]
+    return [
+        (CODE.format(pid), pid, version, values, event, by_event.get(k, []))
+        for k, ((pid, version, values), event) in enumerate(zip(record, result["events"]))
+    ]
 
 
 def _sqlite_value(v):
@@ -193,8 +253,10 @@ def _sqlite_value(v):
 def raw_sqlite(conn, items: list[tuple], read: bool) -> None:
     ev_col = NOTICE_COLS.index("event_id")
     insert_event = f"INSERT INTO event ({', '.join(EVENT_COLS)}) VALUES ({', '.join('?' * len(EVENT_COLS))})"
-    insert_notice = (f"INSERT INTO notice ({', '.join(NOTICE_COLS)}) VALUES ({', '.join('?' * len(NOTICE_COLS))}) "
-                     "ON CONFLICT (dedup_key) DO NOTHING")
+    insert_notice = (
+        f"INSERT INTO notice ({', '.join(NOTICE_COLS)}) VALUES ({', '.join('?' * len(NOTICE_COLS))}) "
+        "ON CONFLICT (dedup_key) DO NOTHING"
+    )
     event_ids: list[int] = []
     for code, pid, version, values, event, notices in items:
         conn.execute("BEGIN IMMEDIATE")
@@ -202,12 +264,15 @@ def raw_sqlite(conn, items: list[tuple], read: bool) -> None:
             row = conn.execute(RAW_SELECT, (code,)).fetchone()
             assert row[26] == version
         cols = list(values)
-        cur = conn.execute(f"UPDATE problem SET {', '.join(f'{c} = ?' for c in cols)}, version = version + 1 "
-                           "WHERE id = ? AND version = ?", [_sqlite_value(values[c]) for c in cols] + [pid, version])
+        cur = conn.execute(
+            f"UPDATE problem SET {', '.join(f'{c} = ?' for c in cols)}, version = version + 1 "
+            "WHERE id = ? AND version = ?",
+            [_sqlite_value(values[c]) for c in cols] + [pid, version],
+        )
         assert cur.rowcount == 1
         event_ids.append(conn.execute(insert_event, event).lastrowid)
         if notices:
-            conn.executemany(insert_notice, [(*n[:ev_col], event_ids[n[ev_col]], *n[ev_col + 1:]) for n in notices])
+            conn.executemany(insert_notice, [(*n[:ev_col], event_ids[n[ev_col]], *n[ev_col + 1 :]) for n in notices])
         conn.execute("COMMIT")
 
 
@@ -215,10 +280,13 @@ def raw_pg(conn, items: list[tuple], read: bool) -> None:
     from psycopg.types.json import Json
 
     ev_col, pay_col, data_col = NOTICE_COLS.index("event_id"), NOTICE_COLS.index("payload"), EVENT_COLS.index("data")
-    insert_event = (f"INSERT INTO event ({', '.join(EVENT_COLS)}) VALUES ({', '.join(['%s'] * len(EVENT_COLS))}) "
-                    "RETURNING id")
-    insert_notice = (f"INSERT INTO notice ({', '.join(NOTICE_COLS)}) VALUES ({', '.join(['%s'] * len(NOTICE_COLS))}) "
-                     "ON CONFLICT (dedup_key) DO NOTHING")
+    insert_event = (
+        f"INSERT INTO event ({', '.join(EVENT_COLS)}) VALUES ({', '.join(['%s'] * len(EVENT_COLS))}) RETURNING id"
+    )
+    insert_notice = (
+        f"INSERT INTO notice ({', '.join(NOTICE_COLS)}) VALUES ({', '.join(['%s'] * len(NOTICE_COLS))}) "
+        "ON CONFLICT (dedup_key) DO NOTHING"
+    )
     select = RAW_SELECT.replace("?", "%s")
     event_ids: list[int] = []
     cur = conn.cursor()
@@ -228,14 +296,23 @@ def raw_pg(conn, items: list[tuple], read: bool) -> None:
             row = cur.execute(select, (code,)).fetchone()
             assert row[26] == version
         cols = list(values)
-        cur.execute(f"UPDATE problem SET {', '.join(f'{c} = %s' for c in cols)}, version = version + 1 "
-                    "WHERE id = %s AND version = %s", [values[c] for c in cols] + [pid, version])
+        cur.execute(
+            f"UPDATE problem SET {', '.join(f'{c} = %s' for c in cols)}, version = version + 1 "
+            "WHERE id = %s AND version = %s",
+            [values[c] for c in cols] + [pid, version],
+        )
         assert cur.rowcount == 1
-        event_ids.append(cur.execute(insert_event, [Json(v) if k == data_col else v for k, v in enumerate(event)])
-                         .fetchone()[0])
+        event_ids.append(
+            cur.execute(insert_event, [Json(v) if k == data_col else v for k, v in enumerate(event)]).fetchone()[0]
+        )
         if notices:
-            cur.executemany(insert_notice, [tuple(event_ids[v] if k == ev_col else Json(v) if k == pay_col else v
-                                                  for k, v in enumerate(n)) for n in notices])
+            cur.executemany(
+                insert_notice,
+                [
+                    tuple(event_ids[v] if k == ev_col else Json(v) if k == pay_col else v for k, v in enumerate(n))
+                    for n in notices
+                ],
+            )
         conn.commit()
 
 
@@ -250,6 +327,7 @@ def check_counts(result: dict, n: int, pool_size: int) -> None:
 
 
 # -- per database --------------------------------------------------------------------------------------
+
 
 def bench_sqlite(pristine: Path, rules, plan, pool_ids, reps: int) -> dict:
     import sqlite3
@@ -339,7 +417,9 @@ def bench_pg(url: str, admin, template: str, rules, plan, pool_ids, reps: int) -
             conn.close()
             if rep == 0:
                 with psycopg.connect(pg_dsn(url, PG_WORK)) as conn:
-                    assert read_result(conn, pool_ids, "%s") == result, "raw psycopg wrote something other than the engine"
+                    assert read_result(conn, pool_ids, "%s") == result, (
+                        "raw psycopg wrote something other than the engine"
+                    )
         raws[read] = ts_[1:]
     pg_drop(admin, PG_WORK)
     return summarize(n, t_eng, raws, stmts, result)
@@ -347,14 +427,25 @@ def bench_pg(url: str, admin, template: str, rules, plan, pool_ids, reps: int) -
 
 def summarize(n: int, t_eng: list[float], raws: dict, stmts: float, result: dict) -> dict:
     eng = t_eng[1:]
-    return dict(first=n / t_eng[0], engine=n / median(eng), engine_best=n / min(eng),
-                raw=n / median(raws[False]), raw_best=n / min(raws[False]), raw_read=n / median(raws[True]),
-                ratio=median(eng) / median(raws[False]), ratio_read=median(eng) / median(raws[True]),
-                ms_per=median(eng) / n, raw_ms_per=median(raws[False]) / n, stmts=stmts,
-                events=len(result["events"]), notices=len(result["notices"]))
+    return dict(
+        first=n / t_eng[0],
+        engine=n / median(eng),
+        engine_best=n / min(eng),
+        raw=n / median(raws[False]),
+        raw_best=n / min(raws[False]),
+        raw_read=n / median(raws[True]),
+        ratio=median(eng) / median(raws[False]),
+        ratio_read=median(eng) / median(raws[True]),
+        ms_per=median(eng) / n,
+        raw_ms_per=median(raws[False]) / n,
+        stmts=stmts,
+        events=len(result["events"]),
+        notices=len(result["notices"]),
+    )
 
 
 # -- pristine ledgers ----------------------------------------------------------------------------------
+
 
 def sqlite_pristine(fingerprint: str) -> Path:
     import sqlite3
@@ -386,12 +477,17 @@ def pg_pristine(url: str, admin, fingerprint: str) -> tuple[str, str]:
 
 # -- main ----------------------------------------------------------------------------------------------
 
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--transitions", type=int, default=2000, help="transitions per run (a multiple of 5)")
     ap.add_argument("--repeat", type=int, default=3, help="measured runs of each kind (after one first run)")
-    ap.add_argument("--pg", metavar="URL", help="also measure on this PostgreSQL server (SQLAlchemy URL; the bench "
-                    "creates and drops its own duban_bench_* databases)")
+    ap.add_argument(
+        "--pg",
+        metavar="URL",
+        help="also measure on this PostgreSQL server (SQLAlchemy URL; the bench "
+        "creates and drops its own duban_bench_* databases)",
+    )
     ap.add_argument("--pg-keep", action="store_true", help="keep the pristine PostgreSQL ledger of the sweep bench")
     ap.add_argument("--no-sqlite", action="store_true", help="with --pg: measure PostgreSQL only")
     args = ap.parse_args(argv)
@@ -406,8 +502,10 @@ def main(argv: list[str] | None = None) -> int:
     pristine = sqlite_pristine(fingerprint)
     plan = make_plan(pristine, n)
     pool_ids = sorted({p[0] for p in plan})
-    log(f"{n:,} transitions on a pool of {len(pool_ids):,} problems of a {LEDGER_SIZE:,}-problem ledger: "
-        f"{' → '.join(SEQUENCE)}")
+    log(
+        f"{n:,} transitions on a pool of {len(pool_ids):,} problems of a {LEDGER_SIZE:,}-problem ledger: "
+        f"{' → '.join(SEQUENCE)}"
+    )
 
     results = {}
     if not (args.no_sqlite and args.pg):
@@ -429,9 +527,11 @@ def main(argv: list[str] | None = None) -> int:
     load_end = os.getloadavg()
 
     print()
-    print(f"Persisted transitions per second: {n:,} × ProblemService.act (one transaction each), median (and best) "
-          f"of {args.repeat} runs on fresh copies after a first run on a new engine; raw = the same writes per "
-          "transition, one transaction each; ratio = engine time / raw time")
+    print(
+        f"Persisted transitions per second: {n:,} × ProblemService.act (one transaction each), median (and best) "
+        f"of {args.repeat} runs on fresh copies after a first run on a new engine; raw = the same writes per "
+        "transition, one transaction each; ratio = engine time / raw time"
+    )
     names = list(results)
     rows = [
         ("engine transitions/s (median)", lambda r: f"{r['engine']:,.0f}"),
@@ -448,8 +548,10 @@ def main(argv: list[str] | None = None) -> int:
         ("events / outbox rows per run", lambda r: f"{r['events']:,} / {r['notices']:,}"),
     ]
     print(table(["", *names], [[label, *(f(results[k]) for k in names)] for label, f in rows]))
-    print(f"load average: {' '.join(f'{x:.2f}' for x in load_start)} at start, "
-          f"{' '.join(f'{x:.2f}' for x in load_end)} at end ({os.cpu_count()} CPUs)")
+    print(
+        f"load average: {' '.join(f'{x:.2f}' for x in load_start)} at start, "
+        f"{' '.join(f'{x:.2f}' for x in load_end)} at end ({os.cpu_count()} CPUs)"
+    )
     return 0
 
 

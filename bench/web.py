@@ -35,7 +35,14 @@ common = importlib.util.module_from_spec(_spec)
 sys.modules["bench_common"] = common
 _spec.loader.exec_module(common)
 BENCH_DIR, NOW, ROOT, copy_db, ledger, schema_fingerprint, table = (
-    common.BENCH_DIR, common.NOW, common.ROOT, common.copy_db, common.ledger, common.schema_fingerprint, common.table)
+    common.BENCH_DIR,
+    common.NOW,
+    common.ROOT,
+    common.copy_db,
+    common.ledger,
+    common.schema_fingerprint,
+    common.table,
+)
 
 GOAL_P95_MS = 50.0
 PASSWORD = "bench-password-1"
@@ -90,8 +97,12 @@ def serve(path: str, port: int) -> None:
     from workflow.rules import load_rules
 
     logging.disable(logging.INFO)
-    app = create_app(make_engine(f"sqlite:///{path}"), load_rules(), lambda: NOW,
-                     WebSettings(secret_key="bench-" * 10, login_max_failures=1000))
+    app = create_app(
+        make_engine(f"sqlite:///{path}"),
+        load_rules(),
+        lambda: NOW,
+        WebSettings(secret_key="bench-" * 10, login_max_failures=1000),
+    )
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False, workers=1)
 
 
@@ -117,8 +128,11 @@ def run_case(base: str, path: str, auth: str, token: str, clients: int, requests
     errors: list[str] = []
 
     def worker():
-        client = _login(base) if auth == "cookie" else httpx.Client(
-            base_url=base, timeout=30, headers={"Authorization": f"Bearer {token}"})
+        client = (
+            _login(base)
+            if auth == "cookie"
+            else httpx.Client(base_url=base, timeout=30, headers={"Authorization": f"Bearer {token}"})
+        )
         try:
             for _ in range(WARMUP // clients + 1):
                 client.get(path)
@@ -150,9 +164,15 @@ def run_case(base: str, path: str, auth: str, token: str, clients: int, requests
     def pct(p: float) -> float:
         return latencies[min(len(latencies) - 1, int(round(p * (len(latencies) - 1))))] * 1000
 
-    return {"n": len(latencies), "p50": pct(0.50), "p95": pct(0.95), "p99": pct(0.99),
-            "max": latencies[-1] * 1000, "mean": statistics.fmean(latencies) * 1000,
-            "rps": len(latencies) / wall}
+    return {
+        "n": len(latencies),
+        "p50": pct(0.50),
+        "p95": pct(0.95),
+        "p99": pct(0.99),
+        "max": latencies[-1] * 1000,
+        "mean": statistics.fmean(latencies) * 1000,
+        "rps": len(latencies) / wall,
+    }
 
 
 def main() -> int:
@@ -192,13 +212,40 @@ def main() -> int:
                 ok = r["p95"] < GOAL_P95_MS
                 if goal and not ok:
                     failed.append(f"{name} ×{clients}")
-                rows.append([name, clients, r["n"], f"{r['p50']:.1f}", f"{r['p95']:.1f}", f"{r['p99']:.1f}",
-                             f"{r['max']:.1f}", f"{r['rps']:.0f}", ("✓" if ok else "✗") if goal else "—"])
-                print(f"  {name} ×{clients}: p50 {r['p50']:.1f} ms, p95 {r['p95']:.1f} ms, {r['rps']:.0f} req/s",
-                      flush=True)
+                rows.append(
+                    [
+                        name,
+                        clients,
+                        r["n"],
+                        f"{r['p50']:.1f}",
+                        f"{r['p95']:.1f}",
+                        f"{r['p99']:.1f}",
+                        f"{r['max']:.1f}",
+                        f"{r['rps']:.0f}",
+                        ("✓" if ok else "✗") if goal else "—",
+                    ]
+                )
+                print(
+                    f"  {name} ×{clients}: p50 {r['p50']:.1f} ms, p95 {r['p95']:.1f} ms, {r['rps']:.0f} req/s",
+                    flush=True,
+                )
         print()
-        print(table(["case", "clients", "requests", "p50 ms", "p95 ms", "p99 ms", "max ms", "req/s",
-                     f"p95<{GOAL_P95_MS:.0f}ms"], rows))
+        print(
+            table(
+                [
+                    "case",
+                    "clients",
+                    "requests",
+                    "p50 ms",
+                    "p95 ms",
+                    "p99 ms",
+                    "max ms",
+                    "req/s",
+                    f"p95<{GOAL_P95_MS:.0f}ms",
+                ],
+                rows,
+            )
+        )
         print(f"load after: {os.getloadavg()[0]:.2f}")
         if failed:
             print("goal missed: " + "; ".join(failed))

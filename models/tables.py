@@ -8,7 +8,7 @@ rows. A problem's ``state`` may only be written while the workflow applies a tra
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, Optional
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
@@ -27,7 +27,7 @@ def _json(default: Any) -> Any:
 class Unit(SQLModel, table=True):
     __tablename__ = "unit"
 
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     code: str = Field(max_length=64, unique=True, index=True)
     name: str = Field(max_length=128, unique=True)
     kind: str = Field(max_length=32)
@@ -37,25 +37,25 @@ class Unit(SQLModel, table=True):
 class User(SQLModel, table=True):
     __tablename__ = "user_account"
 
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     login: str = Field(max_length=64, unique=True, index=True)
     name: str = Field(max_length=64)
     unit_id: int = Field(foreign_key="unit.id", index=True)
     role: str = Field(max_length=32, index=True)
-    email: Optional[str] = Field(default=None, max_length=254)
+    email: str | None = Field(default=None, max_length=254)
     active: bool = Field(default=True)
-    password_hash: Optional[str] = Field(default=None, max_length=255)
-    created_at: Optional[datetime] = _ts(nullable=False)
+    password_hash: str | None = Field(default=None, max_length=255)
+    created_at: datetime | None = _ts(nullable=False)
 
 
 class Project(SQLModel, table=True):
     __tablename__ = "project"
 
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=200, unique=True, index=True)
     unit_id: int = Field(foreign_key="unit.id", index=True)
-    leader_id: Optional[int] = Field(default=None, foreign_key="user_account.id")
-    created_at: Optional[datetime] = _ts(nullable=False)
+    leader_id: int | None = Field(default=None, foreign_key="user_account.id")
+    created_at: datetime | None = _ts(nullable=False)
 
 
 _problem_version = sa.Column("version", sa.Integer, nullable=False)
@@ -69,7 +69,7 @@ class Problem(SQLModel, table=True):
         sa.Index("ix_problem_unit_state", "responsible_unit_id", "state"),
     )
 
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     code: str = Field(max_length=32, unique=True, index=True)
     project_id: int = Field(foreign_key="project.id", index=True)
     # Text, not VARCHAR: the service caps titles at 200 characters, but imported or older rows may be longer.
@@ -82,41 +82,41 @@ class Problem(SQLModel, table=True):
     level: str = Field(max_length=32)
     light: str = Field(default="green", max_length=16, index=True)
 
-    reporter_id: Optional[int] = Field(default=None, foreign_key="user_account.id")
-    reporting_unit_id: Optional[int] = Field(default=None, foreign_key="unit.id")
-    responsible_unit_id: Optional[int] = Field(default=None, foreign_key="unit.id")
-    responsible_person_id: Optional[int] = Field(default=None, foreign_key="user_account.id")
-    leader_id: Optional[int] = Field(default=None, foreign_key="user_account.id")
+    reporter_id: int | None = Field(default=None, foreign_key="user_account.id")
+    reporting_unit_id: int | None = Field(default=None, foreign_key="unit.id")
+    responsible_unit_id: int | None = Field(default=None, foreign_key="unit.id")
+    responsible_person_id: int | None = Field(default=None, foreign_key="user_account.id")
+    leader_id: int | None = Field(default=None, foreign_key="user_account.id")
     responsible_section: str = Field(default="", max_length=128)
 
-    deadline: Optional[date] = Field(default=None, index=True)
+    deadline: date | None = Field(default=None, index=True)
     deadline_provisional: bool = Field(default=False)
-    level_started_at: Optional[datetime] = _ts()
-    deploy_due: Optional[date] = None
-    feedback_due: Optional[date] = None
-    acked_at: Optional[datetime] = _ts()
-    feedback_at: Optional[datetime] = _ts()
+    level_started_at: datetime | None = _ts()
+    deploy_due: date | None = None
+    feedback_due: date | None = None
+    acked_at: datetime | None = _ts()
+    feedback_at: datetime | None = _ts()
     # What the sweep has already done for the current deadline; reset whenever the deadline changes.
-    warned_at: Optional[datetime] = _ts()
-    overdue_reminded_at: Optional[datetime] = _ts()
-    deploy_reminded_at: Optional[datetime] = _ts()
-    feedback_reminded_at: Optional[datetime] = _ts()
-    stalled_at: Optional[datetime] = _ts()
+    warned_at: datetime | None = _ts()
+    overdue_reminded_at: datetime | None = _ts()
+    deploy_reminded_at: datetime | None = _ts()
+    feedback_reminded_at: datetime | None = _ts()
+    stalled_at: datetime | None = _ts()
     overdue_escalations: int = Field(default=0)
     # The earliest moment the sweep must look at this problem again; NULL when no clock runs.
-    next_check_at: Optional[datetime] = _ts(index=True)
+    next_check_at: datetime | None = _ts(index=True)
 
-    suspended_at: Optional[datetime] = _ts()
-    suspended_from: Optional[str] = Field(default=None, max_length=32)
+    suspended_at: datetime | None = _ts()
+    suspended_from: str | None = Field(default=None, max_length=32)
     progress: str = Field(default="", sa_column=sa.Column(sa.Text, nullable=False, default=""))
     resolution: str = Field(default="", sa_column=sa.Column(sa.Text, nullable=False, default=""))
-    rating: Optional[str] = Field(default=None, max_length=16)
+    rating: str | None = Field(default=None, max_length=16)
 
-    created_at: Optional[datetime] = _ts(nullable=False)
-    updated_at: Optional[datetime] = _ts(nullable=False)
-    assigned_at: Optional[datetime] = _ts()
-    resolved_at: Optional[datetime] = _ts()
-    closed_at: Optional[datetime] = _ts()
+    created_at: datetime | None = _ts(nullable=False)
+    updated_at: datetime | None = _ts(nullable=False)
+    assigned_at: datetime | None = _ts()
+    resolved_at: datetime | None = _ts()
+    closed_at: datetime | None = _ts()
     version: int = Field(default=1, sa_column=_problem_version)
 
 
@@ -125,15 +125,15 @@ class Event(SQLModel, table=True):
 
     __tablename__ = "event"
 
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     problem_id: int = Field(foreign_key="problem.id", index=True)
-    at: Optional[datetime] = _ts(nullable=False, index=True)
+    at: datetime | None = _ts(nullable=False, index=True)
     actor: str = Field(max_length=64)
     action: str = Field(max_length=32, index=True)
-    from_state: Optional[str] = Field(default=None, max_length=32)
-    to_state: Optional[str] = Field(default=None, max_length=32)
-    from_level: Optional[str] = Field(default=None, max_length=32)
-    to_level: Optional[str] = Field(default=None, max_length=32)
+    from_state: str | None = Field(default=None, max_length=32)
+    to_state: str | None = Field(default=None, max_length=32)
+    from_level: str | None = Field(default=None, max_length=32)
+    to_level: str | None = Field(default=None, max_length=32)
     comment: str = Field(default="", sa_column=sa.Column(sa.Text, nullable=False, default=""))
     data: dict = _json({})
 
@@ -148,23 +148,23 @@ class Notice(SQLModel, table=True):
     __tablename__ = "notice"
     __table_args__ = (sa.Index("ix_notice_status_next", "status", "next_attempt_at"),)
 
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     dedup_key: str = Field(max_length=255, unique=True)
     kind: str = Field(max_length=32, index=True)
-    problem_id: Optional[int] = Field(default=None, foreign_key="problem.id", index=True)
-    event_id: Optional[int] = Field(default=None, foreign_key="event.id")
-    level: Optional[str] = Field(default=None, max_length=32)
-    deadline: Optional[date] = None
+    problem_id: int | None = Field(default=None, foreign_key="problem.id", index=True)
+    event_id: int | None = Field(default=None, foreign_key="event.id")
+    level: str | None = Field(default=None, max_length=32)
+    deadline: date | None = None
     recipient_role: str = Field(max_length=32)
-    recipient_login: Optional[str] = Field(default=None, max_length=64)
-    recipient_email: Optional[str] = Field(default=None, max_length=254)
+    recipient_login: str | None = Field(default=None, max_length=64)
+    recipient_email: str | None = Field(default=None, max_length=254)
     status: str = Field(default="pending", max_length=16)
     attempts: int = Field(default=0)
-    created_at: Optional[datetime] = _ts(nullable=False)
-    next_attempt_at: Optional[datetime] = _ts()
-    claimed_by: Optional[str] = Field(default=None, max_length=128)
-    claimed_until: Optional[datetime] = _ts()
-    sent_at: Optional[datetime] = _ts()
+    created_at: datetime | None = _ts(nullable=False)
+    next_attempt_at: datetime | None = _ts()
+    claimed_by: str | None = Field(default=None, max_length=128)
+    claimed_until: datetime | None = _ts()
+    sent_at: datetime | None = _ts()
     last_error: str = Field(default="", sa_column=sa.Column(sa.Text, nullable=False, default=""))
     payload: dict = _json({})
 
@@ -184,8 +184,8 @@ class Lease(SQLModel, table=True):
     __tablename__ = "lease"
 
     name: str = Field(primary_key=True, max_length=64)
-    holder: Optional[str] = Field(default=None, max_length=128)
-    expires_at: Optional[datetime] = _ts()
+    holder: str | None = Field(default=None, max_length=128)
+    expires_at: datetime | None = _ts()
 
 
 class ApiToken(SQLModel, table=True):
@@ -195,11 +195,11 @@ class ApiToken(SQLModel, table=True):
 
     __tablename__ = "api_token"
 
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     user_id: int = Field(foreign_key="user_account.id", index=True)
     name: str = Field(default="", max_length=100)
     token_hash: str = Field(max_length=64, unique=True, index=True)
     prefix: str = Field(max_length=16)
-    created_at: Optional[datetime] = _ts(nullable=False)
-    expires_at: Optional[datetime] = _ts()
-    revoked_at: Optional[datetime] = _ts()
+    created_at: datetime | None = _ts(nullable=False)
+    expires_at: datetime | None = _ts()
+    revoked_at: datetime | None = _ts()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 
@@ -22,22 +22,22 @@ class UTCDateTime(sa.types.TypeDecorator):
             return None
         if value.tzinfo is None:
             raise ValueError(f"naive datetime {value!r}: pass a timezone-aware value")
-        value = value.astimezone(timezone.utc)
+        value = value.astimezone(UTC)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
     def process_result_value(self, value: datetime | None, dialect):
         if value is None:
             return None
         if value.tzinfo is None:
-            return value.replace(tzinfo=timezone.utc)
-        return value.astimezone(timezone.utc)
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
 
     # SQLite fast path: the same stored text SQLAlchemy's DATETIME writes ("YYYY-MM-DD HH:MM:SS.ffffff"),
     # converted in one step instead of two. The sweep reads and writes ~20 timestamps per problem.
     def bind_processor(self, dialect):
         if dialect.name != "sqlite":
             return super().bind_processor(dialect)
-        utc = timezone.utc
+        utc = UTC
 
         def process(value):
             if value is None:
@@ -51,10 +51,9 @@ class UTCDateTime(sa.types.TypeDecorator):
     def result_processor(self, dialect, coltype):
         if dialect.name != "sqlite":
             return super().result_processor(dialect, coltype)
-        utc, parse = timezone.utc, datetime.fromisoformat
+        utc, parse = UTC, datetime.fromisoformat
 
         def process(value):
             return None if value is None else parse(value).replace(tzinfo=utc)
 
         return process
-

@@ -7,10 +7,10 @@ With no ``DUBAN_SMTP_HOST`` the file transport is used: every message is written
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import Mapping
 
 from notifications.errors import MailConfigError
 
@@ -50,13 +50,16 @@ class MailConfig:
 
     def __post_init__(self) -> None:
         if self.security not in SECURITY_MODES:
-            raise MailConfigError(
-                f"DUBAN_SMTP_SECURITY 的值「{self.security}」无效，可选：none、starttls、tls")
+            raise MailConfigError(f"DUBAN_SMTP_SECURITY 的值「{self.security}」无效，可选：none、starttls、tls")
         if not _is_ascii_address(self.mail_from):
             raise MailConfigError(
-                f"DUBAN_MAIL_FROM 的值「{self.mail_from}」无效：须为 ASCII 邮件地址，如 duban@example.gov.cn")
-        for name, value in (("DUBAN_SMTP_CONCURRENCY", self.concurrency),
-                            ("DUBAN_SMTP_MAX_ATTEMPTS", self.max_attempts), ("batch_size", self.batch_size)):
+                f"DUBAN_MAIL_FROM 的值「{self.mail_from}」无效：须为 ASCII 邮件地址，如 duban@example.gov.cn"
+            )
+        for name, value in (
+            ("DUBAN_SMTP_CONCURRENCY", self.concurrency),
+            ("DUBAN_SMTP_MAX_ATTEMPTS", self.max_attempts),
+            ("batch_size", self.batch_size),
+        ):
             if not isinstance(value, int) or value < 1:
                 raise MailConfigError(f"{name} 的值「{value}」无效：须为正整数")
         if self.smtp_port is not None and not 0 < self.smtp_port < 65536:
@@ -88,7 +91,7 @@ class MailConfig:
         return timedelta(seconds=min(self.backoff_max, self.backoff_base * (2**exp)))
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> "MailConfig":
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> MailConfig:
         env = os.environ if environ is None else environ
 
         def get(key: str) -> str | None:

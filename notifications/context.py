@@ -8,8 +8,9 @@ autoescape; headers go through ``header_text``.
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timezone
-from typing import Any, Iterable
+from collections.abc import Iterable
+from datetime import UTC, date, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -46,7 +47,7 @@ def local_date(value: Any) -> date | None:
     if value is None or value == "":
         return None
     if isinstance(value, datetime):
-        return (value if value.tzinfo else value.replace(tzinfo=timezone.utc)).astimezone(LOCAL_TZ).date()
+        return (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(LOCAL_TZ).date()
     if isinstance(value, date):
         return value
     try:
@@ -66,7 +67,7 @@ def cn_datetime(value: Any, empty: str = "—") -> str:
     """2024年2月19日 09:30 (Asia/Shanghai)"""
     if not isinstance(value, datetime):
         return cn_date(value, empty)
-    local = (value if value.tzinfo else value.replace(tzinfo=timezone.utc)).astimezone(LOCAL_TZ)
+    local = (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(LOCAL_TZ)
     return f"{local.year}年{local.month}月{local.day}日 {local:%H:%M}"
 
 

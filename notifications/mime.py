@@ -119,11 +119,21 @@ def multipart_alternative(header_block: str, text: str, html: str, seed: str, ei
     the boundary is derived from ``seed`` so that a re-sent notice is byte-identical. With
     ``eight_bit`` the bodies may be raw UTF-8 (send with BODY=8BITMIME); headers are always ASCII."""
     boundary = "==duban_" + hashlib.sha256(seed.encode("utf-8")).hexdigest()[:24] + "=="
-    parts = [header_block, "MIME-Version: 1.0" + CRLF, "Content-Type: multipart/alternative;" + CRLF,
-             f' boundary="{boundary}"' + CRLF, CRLF]
+    parts = [
+        header_block,
+        "MIME-Version: 1.0" + CRLF,
+        "Content-Type: multipart/alternative;" + CRLF,
+        f' boundary="{boundary}"' + CRLF,
+        CRLF,
+    ]
     for subtype, content in (("plain", text), ("html", html)):
         cte, body = _body(content, eight_bit)
-        parts += [f"--{boundary}" + CRLF, f'Content-Type: text/{subtype}; charset="utf-8"' + CRLF,
-                  f"Content-Transfer-Encoding: {cte}" + CRLF, CRLF, body]
+        parts += [
+            f"--{boundary}" + CRLF,
+            f'Content-Type: text/{subtype}; charset="utf-8"' + CRLF,
+            f"Content-Transfer-Encoding: {cte}" + CRLF,
+            CRLF,
+            body,
+        ]
     parts.append(f"--{boundary}--" + CRLF)
     return "".join(parts).encode("utf-8")

@@ -16,10 +16,11 @@ claim token. ``attempts`` counts claims, so a notice that kills its sender every
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Iterable
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -137,10 +138,16 @@ _released = {"claimed_by": None, "claimed_until": None}
 _ours = sa.and_(T.c.id == sa.bindparam("nid"), T.c.claimed_by == sa.bindparam("tok"), T.c.status == "sending")
 # Built once: the sender records outcomes many times a second, and building + caching a statement
 # costs more than executing it on SQLite.
-_MARK_SENT = T.update().where(T.c.id == sa.bindparam("nid")).values(
-    status="sent", sent_at=sa.bindparam("at"), last_error="", **_released)
-_MARK_RETRY = T.update().where(_ours).values(
-    status="pending", next_attempt_at=sa.bindparam("next"), last_error=sa.bindparam("err"), **_released)
+_MARK_SENT = (
+    T.update()
+    .where(T.c.id == sa.bindparam("nid"))
+    .values(status="sent", sent_at=sa.bindparam("at"), last_error="", **_released)
+)
+_MARK_RETRY = (
+    T.update()
+    .where(_ours)
+    .values(status="pending", next_attempt_at=sa.bindparam("next"), last_error=sa.bindparam("err"), **_released)
+)
 _MARK_RETRY_FREE = _MARK_RETRY.values(attempts=T.c.attempts - 1)
 _MARK_FAILED = T.update().where(_ours).values(status="failed", last_error=sa.bindparam("err"), **_released)
 
@@ -165,8 +172,12 @@ def record(bind: Engine | Connection, outcomes: Iterable[Outcome]) -> None:
     if not (sent or retry_counted or retry_free or failed):
         return
     with _transaction(bind) as conn:
-        for stmt, rows in ((_MARK_SENT, sent), (_MARK_RETRY, retry_counted), (_MARK_RETRY_FREE, retry_free),
-                           (_MARK_FAILED, failed)):
+        for stmt, rows in (
+            (_MARK_SENT, sent),
+            (_MARK_RETRY, retry_counted),
+            (_MARK_RETRY_FREE, retry_free),
+            (_MARK_FAILED, failed),
+        ):
             if rows:
                 conn.execute(stmt, rows)
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -46,11 +47,7 @@ def preview(
     problem = session.execute(select(Problem).where(Problem.code == problem_code.strip())).scalar_one_or_none()
     if problem is None:
         raise ProblemNotFound(f"找不到问题「{header_text(problem_code, 40)}」")
-    stmt = (
-        select(Notice)
-        .where(Notice.problem_id == problem.id, Notice.status.in_(list(statuses)))
-        .order_by(Notice.id)
-    )
+    stmt = select(Notice).where(Notice.problem_id == problem.id, Notice.status.in_(list(statuses))).order_by(Notice.id)
     rows = list(session.execute(stmt).scalars())
     sender = f"{header_text(config.from_name, NAME_MAX)} <{config.mail_from}>"
     result = []
@@ -63,7 +60,12 @@ def preview(
             "recipient_role": notice.recipient_role,
             "from": sender,
             "to": notice.recipient_email or "",
-            "subject": "", "date": "", "message_id": "", "text": "", "html": "", "error": None,
+            "subject": "",
+            "date": "",
+            "message_id": "",
+            "text": "",
+            "html": "",
+            "error": None,
         }
         if isinstance(outcome, RenderError):
             entry["error"] = outcome.message

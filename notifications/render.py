@@ -140,8 +140,17 @@ def _bodies(loader: ContextLoader, notice: Notice, config: MailConfig) -> tuple[
     key = None
     if notice.kind not in kinds.LEDGER_KINDS:  # digests are per recipient: nothing to share
         payload = json.dumps(notice.payload or {}, sort_keys=True, ensure_ascii=False, default=str)
-        key = (name, notice.kind, notice.problem_id, notice.level, notice.deadline, notice.created_at, payload,
-               config.from_name, config.letter_prefix)
+        key = (
+            name,
+            notice.kind,
+            notice.problem_id,
+            notice.level,
+            notice.deadline,
+            notice.created_at,
+            payload,
+            config.from_name,
+            config.letter_prefix,
+        )
         if key in loader.bodies:
             return loader.bodies[key]
     ctx = loader.context(notice, config.issuing_office)
@@ -216,7 +225,11 @@ def render(
 
 
 def render_bytes(
-    session: Session, notice: Notice, config: MailConfig | None = None, *, loader: ContextLoader | None = None,
+    session: Session,
+    notice: Notice,
+    config: MailConfig | None = None,
+    *,
+    loader: ContextLoader | None = None,
     eight_bit: bool = False,
 ) -> bytes:
     """The mail for one notice as wire bytes (what the sender transmits)."""

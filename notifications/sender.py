@@ -23,10 +23,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from functools import partial
-from typing import Callable
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
@@ -42,7 +42,7 @@ Clock = Callable[[], datetime]
 
 def system_clock() -> datetime:
     """Real time, for leases only (the default ``wall``)."""
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 @dataclass
@@ -75,26 +75,36 @@ def make_clock(now: datetime | Clock) -> Clock:
 
 
 def deliver_pending(
-    engine: Engine, config: MailConfig, now: datetime | Clock, worker_id: str, limit: int | None = None, *,
-    wall: Clock = system_clock, transport=None,
+    engine: Engine,
+    config: MailConfig,
+    now: datetime | Clock,
+    worker_id: str,
+    limit: int | None = None,
+    *,
+    wall: Clock = system_clock,
+    transport=None,
 ) -> DeliveryStats:
     """Deliver up to ``limit`` (default: all) notices due at ``now``. Runs its own event loop, so call
     it from synchronous code (CLI, scheduler thread); from async code await ``deliver_pending_async``."""
-    return asyncio.run(
-        deliver_pending_async(engine, config, now, worker_id, limit, wall=wall, transport=transport))
+    return asyncio.run(deliver_pending_async(engine, config, now, worker_id, limit, wall=wall, transport=transport))
 
 
 async def deliver_pending_async(
-    engine: Engine, config: MailConfig, now: datetime | Clock, worker_id: str, limit: int | None = None, *,
-    wall: Clock = system_clock, transport=None,
+    engine: Engine,
+    config: MailConfig,
+    now: datetime | Clock,
+    worker_id: str,
+    limit: int | None = None,
+    *,
+    wall: Clock = system_clock,
+    transport=None,
 ) -> DeliveryStats:
     run = _Run(engine, config, make_clock(now), wall, worker_id, limit, transport or make_transport(config))
     return await run.execute()
 
 
 class _Run:
-    def __init__(self, engine: Engine, config: MailConfig, clock: Clock, wall: Clock, worker_id: str, limit,
-                 transport):
+    def __init__(self, engine: Engine, config: MailConfig, clock: Clock, wall: Clock, worker_id: str, limit, transport):
         self.engine, self.config, self.clock, self.wall, self.worker_id = engine, config, clock, wall, worker_id
         self.limit = limit
         self.transport = transport
@@ -144,8 +154,13 @@ class _Run:
         while (remaining is None or remaining > 0) and not self.stop_reason:
             size = self.config.batch_size if remaining is None else min(self.config.batch_size, remaining)
             token, rows = outbox.claim(
-                self.engine, self.worker_id, self.wall(), size, self.config.lease,
-                self.config.max_attempts, due_at=self.due_at,
+                self.engine,
+                self.worker_id,
+                self.wall(),
+                size,
+                self.config.lease,
+                self.config.max_attempts,
+                due_at=self.due_at,
             )
             if not rows:
                 return
@@ -177,8 +192,16 @@ class _Run:
                         if session.in_transaction():
                             session.close()
                     fallback = partial(to_bytes, rendered, self.config) if self.config.eight_bit else None
-                    job = Job(row.id, token, rendered.message_id, self.config.mail_from,
-                              (rendered.to_addr,), data, row.attempts, fallback)
+                    job = Job(
+                        row.id,
+                        token,
+                        rendered.message_id,
+                        self.config.mail_from,
+                        (rendered.to_addr,),
+                        data,
+                        row.attempts,
+                        fallback,
+                    )
                     await self.queue.put(job)
 
     # -- workers --------------------------------------------------------------------------------

@@ -12,9 +12,9 @@ sends its messages one after another over one connection (reconnecting when the 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from notifications.config import MailConfig
 from notifications.errors import Rejected, Unreachable
@@ -50,7 +50,7 @@ class FileTransport:
         self.mail_dir = Path(mail_dir)
         self.concurrency = 1
 
-    def channel(self) -> "FileChannel":
+    def channel(self) -> FileChannel:
         return FileChannel(self.mail_dir)
 
 
@@ -81,7 +81,7 @@ class SmtpTransport:
         self.config = config
         self.concurrency = config.concurrency
 
-    def channel(self) -> "SmtpChannel":
+    def channel(self) -> SmtpChannel:
         return SmtpChannel(self.config)
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Optional
 
 import sqlalchemy as sa
 
@@ -68,14 +67,14 @@ class AgendaItem:
     leader: str
     project_leader: str
     section: str
-    deadline: Optional[date]
+    deadline: date | None
     provisional: bool
     days_overdue: int
-    entered: Optional[str]
+    entered: str | None
     how: str
     progress: str
-    last_dispatch: Optional[date]
-    days_since_dispatch: Optional[int]
+    last_dispatch: date | None
+    days_since_dispatch: int | None
     asks: list[str] = field(default_factory=list)
     history: list[HistoryLine] = field(default_factory=list)
 
@@ -91,11 +90,19 @@ class Agenda:
     items: list[AgendaItem]
 
     def as_dict(self) -> dict:
-        return {"meeting": self.meeting.isoformat(), "generated": self.generated.isoformat(),
-                "items": [{**{k: v for k, v in i.__dict__.items() if k != "history"},
-                           "deadline": i.deadline.isoformat() if i.deadline else None,
-                           "last_dispatch": i.last_dispatch.isoformat() if i.last_dispatch else None,
-                           "history": [h.__dict__ for h in i.history]} for i in self.items]}
+        return {
+            "meeting": self.meeting.isoformat(),
+            "generated": self.generated.isoformat(),
+            "items": [
+                {
+                    **{k: v for k, v in i.__dict__.items() if k != "history"},
+                    "deadline": i.deadline.isoformat() if i.deadline else None,
+                    "last_dispatch": i.last_dispatch.isoformat() if i.last_dispatch else None,
+                    "history": [h.__dict__ for h in i.history],
+                }
+                for i in self.items
+            ],
+        }
 
 
 _LIGHT_ORDER = {Light.RED: 0, Light.YELLOW: 1, Light.BLUE: 2, Light.GREEN: 3}
@@ -106,11 +113,15 @@ def build(engine, rules: Rules, meeting: date, now: datetime) -> Agenda:
 
     p, proj = Problem.__table__, Project.__table__
     with open_session(engine) as session:
-        rows = session.execute(
-            sa.select(p, proj.c.name.label("project_name"), proj.c.leader_id.label("project_leader_id"))
-            .select_from(p.join(proj, proj.c.id == p.c.project_id))
-            .where(p.c.level == Level.GOVERNMENT_MEETING.value, p.c.state.in_([s.value for s in OPEN_STATES]))
-        ).mappings().all()
+        rows = (
+            session.execute(
+                sa.select(p, proj.c.name.label("project_name"), proj.c.leader_id.label("project_leader_id"))
+                .select_from(p.join(proj, proj.c.id == p.c.project_id))
+                .where(p.c.level == Level.GOVERNMENT_MEETING.value, p.c.state.in_([s.value for s in OPEN_STATES]))
+            )
+            .mappings()
+            .all()
+        )
         units = dict(session.execute(sa.select(Unit.id, Unit.name)).all())
         names = dict(session.execute(sa.select(User.id, User.name)).all())
         logins = dict(session.execute(sa.select(User.login, User.name)).all())
@@ -121,15 +132,14 @@ def build(engine, rules: Rules, meeting: date, now: datetime) -> Agenda:
             for ev in session.execute(sa.select(e).where(e.c.problem_id.in_(ids)).order_by(e.c.at, e.c.id)).mappings():
                 events[ev["problem_id"]].append(ev)
     rows = sorted(rows, key=lambda r: (_LIGHT_ORDER[Light(r["light"])], r["deadline"] or date.max, r["code"]))
-    items = [_item(n, r, events[r["id"]], units, names, logins, meeting, rules)
-             for n, r in enumerate(rows, start=1)]
+    items = [_item(n, r, events[r["id"]], units, names, logins, meeting, rules) for n, r in enumerate(rows, start=1)]
     return Agenda(meeting, now, items)
 
 
 def _item(number: int, r, events: list, units, names, logins, meeting: date, rules: Rules) -> AgendaItem:
     tz = rules.timezone
 
-    def day(moment: Optional[datetime]) -> Optional[date]:
+    def day(moment: datetime | None) -> date | None:
         return moment.astimezone(tz).date() if moment else None
 
     history = []
@@ -141,8 +151,15 @@ def _item(number: int, r, events: list, units, names, logins, meeting: date, rul
         if ev["from_level"] != ev["to_level"] and ev["from_level"]:
             change.append(f"{Level(ev['from_level']).label}→{Level(ev['to_level']).label}")
         actor = "系统自动" if ev["actor"] == SYSTEM_LOGIN else logins.get(ev["actor"], ev["actor"])
-        history.append(HistoryLine(f"{ev['at'].astimezone(tz):%Y-%m-%d}", actor,
-                                   ACTION_LABELS.get(ev["action"], ev["action"]), "；".join(change), ev["comment"]))
+        history.append(
+            HistoryLine(
+                f"{ev['at'].astimezone(tz):%Y-%m-%d}",
+                actor,
+                ACTION_LABELS.get(ev["action"], ev["action"]),
+                "；".join(change),
+                ev["comment"],
+            )
+        )
         if ev["to_level"] == Level.GOVERNMENT_MEETING and ev["action"] in ("assign", "escalate"):
             entered = f"{ev['at'].astimezone(tz):%Y-%m-%d}"
             if ev["action"] == "assign":
@@ -159,14 +176,34 @@ def _item(number: int, r, events: list, units, names, logins, meeting: date, rul
     if state == State.DISCOVERED:
         how = how or "重大问题，登记后尚未交办"
     return AgendaItem(
-        number, r["code"], r["title"], r["description"], r["project_name"], Category(r["category"]).label,
-        Severity(r["severity"]).label, state.label, Light(r["light"]).label, units.get(r["responsible_unit_id"], ""),
-        names.get(r["responsible_person_id"], ""), names.get(r["leader_id"], ""),
-        names.get(r["project_leader_id"], ""), r["responsible_section"], deadline, bool(r["deadline_provisional"]),
-        overdue_days, entered, how, r["progress"], last, (meeting - last).days if last else None, asks, history)
+        number,
+        r["code"],
+        r["title"],
+        r["description"],
+        r["project_name"],
+        Category(r["category"]).label,
+        Severity(r["severity"]).label,
+        state.label,
+        Light(r["light"]).label,
+        units.get(r["responsible_unit_id"], ""),
+        names.get(r["responsible_person_id"], ""),
+        names.get(r["leader_id"], ""),
+        names.get(r["project_leader_id"], ""),
+        r["responsible_section"],
+        deadline,
+        bool(r["deadline_provisional"]),
+        overdue_days,
+        entered,
+        how,
+        r["progress"],
+        last,
+        (meeting - last).days if last else None,
+        asks,
+        history,
+    )
 
 
-def _asks(r, state: State, deadline: Optional[date], overdue_days: int, how: str) -> list[str]:
+def _asks(r, state: State, deadline: date | None, overdue_days: int, how: str) -> list[str]:
     asks = []
     if state == State.DISCOVERED:
         asks.append("明确责任单位、责任人和办结时限（该问题尚未交办）")
@@ -177,18 +214,27 @@ def _asks(r, state: State, deadline: Optional[date], overdue_days: int, how: str
     if state != State.REVIEW:
         asks.append(f"{_CATEGORY_ASK.get(r['category'], _CATEGORY_ASK['other'])}")
     if overdue_days:
-        asks.append(f"该问题已超过会议层级办结时限 {deadline}（至会议日超期 {overdue_days} 天），请督促责任单位并重新明确完成时限")
+        asks.append(
+            f"该问题已超过会议层级办结时限 {deadline}（至会议日超期 {overdue_days} 天），请督促责任单位并重新明确完成时限"
+        )
     return asks
 
 
 # -- rendering -----------------------------------------------------------------------------------------
 
+
 def agenda_html(agenda: Agenda, rules: Rules) -> str:
     from reports.dispatch_render import environment
 
-    return environment().get_template("agenda.html").render(
-        a=agenda, generated=f"{agenda.generated.astimezone(rules.timezone):%Y-%m-%d %H:%M}",
-        every=DISPATCH_EVERY_DAYS)
+    return (
+        environment()
+        .get_template("agenda.html")
+        .render(
+            a=agenda,
+            generated=f"{agenda.generated.astimezone(rules.timezone):%Y-%m-%d %H:%M}",
+            every=DISPATCH_EVERY_DAYS,
+        )
+    )
 
 
 def write_agenda(agenda: Agenda, rules: Rules, out_dir: Path) -> list[Path]:

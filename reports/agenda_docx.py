@@ -33,8 +33,9 @@ def _font(run, name: str, size: float, bold: bool = False) -> None:
         fonts.set(qn(attr), name)
 
 
-def _para(doc, text: str = "", font: str = BODY_FONT, size: float = 16, bold: bool = False, align=None,
-          indent: bool = True):
+def _para(
+    doc, text: str = "", font: str = BODY_FONT, size: float = 16, bold: bool = False, align=None, indent: bool = True
+):
     from docx.shared import Pt
 
     p = doc.add_paragraph()
@@ -88,8 +89,14 @@ def agenda_docx(agenda: Agenda, rules: Rules, path: Path) -> None:
 
     _para(doc, "县政府会议研究议题", TITLE_FONT, 22, align=WD_ALIGN_PARAGRAPH.CENTER, indent=False)
     m = agenda.meeting
-    _para(doc, f"（项目建设重大问题　{m.year}年{m.month}月{m.day}日）", KAI_FONT, 16,
-          align=WD_ALIGN_PARAGRAPH.CENTER, indent=False)
+    _para(
+        doc,
+        f"（项目建设重大问题　{m.year}年{m.month}月{m.day}日）",
+        KAI_FONT,
+        16,
+        align=WD_ALIGN_PARAGRAPH.CENTER,
+        indent=False,
+    )
     _para(doc)
     if not agenda.items:
         _para(doc, "目前没有处于“县政府会议研究”层级的未销号问题。")
@@ -99,8 +106,14 @@ def agenda_docx(agenda: Agenda, rules: Rules, path: Path) -> None:
         _item(doc, item)
     generated = agenda.generated.astimezone(rules.timezone)
     _para(doc)
-    _para(doc, f"（本议题单由 duban 根据问题台账和审计日志于 {generated:%Y年%m月%d日 %H:%M} 生成）", BODY_FONT, 12,
-          align=WD_ALIGN_PARAGRAPH.RIGHT, indent=False)
+    _para(
+        doc,
+        f"（本议题单由 duban 根据问题台账和审计日志于 {generated:%Y年%m月%d日 %H:%M} 生成）",
+        BODY_FONT,
+        12,
+        align=WD_ALIGN_PARAGRAPH.RIGHT,
+        indent=False,
+    )
     doc.save(path)
 
 

@@ -7,9 +7,9 @@ output is byte-for-byte reproducible — tests compare it directly. Pure: data i
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from html import escape
-from typing import Sequence
 
 FONT = "'Microsoft YaHei','PingFang SC','Noto Sans CJK SC','WenQuanYi Zen Hei','SimHei',sans-serif"
 BLUE, GREEN, RED, GREY, INK = "#2f6db5", "#2e8b57", "#c00000", "#d0d0d0", "#333333"
@@ -24,13 +24,20 @@ def _nice_step(maximum: int, ticks: int = 5) -> int:
 
 
 def _svg(width: int, height: int, title: str, body: list[str]) -> str:
-    return (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width}" '
-            f'height="{height}" role="img" aria-label="{escape(title)}" font-family="{FONT}" font-size="12">'
-            f'<title>{escape(title)}</title>' + "".join(body) + "</svg>")
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width}" '
+        f'height="{height}" role="img" aria-label="{escape(title)}" font-family="{FONT}" font-size="12">'
+        f"<title>{escape(title)}</title>" + "".join(body) + "</svg>"
+    )
 
 
-def line_chart(title: str, days: Sequence[date], series: Sequence[tuple[str, str, Sequence[int]]],
-               width: int = 760, height: int = 300) -> str:
+def line_chart(
+    title: str,
+    days: Sequence[date],
+    series: Sequence[tuple[str, str, Sequence[int]]],
+    width: int = 760,
+    height: int = 300,
+) -> str:
     """One line per (name, colour, values), one point per day; integer y axis from 0."""
     left, right, top, bottom = 48, 16, 40, 40
     plot_w, plot_h = width - left - right, height - top - bottom
@@ -47,28 +54,35 @@ def line_chart(title: str, days: Sequence[date], series: Sequence[tuple[str, str
 
     body = [f'<text x="{left}" y="20" font-size="14" font-weight="bold" fill="{INK}">{escape(title)}</text>']
     for v in range(0, y_max + 1, step):
-        body.append(f'<line x1="{left}" y1="{y(v):.1f}" x2="{left + plot_w}" y2="{y(v):.1f}" stroke="{GREY}" '
-                    f'stroke-width="{1 if v else 1.5}"/>')
+        body.append(
+            f'<line x1="{left}" y1="{y(v):.1f}" x2="{left + plot_w}" y2="{y(v):.1f}" stroke="{GREY}" '
+            f'stroke-width="{1 if v else 1.5}"/>'
+        )
         body.append(f'<text x="{left - 6}" y="{y(v) + 4:.1f}" text-anchor="end" fill="{INK}">{v}</text>')
     every = max(1, -(-n // 8))
     for i, d in enumerate(days):
         if i % every == 0 or (i == n - 1 and i % every >= every / 2):
-            body.append(f'<text x="{x(i):.1f}" y="{top + plot_h + 18}" text-anchor="middle" fill="{INK}">'
-                        f'{d.month}/{d.day}</text>')
+            body.append(
+                f'<text x="{x(i):.1f}" y="{top + plot_h + 18}" text-anchor="middle" fill="{INK}">'
+                f"{d.month}/{d.day}</text>"
+            )
     for k, (name, colour, values) in enumerate(series):
         points = " ".join(f"{x(i):.1f},{y(v):.1f}" for i, v in enumerate(values))
         body.append(f'<polyline points="{points}" fill="none" stroke="{colour}" stroke-width="2.5"/>')
         if values:
-            body.append(f'<text x="{x(len(values) - 1) + 4:.1f}" y="{y(values[-1]) - 6:.1f}" text-anchor="end" '
-                        f'fill="{colour}" font-weight="bold">{values[-1]}</text>')
+            body.append(
+                f'<text x="{x(len(values) - 1) + 4:.1f}" y="{y(values[-1]) - 6:.1f}" text-anchor="end" '
+                f'fill="{colour}" font-weight="bold">{values[-1]}</text>'
+            )
         lx = left + plot_w - 220 + k * 110
         body.append(f'<rect x="{lx}" y="10" width="14" height="4" fill="{colour}"/>')
         body.append(f'<text x="{lx + 20}" y="16" fill="{INK}">{escape(name)}</text>')
     return _svg(width, height, title, body)
 
 
-def bar_chart(title: str, bars: Sequence[tuple[str, int]], colour: str = RED, width: int = 760,
-              empty: str = "无") -> str:
+def bar_chart(
+    title: str, bars: Sequence[tuple[str, int]], colour: str = RED, width: int = 760, empty: str = "无"
+) -> str:
     """Horizontal bars, one per (label, value), in the order given."""
     left, right, top, row = 150, 48, 36, 26
     height = top + max(len(bars), 1) * row + 16

@@ -25,8 +25,15 @@ def _progress():
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     console = Console(stderr=True)
-    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                    console=console, transient=True, disable=not console.is_terminal)
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+        disable=not console.is_terminal,
+    )
 
 
 _FILTERS = [
@@ -59,7 +66,8 @@ def export_ledger(app, path, state, level, unit, light, overdue, as_json):
     import sqlalchemy as sa
 
     from models.tables import Problem
-    from reports.ledger_export import Filters, export_ledger as run
+    from reports.ledger_export import Filters
+    from reports.ledger_export import export_ledger as run
 
     target = Path(path)
     filters = Filters(state, level, unit, light, overdue)
@@ -104,8 +112,10 @@ def import_ledger(app, path, dry_run, as_json):
     else:
         _render_import(report)
     if report.issues:
-        raise InvalidValue(f"台账「{report.source}」有 {len(report.issues)} 处错误，未导入任何数据"
-                           f"（{'错误列表见 --json 输出' if as_json else '逐条错误见上方列表'}）")
+        raise InvalidValue(
+            f"台账「{report.source}」有 {len(report.issues)} 处错误，未导入任何数据"
+            f"（{'错误列表见 --json 输出' if as_json else '逐条错误见上方列表'}）"
+        )
 
 
 def _render_import(report) -> None:
@@ -117,14 +127,19 @@ def _render_import(report) -> None:
         return
     from workflow.states import State
 
-    states = "，".join(f"{State(k).label} {v}" for k, v in sorted(report.by_state.items(),
-                                                                  key=lambda kv: list(State).index(State(kv[0]))))
+    states = "，".join(
+        f"{State(k).label} {v}"
+        for k, v in sorted(report.by_state.items(), key=lambda kv: list(State).index(State(kv[0])))
+    )
     new = sum(report.by_state.values())
     head = "检查通过（--dry-run，未写入）" if report.dry_run else "导入完成"
-    click.echo(f"{head}：{where}共 {report.rows} 行；{'将新增' if report.dry_run else '新增'} {new} 个问题"
-               + (f"（{states}）" if states else "") + f"；已存在跳过 {len(report.skipped)} 行"
-               + (f"；空行 {report.blank_rows} 行" if report.blank_rows else "")
-               + (f"；写入审计记录 {report.events} 条" if not report.dry_run else ""))
+    click.echo(
+        f"{head}：{where}共 {report.rows} 行；{'将新增' if report.dry_run else '新增'} {new} 个问题"
+        + (f"（{states}）" if states else "")
+        + f"；已存在跳过 {len(report.skipped)} 行"
+        + (f"；空行 {report.blank_rows} 行" if report.blank_rows else "")
+        + (f"；写入审计记录 {report.events} 条" if not report.dry_run else "")
+    )
     for w in report.warnings:
         click.echo(f"  提示：{w.line()}")
 
@@ -168,8 +183,10 @@ def report_dispatch(app, period, half, out, as_json):
         _echo_json({**r.as_dict(), "files": [str(f) for f in files]})
         return
     t = r.total
-    click.echo(f"调度通报（{p.label}）：新交办 {t.new}，销号 {t.closed}（按期 {t.on_time}，按期率 {pct(t.on_time_rate)}），"
-               f"超期未办结 {t.overdue}，红灯 {t.red}，升级13710 {t.to_13710}，提交县政府会议 {t.to_meeting}")
+    click.echo(
+        f"调度通报（{p.label}）：新交办 {t.new}，销号 {t.closed}（按期 {t.on_time}，按期率 {pct(t.on_time_rate)}），"
+        f"超期未办结 {t.overdue}，红灯 {t.red}，升级13710 {t.to_13710}，提交县政府会议 {t.to_meeting}"
+    )
     bottom = [u.unit for u in r.units if u.bottom]
     if bottom:
         click.echo(f"排名末3位：{'、'.join(bottom)}")
@@ -192,9 +209,14 @@ def report_agenda(app, meeting, out, as_json):
     if as_json:
         _echo_json({**agenda.as_dict(), "files": [str(f) for f in files]})
         return
-    click.echo(f"会议议题（{day}）：{len(agenda.items)} 项" +
-               (f"；其中超过半月未调度 {sum(1 for i in agenda.items if i.dispatch_overdue)} 项"
-                if any(i.dispatch_overdue for i in agenda.items) else ""))
+    click.echo(
+        f"会议议题（{day}）：{len(agenda.items)} 项"
+        + (
+            f"；其中超过半月未调度 {sum(1 for i in agenda.items if i.dispatch_overdue)} 项"
+            if any(i.dispatch_overdue for i in agenda.items)
+            else ""
+        )
+    )
     for f in files:
         click.echo(f"已生成 {f}")
 

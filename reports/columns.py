@@ -11,9 +11,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any, Optional
+from typing import Any
 
-from workflow.states import Category, Level, LEVEL_SHORT, Rating, Severity, State
+from workflow.states import LEVEL_SHORT, Category, Level, Rating, Severity, State
 
 
 @dataclass(frozen=True)
@@ -71,7 +71,7 @@ for _c in COLUMNS:
         HEADER_LOOKUP[_norm_header(_name)] = _c
 
 
-def column_for(header: Any) -> Optional[Column]:
+def column_for(header: Any) -> Column | None:
     return HEADER_LOOKUP.get(_norm_header(header))
 
 
@@ -111,20 +111,34 @@ def clean(value: Any) -> str:
 # -- enums -----------------------------------------------------------------------------------------
 
 STATE_SYNONYMS = {
-    "已交办": State.ASSIGNED, "办理中": State.ASSIGNED, "推进中": State.ASSIGNED,
-    "督办中": State.SUPERVISED, "已督办": State.SUPERVISED,
-    "暂停": State.SUSPENDED, "已挂起": State.SUSPENDED,
-    "申请销号": State.REVIEW, "待销号": State.REVIEW, "审核中": State.REVIEW,
-    "已销号": State.CLOSED, "已办结": State.CLOSED, "办结": State.CLOSED,
-    "未交办": State.DISCOVERED, "新发现": State.DISCOVERED,
+    "已交办": State.ASSIGNED,
+    "办理中": State.ASSIGNED,
+    "推进中": State.ASSIGNED,
+    "督办中": State.SUPERVISED,
+    "已督办": State.SUPERVISED,
+    "暂停": State.SUSPENDED,
+    "已挂起": State.SUSPENDED,
+    "申请销号": State.REVIEW,
+    "待销号": State.REVIEW,
+    "审核中": State.REVIEW,
+    "已销号": State.CLOSED,
+    "已办结": State.CLOSED,
+    "办结": State.CLOSED,
+    "未交办": State.DISCOVERED,
+    "新发现": State.DISCOVERED,
 }
-LEVEL_SYNONYMS = {**{text: Level(key) for key, text in LEVEL_SHORT.items()},
-                  "13710": Level.SUPERVISION_13710, "13710督办": Level.SUPERVISION_13710,
-                  "督办函": Level.SUPERVISION_13710, "县级领导": Level.COUNTY_LEADER,
-                  "包联县级领导": Level.COUNTY_LEADER, "县政府会议研究": Level.GOVERNMENT_MEETING}
+LEVEL_SYNONYMS = {
+    **{text: Level(key) for key, text in LEVEL_SHORT.items()},
+    "13710": Level.SUPERVISION_13710,
+    "13710督办": Level.SUPERVISION_13710,
+    "督办函": Level.SUPERVISION_13710,
+    "县级领导": Level.COUNTY_LEADER,
+    "包联县级领导": Level.COUNTY_LEADER,
+    "县政府会议研究": Level.GOVERNMENT_MEETING,
+}
 
 
-def parse_enum(text: Any, enum: type, what: str, synonyms: Optional[dict] = None):
+def parse_enum(text: Any, enum: type, what: str, synonyms: dict | None = None):
     """The member whose id or Chinese label (or a listed synonym) is ``text``."""
     raw = clean(text)
     for candidate in dict.fromkeys((raw, raw.removesuffix("问题"), raw.removesuffix("类"))):
@@ -145,8 +159,12 @@ def parse_category(text: Any) -> Category:
 def parse_severity(text: Any) -> Severity:
     if not clean(text):
         return Severity.GENERAL
-    return parse_enum(text, Severity, "问题性质", {"一般性": Severity.GENERAL, "一般问题": Severity.GENERAL,
-                                                  "重大问题": Severity.MAJOR})
+    return parse_enum(
+        text,
+        Severity,
+        "问题性质",
+        {"一般性": Severity.GENERAL, "一般问题": Severity.GENERAL, "重大问题": Severity.MAJOR},
+    )
 
 
 def parse_state(text: Any) -> State:
@@ -185,7 +203,7 @@ _EXCEL_EPOCH = date(1899, 12, 30)
 DATE_HINT = "应为日期，如 2024-02-19、2024/2/19 或 2024年2月19日"
 
 
-def parse_date(value: Any) -> Optional[date]:
+def parse_date(value: Any) -> date | None:
     """An Excel date cell, an Excel serial number, or text in the usual Chinese spellings; None if blank."""
     if value is None:
         return None

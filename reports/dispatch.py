@@ -12,7 +12,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Optional
 
 import sqlalchemy as sa
 
@@ -30,10 +29,10 @@ _PERIOD_RE = re.compile(r"^(\d{4})\s*(?:-|/|年)\s*(\d{1,2})\s*月?$")
 class Period:
     year: int
     month: int
-    half: Optional[int]  # None: the whole month; 1: days 1–15; 2: day 16 to the month's end
+    half: int | None  # None: the whole month; 1: days 1–15; 2: day 16 to the month's end
 
     @classmethod
-    def parse(cls, text: str, half: Optional[str] = None) -> "Period":
+    def parse(cls, text: str, half: str | None = None) -> Period:
         m = _PERIOD_RE.match(clean(text))
         if not m or not 1 <= int(m.group(2)) <= 12:
             raise InvalidValue(f"统计期（--period）「{text}」无效，应为年-月，如 2024-01 或 2024年1月")
@@ -58,7 +57,10 @@ class Period:
     @property
     def label(self) -> str:
         base = f"{self.year}年{self.month}月"
-        return base + {None: "", 1: "上半月（1–15日）", 2: f"下半月（16–{(self.after - timedelta(days=1)).day}日）"}[self.half]
+        return (
+            base
+            + {None: "", 1: "上半月（1–15日）", 2: f"下半月（16–{(self.after - timedelta(days=1)).day}日）"}[self.half]
+        )
 
     @property
     def slug(self) -> str:
@@ -69,20 +71,20 @@ class Period:
 class UnitFigures:
     unit_id: int
     unit: str
-    new: int = 0               # 新交办
-    closed: int = 0            # 办结销号
-    on_time: int = 0           # 按期销号
-    overdue: int = 0           # 超期未办结（期末）
-    open: int = 0              # 在办（期末）
-    red: int = 0               # 红灯（期末）
-    to_13710: int = 0          # 升级至“13710”督办
-    to_meeting: int = 0        # 提交县政府会议研究
+    new: int = 0  # 新交办
+    closed: int = 0  # 办结销号
+    on_time: int = 0  # 按期销号
+    overdue: int = 0  # 超期未办结（期末）
+    open: int = 0  # 在办（期末）
+    red: int = 0  # 红灯（期末）
+    to_13710: int = 0  # 升级至“13710”督办
+    to_meeting: int = 0  # 提交县政府会议研究
     days_to_close: list[int] = field(default_factory=list)
     rank: int = 0
     bottom: bool = False
 
     @property
-    def on_time_rate(self) -> Optional[float]:
+    def on_time_rate(self) -> float | None:
         return self.on_time / self.closed if self.closed else None
 
     @property
@@ -90,15 +92,25 @@ class UnitFigures:
         return self.closed - self.on_time
 
     @property
-    def avg_days(self) -> Optional[float]:
+    def avg_days(self) -> float | None:
         return round(sum(self.days_to_close) / len(self.days_to_close), 1) if self.days_to_close else None
 
     def as_dict(self) -> dict:
-        return {"unit": self.unit, "rank": self.rank, "bottom3": self.bottom, "new": self.new, "closed": self.closed,
-                "closed_on_time": self.on_time,
-                "on_time_rate": None if self.on_time_rate is None else round(self.on_time_rate, 4),
-                "overdue": self.overdue, "open": self.open, "red": self.red, "escalated_13710": self.to_13710,
-                "to_government_meeting": self.to_meeting, "avg_days_to_close": self.avg_days}
+        return {
+            "unit": self.unit,
+            "rank": self.rank,
+            "bottom3": self.bottom,
+            "new": self.new,
+            "closed": self.closed,
+            "closed_on_time": self.on_time,
+            "on_time_rate": None if self.on_time_rate is None else round(self.on_time_rate, 4),
+            "overdue": self.overdue,
+            "open": self.open,
+            "red": self.red,
+            "escalated_13710": self.to_13710,
+            "to_government_meeting": self.to_meeting,
+            "avg_days_to_close": self.avg_days,
+        }
 
 
 @dataclass
@@ -108,7 +120,7 @@ class RedItem:
     project: str
     unit: str
     level: str
-    deadline: Optional[date]
+    deadline: date | None
     days_overdue: int
     person: str
     leader: str
@@ -120,8 +132,8 @@ class RedItem:
 class DispatchReport:
     period: Period
     start: datetime
-    end: datetime        # the period's end, or "now" if the period is not over
-    complete: bool       # False: the period has not ended yet
+    end: datetime  # the period's end, or "now" if the period is not over
+    complete: bool  # False: the period has not ended yet
     units: list[UnitFigures]
     total: UnitFigures
     red: list[RedItem]
@@ -129,12 +141,18 @@ class DispatchReport:
     discovered_open: int  # logged, not yet assigned, at the end
 
     def as_dict(self) -> dict:
-        return {"period": self.period.slug, "label": self.period.label, "start": self.start.isoformat(),
-                "end": self.end.isoformat(), "complete": self.complete,
-                "units": [u.as_dict() for u in self.units], "total": self.total.as_dict(),
-                "red": [{**r.__dict__, "deadline": r.deadline.isoformat() if r.deadline else None} for r in self.red],
-                "daily": [{"day": d.isoformat(), "open": o, "closed": c} for d, o, c in self.daily],
-                "discovered_open": self.discovered_open}
+        return {
+            "period": self.period.slug,
+            "label": self.period.label,
+            "start": self.start.isoformat(),
+            "end": self.end.isoformat(),
+            "complete": self.complete,
+            "units": [u.as_dict() for u in self.units],
+            "total": self.total.as_dict(),
+            "red": [{**r.__dict__, "deadline": r.deadline.isoformat() if r.deadline else None} for r in self.red],
+            "daily": [{"day": d.isoformat(), "open": o, "closed": c} for d, o, c in self.daily],
+            "discovered_open": self.discovered_open,
+        }
 
 
 def _instant(day: date, rules: Rules) -> datetime:
@@ -147,11 +165,11 @@ class _Track:
 
     state: str = State.DISCOVERED
     level: str = Level.UNIT
-    deadline: Optional[date] = None
-    assigned_at: Optional[datetime] = None
-    resolved_at: Optional[datetime] = None
-    closed_at: Optional[datetime] = None
-    late_flag: bool = False      # an 超期催办 / 最高层级超期 / 超期自动升级 event happened
+    deadline: date | None = None
+    assigned_at: datetime | None = None
+    resolved_at: datetime | None = None
+    closed_at: datetime | None = None
+    late_flag: bool = False  # an 超期催办 / 最高层级超期 / 超期自动升级 event happened
     auto_escalations: int = 0
 
 
@@ -159,7 +177,9 @@ def build(engine, rules: Rules, period: Period, now: datetime) -> DispatchReport
     start = _instant(period.first, rules)
     end_of_period = _instant(period.after, rules)
     if start > now:
-        raise InvalidValue(f"统计期 {period.label} 尚未开始（当前时间 {now.astimezone(rules.timezone):%Y-%m-%d %H:%M}）")
+        raise InvalidValue(
+            f"统计期 {period.label} 尚未开始（当前时间 {now.astimezone(rules.timezone):%Y-%m-%d %H:%M}）"
+        )
     end = min(end_of_period, now)
     as_of_day = dl.local_date(end, rules)  # a deadline before this day has passed at ``end``
     last_day = dl.local_date(end - timedelta(microseconds=1), rules)  # the last day the report covers
@@ -168,20 +188,32 @@ def build(engine, rules: Rules, period: Period, now: datetime) -> DispatchReport
 
     p, e = Problem.__table__, Event.__table__
     with open_session(engine) as session:
-        meta = {row[0]: row[1:] for row in session.execute(sa.select(
-            p.c.id, p.c.code, p.c.title, p.c.responsible_unit_id, p.c.responsible_person_id, p.c.leader_id,
-            Project.__table__.c.name, Project.__table__.c.leader_id).select_from(
-            p.join(Project.__table__, Project.__table__.c.id == p.c.project_id)))}
+        meta = {
+            row[0]: row[1:]
+            for row in session.execute(
+                sa.select(
+                    p.c.id,
+                    p.c.code,
+                    p.c.title,
+                    p.c.responsible_unit_id,
+                    p.c.responsible_person_id,
+                    p.c.leader_id,
+                    Project.__table__.c.name,
+                    Project.__table__.c.leader_id,
+                ).select_from(p.join(Project.__table__, Project.__table__.c.id == p.c.project_id))
+            )
+        }
         units = dict(session.execute(sa.select(Unit.id, Unit.name)).all())
         people = dict(session.execute(sa.select(User.id, User.name)).all())
         events = session.execute(
             sa.select(e.c.problem_id, e.c.at, e.c.action, e.c.to_state, e.c.to_level, e.c.data)
             .where(e.c.at < sa.bindparam("end", end, type_=e.c.at.type))
-            .order_by(e.c.problem_id, e.c.at, e.c.id)).all()
+            .order_by(e.c.problem_id, e.c.at, e.c.id)
+        ).all()
 
     figures: dict[int, UnitFigures] = {}
 
-    def fig(unit_id: Optional[int]) -> UnitFigures:
+    def fig(unit_id: int | None) -> UnitFigures:
         if unit_id not in figures:
             figures[unit_id] = UnitFigures(unit_id or 0, units.get(unit_id, "（未指定）"))
         return figures[unit_id]
@@ -253,10 +285,21 @@ def build(engine, rules: Rules, period: Period, now: datetime) -> DispatchReport
         thresholds = dl.thresholds(dl.Snapshot(level=t.level, deadline=t.deadline), rules)
         if (rules.red_sticky and t.auto_escalations) or end >= thresholds.escalate_at:
             f.red += 1
-            red.append(RedItem(code, title, project, units.get(unit_id, ""), t.level, t.deadline,
-                               max((last_day - t.deadline).days, 0),
-                               people.get(person_id, ""), people.get(leader_id, ""),
-                               people.get(project_leader_id, ""), t.auto_escalations))
+            red.append(
+                RedItem(
+                    code,
+                    title,
+                    project,
+                    units.get(unit_id, ""),
+                    t.level,
+                    t.deadline,
+                    max((last_day - t.deadline).days, 0),
+                    people.get(person_id, ""),
+                    people.get(leader_id, ""),
+                    people.get(project_leader_id, ""),
+                    t.auto_escalations,
+                )
+            )
     red.sort(key=lambda r: (-r.days_overdue, r.code))
 
     ranked = [f for f in figures.values() if f.unit_id]
@@ -293,8 +336,9 @@ def _rank(units: list[UnitFigures]) -> None:
         f.bottom = f.rank >= cutoff and f.rank > 1
 
 
-def _daily(period: Period, end: datetime, logged: list, closings: list, start: datetime,
-           rules: Rules) -> list[tuple[date, int, int]]:
+def _daily(
+    period: Period, end: datetime, logged: list, closings: list, start: datetime, rules: Rules
+) -> list[tuple[date, int, int]]:
     logged, closings = sorted(logged), sorted(closings)
     out, li, ci, closed_before = [], 0, 0, 0
     day = period.first
@@ -311,5 +355,3 @@ def _daily(period: Period, end: datetime, logged: list, closings: list, start: d
         out.append((day, li - ci, ci - closed_before))
         day += timedelta(days=1)
     return out
-
-

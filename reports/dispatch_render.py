@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
-from typing import Optional
 
 from reports import charts
 from reports.dispatch import DispatchReport
@@ -17,13 +16,18 @@ TEMPLATES = Path(__file__).resolve().parent / "templates"
 def environment():
     from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]),
-                      undefined=StrictUndefined, trim_blocks=False, lstrip_blocks=False)
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=select_autoescape(["html"]),
+        undefined=StrictUndefined,
+        trim_blocks=False,
+        lstrip_blocks=False,
+    )
     env.globals.update(pct=pct, level_label=lambda v: Level(v).label)
     return env
 
 
-def pct(rate: Optional[float]) -> str:
+def pct(rate: float | None) -> str:
     return "—" if rate is None else f"{rate * 100:.1f}%"
 
 
@@ -42,10 +46,14 @@ def end_text(r: DispatchReport, rules: Rules) -> str:
 
 def trend_chart(r: DispatchReport) -> str:
     days = [d for d, _, _ in r.daily]
-    return charts.line_chart("在办与本期累计销号（每日末）", days, [
-        ("在办问题", charts.BLUE, [o for _, o, _ in r.daily]),
-        ("本期累计销号", charts.GREEN, [c for _, _, c in r.daily]),
-    ])
+    return charts.line_chart(
+        "在办与本期累计销号（每日末）",
+        days,
+        [
+            ("在办问题", charts.BLUE, [o for _, o, _ in r.daily]),
+            ("本期累计销号", charts.GREEN, [c for _, _, c in r.daily]),
+        ],
+    )
 
 
 def overdue_chart(r: DispatchReport) -> str:
@@ -54,20 +62,66 @@ def overdue_chart(r: DispatchReport) -> str:
 
 
 def dispatch_html(r: DispatchReport, rules: Rules, generated: datetime) -> str:
-    return environment().get_template("dispatch.html").render(
-        r=r, t=r.total, end_text=end_text(r, rules), generated=_when(generated, rules),
-        chart_trend=trend_chart(r), chart_overdue=overdue_chart(r))
+    return (
+        environment()
+        .get_template("dispatch.html")
+        .render(
+            r=r,
+            t=r.total,
+            end_text=end_text(r, rules),
+            generated=_when(generated, rules),
+            chart_trend=trend_chart(r),
+            chart_overdue=overdue_chart(r),
+        )
+    )
 
 
-RANK_HEADERS = ("排名", "责任单位", "新交办", "办结销号", "按期销号", "按期率", "期末在办", "超期未办结", "红灯",
-                "升级“13710”", "提交县政府会议", "平均办结天数", "备注")
-RED_HEADERS = ("序号", "问题编号", "问题", "项目", "责任单位", "责任人", "分管领导", "包联县级领导", "当前层级",
-               "办结时限", "超期天数")
+RANK_HEADERS = (
+    "排名",
+    "责任单位",
+    "新交办",
+    "办结销号",
+    "按期销号",
+    "按期率",
+    "期末在办",
+    "超期未办结",
+    "红灯",
+    "升级“13710”",
+    "提交县政府会议",
+    "平均办结天数",
+    "备注",
+)
+RED_HEADERS = (
+    "序号",
+    "问题编号",
+    "问题",
+    "项目",
+    "责任单位",
+    "责任人",
+    "分管领导",
+    "包联县级领导",
+    "当前层级",
+    "办结时限",
+    "超期天数",
+)
 
 
 def rank_row(u) -> list:
-    return [u.rank or None, u.unit, u.new, u.closed, u.on_time, u.on_time_rate, u.open, u.overdue, u.red,
-            u.to_13710, u.to_meeting, u.avg_days, "排名末3位" if u.bottom else None]
+    return [
+        u.rank or None,
+        u.unit,
+        u.new,
+        u.closed,
+        u.on_time,
+        u.on_time_rate,
+        u.open,
+        u.overdue,
+        u.red,
+        u.to_13710,
+        u.to_meeting,
+        u.avg_days,
+        "排名末3位" if u.bottom else None,
+    ]
 
 
 def dispatch_xlsx(r: DispatchReport, rules: Rules, path: Path) -> None:
@@ -108,8 +162,21 @@ def dispatch_xlsx(r: DispatchReport, rules: Rules, path: Path) -> None:
     for c in red[1]:
         c.font, c.fill = bold, head_fill
     for i, x in enumerate(r.red, start=1):
-        red.append([i, x.code, x.title, x.project, x.unit, x.person, x.leader, x.project_leader, Level(x.level).label,
-                    x.deadline, x.days_overdue])
+        red.append(
+            [
+                i,
+                x.code,
+                x.title,
+                x.project,
+                x.unit,
+                x.person,
+                x.leader,
+                x.project_leader,
+                Level(x.level).label,
+                x.deadline,
+                x.days_overdue,
+            ]
+        )
         red.cell(red.max_row, 10).number_format = "yyyy-mm-dd"
     for letter, width in zip("ABCDEFGHIJK", (6, 15, 40, 28, 14, 10, 10, 12, 16, 12, 9)):
         red.column_dimensions[letter].width = width
@@ -124,7 +191,9 @@ def dispatch_xlsx(r: DispatchReport, rules: Rules, path: Path) -> None:
     if r.daily:
         chart = LineChart()
         chart.title, chart.y_axis.title, chart.height, chart.width = "在办与本期累计销号", "个", 8, 18
-        chart.add_data(Reference(trend, min_col=2, max_col=3, min_row=1, max_row=len(r.daily) + 1), titles_from_data=True)
+        chart.add_data(
+            Reference(trend, min_col=2, max_col=3, min_row=1, max_row=len(r.daily) + 1), titles_from_data=True
+        )
         chart.set_categories(Reference(trend, min_col=1, min_row=2, max_row=len(r.daily) + 1))
         chart.x_axis.number_format = "m/d"
         trend.add_chart(chart, "E2")

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Callable, Optional
 
 from models.db import session as open_session
 from reports import ledger_write
@@ -36,17 +36,28 @@ class ImportReport:
         return not self.issues
 
     def as_dict(self) -> dict:
-        return {"file": self.source, "sheet": self.sheet, "rows": self.rows, "blank_rows": self.blank_rows,
-                "dry_run": self.dry_run, "ok": self.ok, "created": self.created, "events": self.events,
-                "by_state": self.by_state, "skipped": [{"row": r, "code": c} for r, c in self.skipped],
-                "errors": [i.as_dict() for i in self.issues], "warnings": [w.as_dict() for w in self.warnings]}
+        return {
+            "file": self.source,
+            "sheet": self.sheet,
+            "rows": self.rows,
+            "blank_rows": self.blank_rows,
+            "dry_run": self.dry_run,
+            "ok": self.ok,
+            "created": self.created,
+            "events": self.events,
+            "by_state": self.by_state,
+            "skipped": [{"row": r, "code": c} for r, c in self.skipped],
+            "errors": [i.as_dict() for i in self.issues],
+            "warnings": [w.as_dict() for w in self.warnings],
+        }
 
 
 Progress = Callable[[str, int, int], None]  # (phase, advance, total)
 
 
-def import_ledger(engine, rules: Rules, now: datetime, login: str, path: Path, dry_run: bool = False,
-                  progress: Optional[Progress] = None) -> ImportReport:
+def import_ledger(
+    engine, rules: Rules, now: datetime, login: str, path: Path, dry_run: bool = False, progress: Progress | None = None
+) -> ImportReport:
     tick = progress or (lambda phase, advance, total: None)
     sheet = read_ledger(path, lambda n: tick("read", n, None))
     report = ImportReport(path.name, sheet.sheet, len(sheet.rows), sheet.blank_rows, dry_run=dry_run)
@@ -58,8 +69,9 @@ def import_ledger(engine, rules: Rules, now: datetime, login: str, path: Path, d
         check = plan_rows(sheet, d, rules, now, lambda n: tick("check", n, len(sheet.rows)))
         # The write itself is the last check: every transition is fired as the importing user. A dry run,
         # or any error anywhere, rolls the whole transaction back.
-        events, refused = ledger_write.write(session, check.plans, actor, rules, now, path.name,
-                                             lambda n: tick("write", n, len(check.plans)))
+        events, refused = ledger_write.write(
+            session, check.plans, actor, rules, now, path.name, lambda n: tick("write", n, len(check.plans))
+        )
         report.issues = sorted(check.issues + refused, key=lambda i: i.row or 0)
         report.warnings, report.skipped = check.warnings, check.skipped
         failed = {i.row for i in refused}

@@ -8,12 +8,12 @@ autofilter, column widths, wrapped long text, real date cells, and the warning l
 from __future__ import annotations
 
 import csv
-from copy import copy
 from collections import Counter
+from collections.abc import Iterator
+from copy import copy
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Iterator, Optional
 
 import sqlalchemy as sa
 
@@ -30,10 +30,10 @@ DATE_FORMAT = "yyyy-mm-dd"
 
 @dataclass
 class Filters:
-    state: Optional[str] = None
-    level: Optional[str] = None
-    unit: Optional[str] = None
-    light: Optional[str] = None
+    state: str | None = None
+    level: str | None = None
+    unit: str | None = None
+    light: str | None = None
     overdue: bool = False
 
     def describe(self) -> str:
@@ -55,12 +55,34 @@ def _query(session, filters: Filters, today: date):
     p, proj = Problem.__table__, Project.__table__
     unit = Unit.__table__.alias("ru")
     person, leader, pleader = (User.__table__.alias(n) for n in ("rp", "ld", "pl"))
-    q = (sa.select(p.c.code, proj.c.name, p.c.title, p.c.category, p.c.severity, p.c.county_level, p.c.description,
-                   unit.c.name, p.c.responsible_person_id, p.c.leader_id, proj.c.leader_id, p.c.responsible_section,
-                   p.c.created_at, p.c.assigned_at, p.c.deadline, p.c.deadline_provisional, p.c.level,
-                   p.c.level_started_at, p.c.state, p.c.light, p.c.progress, p.c.suspended_at, p.c.resolution,
-                   p.c.resolved_at, p.c.closed_at, p.c.rating)
-         .select_from(p.join(proj, proj.c.id == p.c.project_id).outerjoin(unit, unit.c.id == p.c.responsible_unit_id)))
+    q = sa.select(
+        p.c.code,
+        proj.c.name,
+        p.c.title,
+        p.c.category,
+        p.c.severity,
+        p.c.county_level,
+        p.c.description,
+        unit.c.name,
+        p.c.responsible_person_id,
+        p.c.leader_id,
+        proj.c.leader_id,
+        p.c.responsible_section,
+        p.c.created_at,
+        p.c.assigned_at,
+        p.c.deadline,
+        p.c.deadline_provisional,
+        p.c.level,
+        p.c.level_started_at,
+        p.c.state,
+        p.c.light,
+        p.c.progress,
+        p.c.suspended_at,
+        p.c.resolution,
+        p.c.resolved_at,
+        p.c.closed_at,
+        p.c.rating,
+    ).select_from(p.join(proj, proj.c.id == p.c.project_id).outerjoin(unit, unit.c.id == p.c.responsible_unit_id))
     if filters.state:
         q = q.where(p.c.state == State.parse(filters.state, "状态（--state）").value)
     if filters.level:
@@ -93,14 +115,39 @@ def _rows(session, query, rules: Rules, today: date) -> Iterator[dict]:
     people = person_labels(session)
     tz = rules.timezone
 
-    def day(moment: Optional[datetime]) -> Optional[date]:
+    def day(moment: datetime | None) -> date | None:
         return moment.astimezone(tz).date() if moment else None
 
     result = session.execute(query)
     for seq, r in enumerate(result, start=1):
-        (code, project, title, category, severity, county_level, description, unit, person_id, leader_id,
-         project_leader_id, section, created, assigned, deadline, provisional, level, level_started, state, light,
-         progress, suspended, resolution, resolved, closed, rating) = r
+        (
+            code,
+            project,
+            title,
+            category,
+            severity,
+            county_level,
+            description,
+            unit,
+            person_id,
+            leader_id,
+            project_leader_id,
+            section,
+            created,
+            assigned,
+            deadline,
+            provisional,
+            level,
+            level_started,
+            state,
+            light,
+            progress,
+            suspended,
+            resolution,
+            resolved,
+            closed,
+            rating,
+        ) = r
         routed = rules.initial_level(severity, county_level)
         closed_day, resolved_day = day(closed), day(resolved)
         rating_label = Rating(rating).label if rating else ""
@@ -110,16 +157,27 @@ def _rows(session, query, rules: Rules, today: date) -> Iterator[dict]:
         elif state == State.REVIEW:
             closing = f"{resolved_day:%Y-%m-%d} 申请销号，待督查室审核"
         yield {
-            "seq": seq, "code": code, "project": project, "title": title,
-            "category": Category(category).label, "severity": Severity(severity).label,
-            "county_level": yes_no(county_level), "description": description, "unit": unit or "",
-            "person": people.get(person_id, ""), "leader": people.get(leader_id, ""),
-            "project_leader": people.get(project_leader_id, ""), "section": section,
-            "created": day(created), "assigned": day(assigned), "deadline": deadline,
+            "seq": seq,
+            "code": code,
+            "project": project,
+            "title": title,
+            "category": Category(category).label,
+            "severity": Severity(severity).label,
+            "county_level": yes_no(county_level),
+            "description": description,
+            "unit": unit or "",
+            "person": people.get(person_id, ""),
+            "leader": people.get(leader_id, ""),
+            "project_leader": people.get(project_leader_id, ""),
+            "section": section,
+            "created": day(created),
+            "assigned": day(assigned),
+            "deadline": deadline,
             "provisional": "暂定" if provisional and deadline else "",
             "level": Level(level).label,
             "level_started": day(level_started) if level != routed and state != State.DISCOVERED else None,
-            "state": State(state).label, "light": Light(light).label,
+            "state": State(state).label,
+            "light": Light(light).label,
             "progress": progress,
             "suspended": day(suspended) if state == State.SUSPENDED else None,
             "resolution": resolution if state in (State.REVIEW, State.CLOSED) else "",
@@ -127,13 +185,13 @@ def _rows(session, query, rules: Rules, today: date) -> Iterator[dict]:
             "closed": closed_day if state == State.CLOSED else None,
             "rating": rating_label if state == State.CLOSED else "",
             "closing": closing,
-            "_light": light, "_overdue": state in CLOCK_STATES and deadline is not None and deadline < today,
+            "_light": light,
+            "_overdue": state in CLOCK_STATES and deadline is not None and deadline < today,
             "_open": state in OPEN_STATES,
         }
 
 
-def export_ledger(engine, rules: Rules, now: datetime, path: Path, filters: Filters,
-                  progress=None) -> int:
+def export_ledger(engine, rules: Rules, now: datetime, path: Path, filters: Filters, progress=None) -> int:
     """Write the ledger to ``path`` (.xlsx or .csv); returns the number of problems written."""
     suffix = path.suffix.lower()
     if suffix not in (".xlsx", ".csv"):
@@ -164,8 +222,9 @@ def _write_csv(path: Path, rows, progress) -> int:
         writer.writerow(HEADERS)
         keys = [c.key for c in COLUMNS]
         for row in rows:
-            writer.writerow(["" if row[k] is None else (row[k].isoformat() if isinstance(row[k], date) else row[k])
-                             for k in keys])
+            writer.writerow(
+                ["" if row[k] is None else (row[k].isoformat() if isinstance(row[k], date) else row[k]) for k in keys]
+            )
             count += 1
             if progress and count % 1000 == 0:
                 progress(1000)
@@ -214,7 +273,9 @@ def _write_xlsx(path: Path, rows, now: datetime, rules: Rules, filters: Filters,
     # cost. So each distinct style is built once on a template cell and its style array copied to each cell.
     wrap = Alignment(vertical="top", wrap_text=True)
     top = Alignment(vertical="top")
-    light_fill = {k: (PatternFill("solid", fgColor=bg), Font(bold=True, color=fg)) for k, (bg, fg) in LIGHT_FILLS.items()}
+    light_fill = {
+        k: (PatternFill("solid", fgColor=bg), Font(bold=True, color=fg)) for k, (bg, fg) in LIGHT_FILLS.items()
+    }
     overdue_font = Font(color="FFC00000", bold=True)
 
     def style(kind: str, font=None, fill=None):

@@ -12,14 +12,24 @@ the same file twice changes nothing. See docs/reports.md for the rules.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timezone
-from typing import Any, Optional
+from datetime import UTC, date, datetime, time
+from typing import Any
 
 import sqlalchemy as sa
 
 from models.tables import Problem, Project, Unit, User
-from reports.columns import (BY_KEY, CellError, clean, parse_bool, parse_category, parse_date, parse_level,
-                             parse_rating, parse_severity, parse_state)
+from reports.columns import (
+    BY_KEY,
+    CellError,
+    clean,
+    parse_bool,
+    parse_category,
+    parse_date,
+    parse_level,
+    parse_rating,
+    parse_severity,
+    parse_state,
+)
 from reports.ledger_read import Issue, Sheet
 from service.problems import CODE_RE
 from workflow.rules import Rules
@@ -35,25 +45,25 @@ class RowPlan:
     """One valid ledger row, resolved to ids, with the moment of each step."""
 
     number: int
-    code: Optional[str]
+    code: str | None
     project_id: int
-    project_leader_id: Optional[int]
+    project_leader_id: int | None
     title: str
     description: str
     category: str
     severity: str
     county_level: bool
     unit_id: int
-    person_id: Optional[int]
-    leader_id: Optional[int]
+    person_id: int | None
+    leader_id: int | None
     section: str
     state: State
     level: Level
     routed: Level
-    deadline: Optional[date]
+    deadline: date | None
     progress: str
     resolution: str
-    rating: Optional[str]
+    rating: str | None
     at: dict[str, datetime] = field(default_factory=dict)  # step name → moment (UTC)
 
     @property
@@ -66,8 +76,8 @@ class Existing:
     code: str
     state: str
     level: str
-    deadline: Optional[date]
-    unit_id: Optional[int]
+    deadline: date | None
+    unit_id: int | None
 
 
 @dataclass
@@ -76,7 +86,7 @@ class Directory:
 
     units: dict[str, tuple[int, str]]  # code / name / alias → (id, name)
     unit_names: dict[int, str]
-    projects: dict[str, tuple[int, int, Optional[int]]]  # name (and str(id)) → (id, unit_id, leader_id)
+    projects: dict[str, tuple[int, int, int | None]]  # name (and str(id)) → (id, unit_id, leader_id)
     users_by_login: dict[str, tuple[int, str, int, bool]]  # login → (id, name, unit_id, active)
     users_by_name: dict[str, list[tuple[int, str, int, bool]]]
     heads: dict[int, int]  # unit id → first active unit head's id
@@ -84,7 +94,7 @@ class Directory:
     by_title: dict[tuple[int, str], Existing]
 
     @classmethod
-    def load(cls, session) -> "Directory":
+    def load(cls, session) -> Directory:
         units: dict[str, tuple[int, str]] = {}
         names: dict[int, str] = {}
         for uid, code, name, aliases in session.execute(sa.select(Unit.id, Unit.code, Unit.name, Unit.aliases)):
@@ -93,12 +103,14 @@ class Directory:
                 units.setdefault(key, (uid, name))
         projects = {}
         for pid, name, unit_id, leader_id in session.execute(
-                sa.select(Project.id, Project.name, Project.unit_id, Project.leader_id)):
+            sa.select(Project.id, Project.name, Project.unit_id, Project.leader_id)
+        ):
             projects[name] = (pid, unit_id, leader_id)
             projects.setdefault(str(pid), (pid, unit_id, leader_id))
         by_login, by_name, heads = {}, {}, {}
         for uid, login, name, unit_id, role, active in session.execute(
-                sa.select(User.id, User.login, User.name, User.unit_id, User.role, User.active).order_by(User.id)):
+            sa.select(User.id, User.login, User.name, User.unit_id, User.role, User.active).order_by(User.id)
+        ):
             entry = (uid, login, unit_id, active)
             by_login[login] = entry
             by_name.setdefault(name, []).append(entry)
@@ -107,8 +119,8 @@ class Directory:
         p = Problem.__table__
         by_code, by_title = {}, {}
         for code, project_id, title, state, level, deadline, unit_id in session.execute(
-                sa.select(p.c.code, p.c.project_id, p.c.title, p.c.state, p.c.level, p.c.deadline,
-                          p.c.responsible_unit_id)):
+            sa.select(p.c.code, p.c.project_id, p.c.title, p.c.state, p.c.level, p.c.deadline, p.c.responsible_unit_id)
+        ):
             ex = Existing(code, state, level, deadline, unit_id)
             by_code[code] = ex
             by_title.setdefault((project_id, title), ex)
@@ -139,13 +151,20 @@ class _Row:
     def text(self, key: str) -> str:
         return clean(self.raw(key))
 
-    def fail(self, key: Optional[str], message: str, value: Any = None) -> None:
+    def fail(self, key: str | None, message: str, value: Any = None) -> None:
         self.ok = False
         shown = clean(value if value is not None else (self.raw(key) if key else ""))
         if isinstance(value, (date, datetime)):
             shown = value.isoformat()
-        self.issues.append(Issue(self.number, BY_KEY[key].header if key else None,
-                                 self.sheet.cell(key, self.number) if key else None, shown[:60], message))
+        self.issues.append(
+            Issue(
+                self.number,
+                BY_KEY[key].header if key else None,
+                self.sheet.cell(key, self.number) if key else None,
+                shown[:60],
+                message,
+            )
+        )
 
     def parse(self, key: str, parser, default=None):
         raw = self.raw(key)
@@ -159,7 +178,7 @@ class _Row:
 
 
 def event_moment(day: date, now: datetime, rules: Rules) -> datetime:
-    moment = datetime.combine(day, EVENT_HOUR, tzinfo=rules.timezone).astimezone(timezone.utc)
+    moment = datetime.combine(day, EVENT_HOUR, tzinfo=rules.timezone).astimezone(UTC)
     return min(moment, now)
 
 
@@ -196,8 +215,11 @@ def plan_rows(sheet: Sheet, d: Directory, rules: Rules, now: datetime, tick=None
             continue
         other = d.by_title.get(key)
         if plan.code and other is not None:
-            row.fail("code", f"系统中该项目下已有同名问题 {other.code}（编号不同）；如是同一问题，请把编号改为 "
-                             f"{other.code}，否则请改写问题名称")
+            row.fail(
+                "code",
+                f"系统中该项目下已有同名问题 {other.code}（编号不同）；如是同一问题，请把编号改为 "
+                f"{other.code}，否则请改写问题名称",
+            )
             continue
         check.plans.append(plan)
     return check
@@ -214,12 +236,18 @@ def _compare(row: _Row, plan: RowPlan, ex: Existing, d: Directory, warnings: lis
     if ex.unit_id != plan.unit_id:
         diffs.append(f"责任单位为「{d.unit_names.get(ex.unit_id, '')}」")
     if diffs:
-        warnings.append(Issue(row.number, None, None, ex.code,
-                              f"已在系统中，本行跳过；系统中{'，'.join(diffs)}，与本行不同——以系统为准，"
-                              f"请用 duban 命令办理"))
+        warnings.append(
+            Issue(
+                row.number,
+                None,
+                None,
+                ex.code,
+                f"已在系统中，本行跳过；系统中{'，'.join(diffs)}，与本行不同——以系统为准，请用 duban 命令办理",
+            )
+        )
 
 
-def _plan_row(row: _Row, d: Directory, rules: Rules, now: datetime, today: date) -> Optional[RowPlan]:
+def _plan_row(row: _Row, d: Directory, rules: Rules, now: datetime, today: date) -> RowPlan | None:
     code = row.text("code").upper() or None
     if code and not CODE_RE.match(code):
         row.fail("code", "格式无效，应形如 WT-2024-0001；其他系统的编号请清空此列，导入时自动编号")
@@ -241,8 +269,11 @@ def _plan_row(row: _Row, d: Directory, rules: Rules, now: datetime, today: date)
         if "title" in row.sheet.columns:
             row.fail("title", f"过长：{len(title)} 字，最多 {MAX_TITLE} 字；详情请写在「问题描述」")
         else:
-            row.fail("description", f"没有「问题名称」列时以问题描述作名称，但描述有 {len(title)} 字，超过 {MAX_TITLE} 字；"
-                                    f"请增加「问题名称」列")
+            row.fail(
+                "description",
+                f"没有「问题名称」列时以问题描述作名称，但描述有 {len(title)} 字，超过 {MAX_TITLE} 字；"
+                f"请增加「问题名称」列",
+            )
     if len(description) > MAX_TEXT:
         row.fail("description", f"过长：{len(description)} 字，最多 {MAX_TEXT} 字")
     category = row.parse("category", parse_category)
@@ -261,8 +292,10 @@ def _plan_row(row: _Row, d: Directory, rules: Rules, now: datetime, today: date)
     if len(section) > MAX_SECTION:
         row.fail("section", f"过长：{len(section)} 字，最多 {MAX_SECTION} 字")
 
-    dates = {key: row.parse(key, parse_date) for key in
-             ("created", "assigned", "deadline", "level_started", "suspended", "resolved", "closed")}
+    dates = {
+        key: row.parse(key, parse_date)
+        for key in ("created", "assigned", "deadline", "level_started", "suspended", "resolved", "closed")
+    }
     progress, resolution = row.text("progress"), row.text("resolution")
     rating = row.parse("rating", parse_rating)
     for key in ("progress", "resolution"):
@@ -275,15 +308,34 @@ def _plan_row(row: _Row, d: Directory, rules: Rules, now: datetime, today: date)
     level = row.parse("level", parse_level, routed)
     if not row.ok:
         return None
-    plan = RowPlan(row.number, code, project[0], project[2], title, description, category.value, severity.value,
-                   county_level, unit_id, person_id, leader_id, section, state, level, routed, dates["deadline"],
-                   progress, resolution, rating.value if rating else None)
+    plan = RowPlan(
+        row.number,
+        code,
+        project[0],
+        project[2],
+        title,
+        description,
+        category.value,
+        severity.value,
+        county_level,
+        unit_id,
+        person_id,
+        leader_id,
+        section,
+        state,
+        level,
+        routed,
+        dates["deadline"],
+        progress,
+        resolution,
+        rating.value if rating else None,
+    )
     _check_state_fields(row, plan, dates)
     _schedule(row, plan, dates, now, today, rules)
     return plan if row.ok else None
 
 
-def _unit(row: _Row, d: Directory, project) -> Optional[int]:
+def _unit(row: _Row, d: Directory, project) -> int | None:
     text = row.text("unit")
     if not text:
         return project[1] if project else None
@@ -294,7 +346,7 @@ def _unit(row: _Row, d: Directory, project) -> Optional[int]:
     return hit[0]
 
 
-def _user(row: _Row, d: Directory, key: str, unit_id: Optional[int], same_unit: bool) -> Optional[int]:
+def _user(row: _Row, d: Directory, key: str, unit_id: int | None, same_unit: bool) -> int | None:
     text = row.text(key)
     if not text:
         return None
@@ -324,11 +376,11 @@ def _user(row: _Row, d: Directory, key: str, unit_id: Optional[int], same_unit: 
     return uid
 
 
-def _person(row: _Row, d: Directory, unit_id: Optional[int]) -> Optional[int]:
+def _person(row: _Row, d: Directory, unit_id: int | None) -> int | None:
     return _user(row, d, "person", unit_id, same_unit=True)
 
 
-def _leader(row: _Row, d: Directory, unit_id: Optional[int], person_id: Optional[int]) -> Optional[int]:
+def _leader(row: _Row, d: Directory, unit_id: int | None, person_id: int | None) -> int | None:
     if row.text("leader"):
         return _user(row, d, "leader", unit_id, same_unit=False)
     return d.heads.get(unit_id) if unit_id is not None and person_id else None
@@ -339,7 +391,9 @@ def _check_state_fields(row: _Row, plan: RowPlan, dates: dict) -> None:
     if s == State.DISCOVERED:
         for key in ("person", "leader", "section", "progress"):
             if row.text(key):
-                row.fail(key, f"状态为「{label}」（未交办）的问题不能有{BY_KEY[key].header}；已交办的请把状态改为「交办」")
+                row.fail(
+                    key, f"状态为「{label}」（未交办）的问题不能有{BY_KEY[key].header}；已交办的请把状态改为「交办」"
+                )
         for key in ("assigned", "deadline", "level_started"):
             if dates[key]:
                 row.fail(key, f"状态为「{label}」（未交办）的问题不能有{BY_KEY[key].header}")
@@ -351,8 +405,11 @@ def _check_state_fields(row: _Row, plan: RowPlan, dates: dict) -> None:
         why = "重大问题" if plan.severity == "major" else "需县级协调的问题"
         row.fail("level", f"{why}交办即进入「{plan.routed.label}」，层级不能低于它")
     if plan.escalated and s == State.ASSIGNED:
-        row.fail("state", f"层级「{plan.level.label}」高于交办时的层级「{plan.routed.label}」，说明已升级督办，"
-                          f"状态应为督办、挂起、待审核或销号，不能是交办")
+        row.fail(
+            "state",
+            f"层级「{plan.level.label}」高于交办时的层级「{plan.routed.label}」，说明已升级督办，"
+            f"状态应为督办、挂起、待审核或销号，不能是交办",
+        )
     if dates["level_started"] and not plan.escalated:
         row.fail("level_started", f"层级「{plan.level.label}」就是交办时的层级，没有升级，升级日期应为空")
     if s in (State.REVIEW, State.CLOSED):
@@ -362,8 +419,11 @@ def _check_state_fields(row: _Row, plan: RowPlan, dates: dict) -> None:
         row.fail("resolution", f"只有待审核或销号的问题才有办结情况；状态为「{label}」的进展请写在「进展情况」")
     if plan.rating and s != State.CLOSED:
         row.fail("rating", f"只有销号的问题才有评价等级，本行状态为「{label}」")
-    for key, states in (("suspended", (State.SUSPENDED,)), ("resolved", (State.REVIEW, State.CLOSED)),
-                        ("closed", (State.CLOSED,))):
+    for key, states in (
+        ("suspended", (State.SUSPENDED,)),
+        ("resolved", (State.REVIEW, State.CLOSED)),
+        ("closed", (State.CLOSED,)),
+    ):
         if dates[key] and s not in states:
             row.fail(key, f"状态为「{label}」的问题不能有{BY_KEY[key].header}")
 

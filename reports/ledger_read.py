@@ -15,7 +15,7 @@ import re
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 from reports.columns import BY_KEY, REQUIRED, Column, col_letter, column_for
 from workflow.errors import InvalidValue
@@ -27,9 +27,9 @@ HEADER_SCAN_ROWS = 20
 class Issue:
     """One problem found in the file: where (row, column header, cell) and what."""
 
-    row: Optional[int]
-    column: Optional[str]
-    cell: Optional[str]
+    row: int | None
+    column: str | None
+    cell: str | None
     value: str
     message: str
 
@@ -45,8 +45,7 @@ class Issue:
         return ("，".join(where) + "：" if where else "") + value + self.message
 
     def as_dict(self) -> dict:
-        return {"row": self.row, "column": self.column, "cell": self.cell, "value": self.value,
-                "message": self.message}
+        return {"row": self.row, "column": self.column, "cell": self.cell, "value": self.value, "message": self.message}
 
 
 @dataclass
@@ -59,7 +58,7 @@ class Sheet:
     issues: list[Issue] = field(default_factory=list)
     blank_rows: int = 0
 
-    def cell(self, key: str, row: int) -> Optional[str]:
+    def cell(self, key: str, row: int) -> str | None:
         index = self.columns.get(key)
         return None if index is None else f"{col_letter(index)}{row}"
 
@@ -79,6 +78,7 @@ def read_ledger(path: Path, progress=None) -> Sheet:
 
 
 # -- xlsx ------------------------------------------------------------------------------------------
+
 
 def _read_xlsx(path: Path, progress=None) -> Sheet:
     from openpyxl import load_workbook
@@ -101,15 +101,17 @@ def _read_xlsx(path: Path, progress=None) -> Sheet:
                 continue
             sheet = Sheet(path.name, ws.title)
             _take_header(sheet, head[found][0] - 1, head[found][1])
-            _take_rows(sheet, head[found + 1:])
+            _take_rows(sheet, head[found + 1 :])
             _take_rows(sheet, rows, progress)
             _check_merged(sheet, _merged_ranges(path, ws))
             return sheet
     finally:
         wb.close()
     names = "、".join(f"「{ws.title}」" for ws in wb.worksheets)
-    raise InvalidValue(f"「{path.name}」的工作表 {names} 前 {HEADER_SCAN_ROWS} 行中都没有找到台账表头"
-                       f"（应含「项目名称」「问题名称」「问题类型」等列名）")
+    raise InvalidValue(
+        f"「{path.name}」的工作表 {names} 前 {HEADER_SCAN_ROWS} 行中都没有找到台账表头"
+        f"（应含「项目名称」「问题名称」「问题类型」等列名）"
+    )
 
 
 _NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
@@ -214,7 +216,7 @@ def _merged_ranges(path: Path, ws) -> list[tuple[int, int, int, int]]:
                 a, r1, b, r2 = m.groups()
                 out.append((_col_index(a), int(r1), _col_index(b or a), int(r2 or r1)))
                 last = m.end()
-            tail = data[max(last, len(data) - 200):]
+            tail = data[max(last, len(data) - 200) :]
     return sorted(set(out))
 
 
@@ -234,15 +236,20 @@ def _check_merged(sheet: Sheet, ranges) -> None:
         headers = [BY_KEY[by_index[i]].header for i in range(c1, c2 + 1) if i in by_index]
         what = "、".join(f"「{h}」" for h in headers) or "无表头的"
         if r1 <= sheet.header_row:
-            sheet.issues.append(Issue(r1, None, ref, "", f"表头中有合并单元格 {ref}；表头只能占一行，请取消合并，"
-                                                          f"每列一个列名"))
+            sheet.issues.append(
+                Issue(r1, None, ref, "", f"表头中有合并单元格 {ref}；表头只能占一行，请取消合并，每列一个列名")
+            )
         else:
             rows = f"第 {r1}–{r2} 行" if r2 > r1 else f"第 {r1} 行"
-            sheet.issues.append(Issue(r1, None, ref, "", f"合并单元格 {ref}（{rows}，{what}列）：导入前请取消合并，"
-                                                          f"并在每一行填入各自的值"))
+            sheet.issues.append(
+                Issue(
+                    r1, None, ref, "", f"合并单元格 {ref}（{rows}，{what}列）：导入前请取消合并，并在每一行填入各自的值"
+                )
+            )
 
 
 # -- csv -------------------------------------------------------------------------------------------
+
 
 def _read_csv(path: Path, progress=None) -> Sheet:
     raw = path.read_bytes()
@@ -257,21 +264,24 @@ def _read_csv(path: Path, progress=None) -> Sheet:
     records = list(csv.reader(io.StringIO(text, newline="")))
     found = _find_header(records[:HEADER_SCAN_ROWS])
     if found is None:
-        raise InvalidValue(f"「{path.name}」前 {HEADER_SCAN_ROWS} 行中没有找到台账表头"
-                           f"（应含「项目名称」「问题名称」「问题类型」等列名）")
+        raise InvalidValue(
+            f"「{path.name}」前 {HEADER_SCAN_ROWS} 行中没有找到台账表头"
+            f"（应含「项目名称」「问题名称」「问题类型」等列名）"
+        )
     sheet = Sheet(path.name, "CSV")
     _take_header(sheet, found, records[found])
-    _take_rows(sheet, list(enumerate(records[found + 1:], start=found + 2)), progress)
+    _take_rows(sheet, list(enumerate(records[found + 1 :], start=found + 2)), progress)
     return sheet
 
 
 # -- shared ----------------------------------------------------------------------------------------
 
+
 def _blank(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
-def _find_header(rows: list) -> Optional[int]:
+def _find_header(rows: list) -> int | None:
     best, best_hits = None, 2
     for i, values in enumerate(rows):
         hits = sum(1 for v in values or () if not _blank(v) and column_for(v) is not None)
@@ -286,16 +296,30 @@ def _take_header(sheet: Sheet, index: int, values) -> None:
     for i, value in enumerate(values):
         if _blank(value):
             continue
-        col: Optional[Column] = column_for(value)
+        col: Column | None = column_for(value)
         ref = f"{col_letter(i)}{sheet.header_row}"
         if col is None:
             known = "、".join(c.header for c in BY_KEY.values())
-            sheet.issues.append(Issue(sheet.header_row, None, ref, str(value).strip(),
-                                      f"不是台账的列名；可用的列名：{known}（无需导入的列请删除）"))
+            sheet.issues.append(
+                Issue(
+                    sheet.header_row,
+                    None,
+                    ref,
+                    str(value).strip(),
+                    f"不是台账的列名；可用的列名：{known}（无需导入的列请删除）",
+                )
+            )
             continue
         if col.key in seen:
-            sheet.issues.append(Issue(sheet.header_row, None, ref, str(value).strip(),
-                                      f"与 {col_letter(seen[col.key])} 列重复，都是「{col.header}」；请只保留一列"))
+            sheet.issues.append(
+                Issue(
+                    sheet.header_row,
+                    None,
+                    ref,
+                    str(value).strip(),
+                    f"与 {col_letter(seen[col.key])} 列重复，都是「{col.header}」；请只保留一列",
+                )
+            )
             continue
         seen[col.key] = i
     sheet.columns = seen
@@ -303,8 +327,15 @@ def _take_header(sheet: Sheet, index: int, values) -> None:
     if "title" in missing and "description" in seen:
         missing.remove("问题名称")  # the description can serve as the title (see ledger_import)
     if missing:
-        sheet.issues.append(Issue(sheet.header_row, None, None, "",
-                                  f"缺少必需的列：{'、'.join(missing)}（表头在第 {sheet.header_row} 行）"))
+        sheet.issues.append(
+            Issue(
+                sheet.header_row,
+                None,
+                None,
+                "",
+                f"缺少必需的列：{'、'.join(missing)}（表头在第 {sheet.header_row} 行）",
+            )
+        )
 
 
 def _take_rows(sheet: Sheet, numbered, tick=None) -> None:
@@ -329,5 +360,13 @@ def _take_rows(sheet: Sheet, numbered, tick=None) -> None:
         ref = f"{col_letter(i)}{first}" + (f":{col_letter(i)}{last}" if last > first else "")
         if any(x.cell == f"{col_letter(i)}{sheet.header_row}" for x in sheet.issues):
             continue  # its unknown header is already reported
-        sheet.issues.append(Issue(first, None, ref, value, f"{col_letter(i)} 列有 {count} 个单元格有内容，但该列没有列名，"
-                                                            f"内容无法导入；请删除这些内容或补上台账的列名"))
+        sheet.issues.append(
+            Issue(
+                first,
+                None,
+                ref,
+                value,
+                f"{col_letter(i)} 列有 {count} 个单元格有内容，但该列没有列名，"
+                f"内容无法导入；请删除这些内容或补上台账的列名",
+            )
+        )

@@ -12,9 +12,9 @@ takes over from the imported state (warnings, reminders, escalations) as for any
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Callable, Optional
 
 import sqlalchemy as sa
 
@@ -39,7 +39,7 @@ class Step:
     at: datetime
     action: str
     params: dict
-    pin: Optional[object] = None  # a ledger deadline to keep when entering a higher level
+    pin: object | None = None  # a ledger deadline to keep when entering a higher level
 
 
 def steps(plan: RowPlan, now: datetime, source: str) -> list[Step]:
@@ -48,14 +48,31 @@ def steps(plan: RowPlan, now: datetime, source: str) -> list[Step]:
     s = plan.state
     if s == State.DISCOVERED:
         return [Step(now, "note", {"text": _note(plan, source)})]
-    out.append(Step(at["assigned"], "assign", dict(
-        unit_id=plan.unit_id, person_id=plan.person_id, leader_id=plan.leader_id, section=plan.section,
-        deadline=None if plan.escalated else plan.deadline, comment=f"台账导入（{source} 第 {plan.number} 行）")))
+    out.append(
+        Step(
+            at["assigned"],
+            "assign",
+            dict(
+                unit_id=plan.unit_id,
+                person_id=plan.person_id,
+                leader_id=plan.leader_id,
+                section=plan.section,
+                deadline=None if plan.escalated else plan.deadline,
+                comment=f"台账导入（{source} 第 {plan.number} 行）",
+            ),
+        )
+    )
     if plan.progress:
         out.append(Step(at["assigned"], "feedback", {"text": plan.progress}))
     if plan.escalated:
-        out.append(Step(at["level_started"], "escalate", {
-            "to": plan.level.value, "reason": f"台账导入：原台账层级为「{plan.level.label}」"}, pin=plan.deadline))
+        out.append(
+            Step(
+                at["level_started"],
+                "escalate",
+                {"to": plan.level.value, "reason": f"台账导入：原台账层级为「{plan.level.label}」"},
+                pin=plan.deadline,
+            )
+        )
     elif s == State.SUPERVISED:
         out.append(Step(at["assigned"], "supervise", {"reason": "台账导入：原台账状态为督办"}))
     if s == State.SUSPENDED:
@@ -72,21 +89,31 @@ def _note(plan: RowPlan, source: str) -> str:
     return f"本问题由台账「{source}」第 {plan.number} 行导入；此前的记录按台账所载日期重建"
 
 
-def first_snapshot(plan: RowPlan, code: str, rules: Rules, problem_id: Optional[int] = None) -> dl.Snapshot:
-    snap = dl.Snapshot(id=problem_id, code=code, state=State.DISCOVERED, level=plan.routed, category=plan.category,
-                       severity=plan.severity, county_level=plan.county_level, light=Light.GREEN,
-                       created_at=plan.at["created"])
+def first_snapshot(plan: RowPlan, code: str, rules: Rules, problem_id: int | None = None) -> dl.Snapshot:
+    snap = dl.Snapshot(
+        id=problem_id,
+        code=code,
+        state=State.DISCOVERED,
+        level=plan.routed,
+        category=plan.category,
+        severity=plan.severity,
+        county_level=plan.county_level,
+        light=Light.GREEN,
+        created_at=plan.at["created"],
+    )
     snap.next_check_at = dl.next_check(snap, plan.at["created"], rules)
     return snap
 
 
-def replay(plan: RowPlan, snap: dl.Snapshot, parties: Parties, actor: Actor, rules: Rules, now: datetime,
-           source: str) -> list[tuple[datetime, Outcome]]:
+def replay(
+    plan: RowPlan, snap: dl.Snapshot, parties: Parties, actor: Actor, rules: Rules, now: datetime, source: str
+) -> list[tuple[datetime, Outcome]]:
     """Fire every step on ``snap``; raises the workflow's typed error for the first step that is refused."""
     out = []
     for step in steps(plan, now, source):
-        stake = Stake(parties.responsible_unit_id, parties.responsible_person_id, parties.leader_id,
-                      parties.project_leader_id)
+        stake = Stake(
+            parties.responsible_unit_id, parties.responsible_person_id, parties.leader_id, parties.project_leader_id
+        )
         try:
             outcome = fire(step.action, snap, actor, stake, step.at, rules, **step.params)
         except DubanError as exc:
@@ -97,8 +124,9 @@ def replay(plan: RowPlan, snap: dl.Snapshot, parties: Parties, actor: Actor, rul
         outcome.notices = []
         outcome.data = {**outcome.data, "import": {"file": source, "row": plan.number}}
         if step.action == "assign":
-            parties = Parties(plan.unit_id, plan.person_id, plan.leader_id, parties.project_leader_id,
-                              parties.reporter_id)
+            parties = Parties(
+                plan.unit_id, plan.person_id, plan.leader_id, parties.project_leader_id, parties.reporter_id
+            )
         out.append((step.at, outcome))
         snap = outcome.after
     return out
@@ -112,8 +140,13 @@ def _pin_deadline(outcome: Outcome, deadline, at: datetime, rules: Rules) -> Non
     for name in ("deploy_due", "feedback_due"):
         if ch.get(name):
             ch[name] = min(ch[name], deadline)
-    after = replace(outcome.after, deadline=deadline, deadline_provisional=ch["deadline_provisional"],
-                    deploy_due=ch.get("deploy_due"), feedback_due=ch.get("feedback_due"))
+    after = replace(
+        outcome.after,
+        deadline=deadline,
+        deadline_provisional=ch["deadline_provisional"],
+        deploy_due=ch.get("deploy_due"),
+        feedback_due=ch.get("feedback_due"),
+    )
     ch.update(dl.schedule(after, at, rules))
     after.light, after.next_check_at = ch["light"], ch["next_check_at"]
     outcome.after = after
@@ -121,6 +154,7 @@ def _pin_deadline(outcome: Outcome, deadline, at: datetime, rules: Rules) -> Non
 
 
 # -- codes -------------------------------------------------------------------------------------------
+
 
 def allocate_codes(session, plans: list[RowPlan], rules: Rules) -> list[str]:
     """Keep the codes the ledger gives (moving the year's counter past them); number the rest per year of
@@ -158,15 +192,28 @@ def _counter(session, year: int, set_to: int = 0, add: int = 0) -> int:
         from sqlalchemy.dialects.sqlite import insert
     c = COUNTER.c
     new = sa.case((c.last < set_to, set_to), else_=c.last) if set_to else c.last + add
-    stmt = (insert(COUNTER).values(year=year, last=set_to or add)
-            .on_conflict_do_update(index_elements=[c.year], set_={"last": new}).returning(c.last))
+    stmt = (
+        insert(COUNTER)
+        .values(year=year, last=set_to or add)
+        .on_conflict_do_update(index_elements=[c.year], set_={"last": new})
+        .returning(c.last)
+    )
     return session.execute(stmt).scalar_one()
 
 
 # -- writing -----------------------------------------------------------------------------------------
 
-def write(session, plans: list[RowPlan], actor: Actor, rules: Rules, now: datetime, source: str,
-          progress: Optional[Callable[[int], None]] = None, batch: int = BATCH) -> tuple[int, list[Issue]]:
+
+def write(
+    session,
+    plans: list[RowPlan],
+    actor: Actor,
+    rules: Rules,
+    now: datetime,
+    source: str,
+    progress: Callable[[int], None] | None = None,
+    batch: int = BATCH,
+) -> tuple[int, list[Issue]]:
     """Create and replay every plan in the caller's transaction, batch by batch.
 
     A step the workflow refuses becomes that row's ``Issue``; from then on the remaining rows are still
@@ -176,10 +223,11 @@ def write(session, plans: list[RowPlan], actor: Actor, rules: Rules, now: dateti
     codes = allocate_codes(session, plans, rules)
     events, issues = 0, []
     for lo in range(0, len(plans), batch):
-        events += _write_batch(session, plans[lo:lo + batch], codes[lo:lo + batch], actor, rules, now, source,
-                               issues)
+        events += _write_batch(
+            session, plans[lo : lo + batch], codes[lo : lo + batch], actor, rules, now, source, issues
+        )
         if progress:
-            progress(len(plans[lo:lo + batch]))
+            progress(len(plans[lo : lo + batch]))
     return events, issues
 
 
@@ -188,29 +236,71 @@ def _refused(plan: RowPlan, exc: DubanError) -> Issue:
     return Issue(plan.number, None, None, "", f"无法{step}：{exc.message}" if step else exc.message)
 
 
-def _write_batch(session, plans: list[RowPlan], codes: list[str], actor: Actor, rules: Rules, now: datetime,
-                 source: str, issues: list[Issue]) -> int:
+def _write_batch(
+    session,
+    plans: list[RowPlan],
+    codes: list[str],
+    actor: Actor,
+    rules: Rules,
+    now: datetime,
+    source: str,
+    issues: list[Issue],
+) -> int:
     rows = []
     for plan, code in zip(plans, codes):
         t = plan.at["created"]
-        rows.append(dict(
-            code=code, project_id=plan.project_id, title=plan.title, description=plan.description,
-            category=plan.category, severity=plan.severity, county_level=plan.county_level,
-            state=State.DISCOVERED.value, level=plan.routed.value, light=Light.GREEN.value,
-            reporter_id=actor.user_id, reporting_unit_id=actor.unit_id, responsible_unit_id=plan.unit_id,
-            responsible_person_id=None, leader_id=None, responsible_section="", deadline=None,
-            deadline_provisional=False, overdue_escalations=0, progress="", resolution="",
-            created_at=t, updated_at=t, next_check_at=first_snapshot(plan, code, rules).next_check_at, version=1))
+        rows.append(
+            dict(
+                code=code,
+                project_id=plan.project_id,
+                title=plan.title,
+                description=plan.description,
+                category=plan.category,
+                severity=plan.severity,
+                county_level=plan.county_level,
+                state=State.DISCOVERED.value,
+                level=plan.routed.value,
+                light=Light.GREEN.value,
+                reporter_id=actor.user_id,
+                reporting_unit_id=actor.unit_id,
+                responsible_unit_id=plan.unit_id,
+                responsible_person_id=None,
+                leader_id=None,
+                responsible_section="",
+                deadline=None,
+                deadline_provisional=False,
+                overdue_escalations=0,
+                progress="",
+                resolution="",
+                created_at=t,
+                updated_at=t,
+                next_check_at=first_snapshot(plan, code, rules).next_check_at,
+                version=1,
+            )
+        )
     # A plain executemany, then the ids by code (unique): SQLite's INSERT … RETURNING in parameter order
     # runs one statement per row.
     session.execute(sa.insert(PROBLEM), rows)
     found = dict(session.execute(sa.select(PROBLEM.c.code, PROBLEM.c.id).where(PROBLEM.c.code.in_(codes))).all())
     ids = [found[code] for code in codes]
-    session.execute(sa.insert(EVENT), [
-        dict(problem_id=pid, at=plan.at["created"], actor=actor.login, action="log", from_state=None,
-             to_state=State.DISCOVERED.value, from_level=None, to_level=plan.routed.value, comment=plan.title,
-             data={"import": {"file": source, "row": plan.number}})
-        for pid, plan in zip(ids, plans)])
+    session.execute(
+        sa.insert(EVENT),
+        [
+            dict(
+                problem_id=pid,
+                at=plan.at["created"],
+                actor=actor.login,
+                action="log",
+                from_state=None,
+                to_state=State.DISCOVERED.value,
+                from_level=None,
+                to_level=plan.routed.value,
+                comment=plan.title,
+                data={"import": {"file": source, "row": plan.number}},
+            )
+            for pid, plan in zip(ids, plans)
+        ],
+    )
 
     by_moment: dict[datetime, list[tuple[Loaded, list[Outcome]]]] = defaultdict(list)
     count = len(plans)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Optional
 
 from sqlalchemy.engine import Engine
 from sqlmodel import select
@@ -28,15 +27,22 @@ _LIGHT_ORDER = {Light.RED: 0, Light.YELLOW: 1, Light.BLUE: 2, Light.GREEN: 3}
 class _Row:
     problem: Problem
     unit_name: str
-    project_leader_id: Optional[int]
+    project_leader_id: int | None
 
     def item(self) -> dict:
         p = self.problem
-        return {"code": p.code, "title": p.title, "light": p.light, "level": p.level, "state": p.state,
-                "deadline": p.deadline.isoformat() if p.deadline else None, "unit": self.unit_name}
+        return {
+            "code": p.code,
+            "title": p.title,
+            "light": p.light,
+            "level": p.level,
+            "state": p.state,
+            "deadline": p.deadline.isoformat() if p.deadline else None,
+            "unit": self.unit_name,
+        }
 
 
-def digest_day(rules: Rules, now: datetime) -> Optional[date]:
+def digest_day(rules: Rules, now: datetime) -> date | None:
     """Today's date if today's digest is due (a working day, at or after the configured time)."""
     local = now.astimezone(rules.timezone)
     if rules.calendar.is_workday(local.date()) and local.time() >= rules.digest_at:
@@ -44,18 +50,22 @@ def digest_day(rules: Rules, now: datetime) -> Optional[date]:
     return None
 
 
-def dispatch_period(rules: Rules, now: datetime) -> Optional[str]:
+def dispatch_period(rules: Rules, now: datetime) -> str | None:
     """The current dispatch period (e.g. ``2024-01/16``) once its day and time have come, else None."""
     local = now.astimezone(rules.timezone)
-    started = [d for d in rules.dispatch_days if d < local.day or (d == local.day and local.time() >= rules.dispatch_at)]
+    started = [
+        d for d in rules.dispatch_days if d < local.day or (d == local.day and local.time() >= rules.dispatch_at)
+    ]
     return f"{local:%Y-%m}/{max(started):02d}" if started else None
 
 
 def _open_rows(session, *conditions) -> list[_Row]:
-    query = (select(Problem, Unit.name, Project.leader_id)
-             .join(Project, Project.id == Problem.project_id)
-             .outerjoin(Unit, Unit.id == Problem.responsible_unit_id)
-             .where(Problem.state.in_([s.value for s in OPEN_STATES]), *conditions))
+    query = (
+        select(Problem, Unit.name, Project.leader_id)
+        .join(Project, Project.id == Problem.project_id)
+        .outerjoin(Unit, Unit.id == Problem.responsible_unit_id)
+        .where(Problem.state.in_([s.value for s in OPEN_STATES]), *conditions)
+    )
     rows = [_Row(p, u or "", lead) for p, u, lead in session.exec(query).all()]
     rows.sort(key=lambda r: (_LIGHT_ORDER[Light(r.problem.light)], r.problem.deadline or date.max, r.problem.code))
     return rows
@@ -77,11 +87,28 @@ def _record(session, kind: str, period: str, now: datetime, recipients: list[Use
         if not mine:
             continue
         role = "inspection_office" if user.role == Role.INSPECTOR else user.role
-        status, error = ("pending", "") if user.email else ("undeliverable", f"用户 {user.name}（{user.login}）没有登记邮箱")
-        notices.append(dict(dedup_key=f"{kind}|{period}|{user.login}", kind=kind, problem_id=None, event_id=None,
-                            level=None, deadline=None, recipient_role=role, recipient_login=user.login,
-                            recipient_email=user.email, status=status, last_error=error, attempts=0,
-                            created_at=now, next_attempt_at=now, payload={"period": period, "items": mine}))
+        status, error = (
+            ("pending", "") if user.email else ("undeliverable", f"用户 {user.name}（{user.login}）没有登记邮箱")
+        )
+        notices.append(
+            dict(
+                dedup_key=f"{kind}|{period}|{user.login}",
+                kind=kind,
+                problem_id=None,
+                event_id=None,
+                level=None,
+                deadline=None,
+                recipient_role=role,
+                recipient_login=user.login,
+                recipient_email=user.email,
+                status=status,
+                last_error=error,
+                attempts=0,
+                created_at=now,
+                next_attempt_at=now,
+                payload={"period": period, "items": mine},
+            )
+        )
     return insert_notices(session, notices)
 
 
@@ -94,9 +121,11 @@ def record_digests(engine: Engine, rules: Rules, now: datetime) -> int:
         rows = _open_rows(session, Problem.light.in_([Light.BLUE, Light.YELLOW, Light.RED]))
         if not rows:
             return 0
-        people = session.exec(select(User).where(
-            User.active == True, User.role.in_([Role.UNIT_HEAD, Role.COUNTY_LEADER, Role.INSPECTOR]))  # noqa: E712
-            .order_by(User.id)).all()
+        people = session.exec(
+            select(User)
+            .where(User.active.is_(True), User.role.in_([Role.UNIT_HEAD, Role.COUNTY_LEADER, Role.INSPECTOR]))
+            .order_by(User.id)
+        ).all()
         return _record(session, "digest", day.isoformat(), now, list(people), rows)
 
 
@@ -110,6 +139,9 @@ def record_dispatch(engine: Engine, rules: Rules, now: datetime) -> int:
         if not rows:
             return 0
         ids = {i for r in rows for i in (r.problem.leader_id, r.project_leader_id) if i}
-        people = session.exec(select(User).where(
-            User.active == True, (User.id.in_(ids)) | (User.role == Role.INSPECTOR)).order_by(User.id)).all()  # noqa: E712
+        people = session.exec(
+            select(User)
+            .where(User.active.is_(True), (User.id.in_(ids)) | (User.role == Role.INSPECTOR))
+            .order_by(User.id)
+        ).all()
         return _record(session, "dispatch", period, now, list(people), rows)

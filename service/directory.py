@@ -77,8 +77,7 @@ def load_units(session: Session, path: Path | None = None) -> int:
     return added
 
 
-def add_user(session: Session, login: str, name: str, unit: str, role: str, email: str | None,
-             now: datetime) -> User:
+def add_user(session: Session, login: str, name: str, unit: str, role: str, email: str | None, now: datetime) -> User:
     login = (login or "").strip()
     if not LOGIN_RE.match(login):
         raise InvalidValue(f"登录名「{login}」无效：应以小写字母开头，只含小写字母、数字、点、下划线或连字符，2–64 位")
@@ -90,8 +89,9 @@ def add_user(session: Session, login: str, name: str, unit: str, role: str, emai
     unit_row = find_unit(session, unit)
     if session.exec(select(User).where(User.login == login)).first():
         raise Conflict(f"登录名「{login}」已存在")
-    user = User(login=login, name=name.strip(), unit_id=unit_row.id, role=role_value, email=email or None,
-                created_at=now)
+    user = User(
+        login=login, name=name.strip(), unit_id=unit_row.id, role=role_value, email=email or None, created_at=now
+    )
     session.add(user)
     session.flush()
     return user
@@ -108,8 +108,9 @@ def add_project(session: Session, name: str, unit: str, leader: str | None, now:
     if leader:
         user = find_user(session, leader, "包联领导（--leader）")
         if user.role != Role.COUNTY_LEADER:
-            raise InvalidValue(f"包联领导（--leader）「{leader}」的角色是「{Role(user.role).label}」，"
-                               f"应为 county_leader（县级领导）")
+            raise InvalidValue(
+                f"包联领导（--leader）「{leader}」的角色是「{Role(user.role).label}」，应为 county_leader（县级领导）"
+            )
         leader_id = user.id
     if session.exec(select(Project).where(Project.name == name)).first():
         raise Conflict(f"项目「{name}」已存在")

@@ -10,9 +10,9 @@ and checks the row counts against the header before it commits: all or nothing.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from datetime import date, datetime
 from pathlib import Path
-from typing import Iterator
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -45,16 +45,24 @@ def export_dump(engine: Engine, path: Path, now: datetime) -> dict:
     with reader(engine).connect() as conn:
         for t in tables():
             counts[t.name] = conn.execute(sa.select(sa.func.count()).select_from(t)).scalar_one()
-        header = {"format": FORMAT, "version": VERSION, "schema": schema,
-                  "exported_at": now.isoformat(), "database": engine.dialect.name, "tables": counts}
+        header = {
+            "format": FORMAT,
+            "version": VERSION,
+            "schema": schema,
+            "exported_at": now.isoformat(),
+            "database": engine.dialect.name,
+            "tables": counts,
+        }
         tmp = path.with_name(path.name + ".part")
         with tmp.open("w", encoding="utf-8") as out:
             out.write(json.dumps(header, ensure_ascii=False) + "\n")
             for t in tables():
                 order = list(t.primary_key.columns) or list(t.columns)
                 for row in conn.execute(sa.select(t).order_by(*order)).mappings():
-                    out.write(json.dumps({"t": t.name, "r": {k: _encode(v) for k, v in row.items()}},
-                                         ensure_ascii=False) + "\n")
+                    out.write(
+                        json.dumps({"t": t.name, "r": {k: _encode(v) for k, v in row.items()}}, ensure_ascii=False)
+                        + "\n"
+                    )
         tmp.replace(path)
     return header
 
@@ -104,8 +112,10 @@ def import_dump(engine: Engine, path: Path, replace: bool = False) -> dict:
     migrate.upgrade(engine)
     head = migrate.current(engine)
     if header.get("schema") != head:
-        raise InvalidValue(f"备份的数据库结构版本是 {header.get('schema')}，本库是 {head}；"
-                           f"请用相同版本的 duban 导入，或先在导出端运行 duban db upgrade 再导出")
+        raise InvalidValue(
+            f"备份的数据库结构版本是 {header.get('schema')}，本库是 {head}；"
+            f"请用相同版本的 duban 导入，或先在导出端运行 duban db upgrade 再导出"
+        )
     known = {t.name: t for t in tables()}
     unknown = set(header.get("tables", {})) - set(known)
     if unknown:
@@ -116,14 +126,16 @@ def import_dump(engine: Engine, path: Path, replace: bool = False) -> dict:
         existing = {t.name: conn.execute(sa.select(sa.func.count()).select_from(t)).scalar_one() for t in tables()}
         if any(existing.values()) and not replace:
             filled = "、".join(f"{k} {v} 行" for k, v in existing.items() if v)
-            raise Conflict(f"目标数据库不是空库（{filled}），为防止覆盖已拒绝导入；确认要用备份替换全部数据请加 --replace")
+            raise Conflict(
+                f"目标数据库不是空库（{filled}），为防止覆盖已拒绝导入；确认要用备份替换全部数据请加 --replace"
+            )
         for t in reversed(tables()):
             conn.execute(t.delete())
         pending: dict[str, list[dict]] = {}
         for number, item in rows:
             name, row = item.get("t"), item.get("r")
             if name not in known or not isinstance(row, dict):
-                raise InvalidValue(f"{path} 第 {number} 行格式错误：应为 {{\"t\": 表名, \"r\": {{…}}}}")
+                raise InvalidValue(f'{path} 第 {number} 行格式错误：应为 {{"t": 表名, "r": {{…}}}}')
             for col, decode in decoders[name].items():
                 if col in row:
                     row[col] = decode(row[col])
@@ -154,6 +166,10 @@ def _reset_sequences(conn) -> None:
     for t in tables():
         pk = list(t.primary_key.columns)
         if len(pk) == 1 and isinstance(pk[0].type, sa.Integer) and pk[0].autoincrement in (True, "auto"):
-            seq = conn.execute(sa.text("SELECT pg_get_serial_sequence(:t, :c)"), {"t": t.name, "c": pk[0].name}).scalar()
+            seq = conn.execute(
+                sa.text("SELECT pg_get_serial_sequence(:t, :c)"), {"t": t.name, "c": pk[0].name}
+            ).scalar()
             if seq:
-                conn.execute(sa.text(f"SELECT setval('{seq}', COALESCE((SELECT max({pk[0].name}) FROM {t.name}), 0) + 1, false)"))
+                conn.execute(
+                    sa.text(f"SELECT setval('{seq}', COALESCE((SELECT max({pk[0].name}) FROM {t.name}), 0) + 1, false)")
+                )

@@ -21,13 +21,17 @@ def acquire(engine: Engine, name: str, holder: str, now: datetime, ttl: timedelt
             from sqlalchemy.dialects.postgresql import insert
         else:
             from sqlalchemy.dialects.sqlite import insert
-        conn.execute(insert(T).values(name=name, holder=None, expires_at=None)
-                     .on_conflict_do_nothing(index_elements=[T.c.name]))
+        conn.execute(
+            insert(T).values(name=name, holder=None, expires_at=None).on_conflict_do_nothing(index_elements=[T.c.name])
+        )
         taken = conn.execute(
             T.update()
-            .where(T.c.name == name,
-                   sa.or_(T.c.holder.is_(None), T.c.holder == holder, T.c.expires_at.is_(None), T.c.expires_at < now))
-            .values(holder=holder, expires_at=now + ttl))
+            .where(
+                T.c.name == name,
+                sa.or_(T.c.holder.is_(None), T.c.holder == holder, T.c.expires_at.is_(None), T.c.expires_at < now),
+            )
+            .values(holder=holder, expires_at=now + ttl)
+        )
         return taken.rowcount == 1
 
 

@@ -7,8 +7,9 @@ Thin by design: it resolves names to rows, asks the pure workflow for an outcome
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import date, datetime
-from typing import Any, Callable, Optional
+from typing import Any
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
@@ -49,8 +50,17 @@ class ProblemService:
 
     # -- logging -----------------------------------------------------------------------------------
 
-    def log(self, actor_login: str, project: str, category: str, title: str, unit: str | None = None,
-            description: str = "", severity: str = "general", county_level: bool = False) -> Problem:
+    def log(
+        self,
+        actor_login: str,
+        project: str,
+        category: str,
+        title: str,
+        unit: str | None = None,
+        description: str = "",
+        severity: str = "general",
+        county_level: bool = False,
+    ) -> Problem:
         now = self.clock()
         title = (title or "").strip()
         if not title:
@@ -70,17 +80,39 @@ class ProblemService:
             snap = dl.Snapshot(state=State.DISCOVERED, created_at=now)
             with workflow_write():
                 problem = Problem(
-                    code=code, project_id=proj.id, title=title, description=(description or "").strip(),
-                    category=category_v, severity=severity_v, county_level=bool(county_level),
-                    state=State.DISCOVERED, level=self.rules.initial_level(severity_v, county_level),
-                    light=Light.GREEN, reporter_id=actor.user_id, reporting_unit_id=actor.unit_id,
+                    code=code,
+                    project_id=proj.id,
+                    title=title,
+                    description=(description or "").strip(),
+                    category=category_v,
+                    severity=severity_v,
+                    county_level=bool(county_level),
+                    state=State.DISCOVERED,
+                    level=self.rules.initial_level(severity_v, county_level),
+                    light=Light.GREEN,
+                    reporter_id=actor.user_id,
+                    reporting_unit_id=actor.unit_id,
                     responsible_unit_id=unit_row.id if unit_row else proj.unit_id,
-                    created_at=now, updated_at=now, next_check_at=dl.next_check(snap, now, self.rules))
+                    created_at=now,
+                    updated_at=now,
+                    next_check_at=dl.next_check(snap, now, self.rules),
+                )
             session.add(problem)
             session.flush()
-            session.add(Event(problem_id=problem.id, at=now, actor=actor.login, action="log", from_state=None,
-                              to_state=State.DISCOVERED, from_level=None, to_level=problem.level,
-                              comment=title, data={}))
+            session.add(
+                Event(
+                    problem_id=problem.id,
+                    at=now,
+                    actor=actor.login,
+                    action="log",
+                    from_state=None,
+                    to_state=State.DISCOVERED,
+                    from_level=None,
+                    to_level=problem.level,
+                    comment=title,
+                    data={},
+                )
+            )
         return problem
 
     def _next_code(self, session: Session, now: datetime) -> str:
@@ -90,16 +122,20 @@ class ProblemService:
             from sqlalchemy.dialects.postgresql import insert
         else:
             from sqlalchemy.dialects.sqlite import insert
-        stmt = (insert(table).values(year=year, last=1)
-                .on_conflict_do_update(index_elements=[table.c.year], set_={"last": table.c.last + 1})
-                .returning(table.c.last))
+        stmt = (
+            insert(table)
+            .values(year=year, last=1)
+            .on_conflict_do_update(index_elements=[table.c.year], set_={"last": table.c.last + 1})
+            .returning(table.c.last)
+        )
         number = session.execute(stmt).scalar_one()
         return f"WT-{year}-{number:04d}"
 
     # -- actions -----------------------------------------------------------------------------------
 
-    def act(self, actor_login: str, code: str, action: str, expected_version: Optional[int] = None,
-            **params: Any) -> Problem:
+    def act(
+        self, actor_login: str, code: str, action: str, expected_version: int | None = None, **params: Any
+    ) -> Problem:
         """Run one workflow action (assign, ack, feedback, note, supervise, escalate, suspend, resume,
         resolve, close, send_back) and return the problem as stored afterwards."""
         now = self.clock()
@@ -109,14 +145,15 @@ class ProblemService:
             if expected_version is not None and expected_version != loaded.version:
                 from workflow.errors import StaleVersion
 
-                raise StaleVersion(f"问题 {loaded.snap.code} 已被他人修改（你看到的是第 {expected_version} 版，"
-                                   f"当前是第 {loaded.version} 版），请刷新后重试")
+                raise StaleVersion(
+                    f"问题 {loaded.snap.code} 已被他人修改（你看到的是第 {expected_version} 版，"
+                    f"当前是第 {loaded.version} 版），请刷新后重试"
+                )
             if action == "assign":
                 params = self._assign_params(session, params)
             elif params.get("deadline") and not isinstance(params["deadline"], date):
                 params["deadline"] = parse_date(params["deadline"], "办结时限（--deadline）")
-            outcome = fire(action, loaded.snap, actor, Stake(**stake_fields(loaded.parties)), now, self.rules,
-                           **params)
+            outcome = fire(action, loaded.snap, actor, Stake(**stake_fields(loaded.parties)), now, self.rules, **params)
             persist(session, [(loaded, [outcome])], actor, now)
         return self.get(code)
 
@@ -127,19 +164,27 @@ class ProblemService:
         if p.get("person"):
             person = directory.find_user(session, p["person"], "责任人（--person）")
             if out.get("unit_id") and person.unit_id != out["unit_id"]:
-                raise InvalidValue(f"责任人（--person）「{person.login}」不属于责任单位「{p['unit']}」，"
-                                   f"请选该单位的人员")
+                raise InvalidValue(
+                    f"责任人（--person）「{person.login}」不属于责任单位「{p['unit']}」，请选该单位的人员"
+                )
             if not person.active:
                 raise InvalidValue(f"责任人（--person）「{person.login}」已停用")
             out["person_id"] = person.id
         if p.get("leader"):
             out["leader_id"] = directory.find_user(session, p["leader"], "分管领导（--leader）").id
         elif out.get("unit_id"):
-            head = session.exec(select(User).where(User.unit_id == out["unit_id"], User.role == Role.UNIT_HEAD,
-                                                   User.active == True).order_by(User.id)).first()  # noqa: E712
+            head = session.exec(
+                select(User)
+                .where(User.unit_id == out["unit_id"], User.role == Role.UNIT_HEAD, User.active.is_(True))
+                .order_by(User.id)
+            ).first()
             out["leader_id"] = head.id if head else None
         if p.get("deadline"):
-            out["deadline"] = p["deadline"] if isinstance(p["deadline"], date) else parse_date(p["deadline"], "办结时限（--deadline）")
+            out["deadline"] = (
+                p["deadline"]
+                if isinstance(p["deadline"], date)
+                else parse_date(p["deadline"], "办结时限（--deadline）")
+            )
         return out
 
     # -- reading -----------------------------------------------------------------------------------
@@ -160,8 +205,9 @@ class ProblemService:
 
     def history(self, problem_id: int) -> list[Event]:
         with open_session(self.engine) as session:
-            return list(session.exec(select(Event).where(Event.problem_id == problem_id)
-                                     .order_by(Event.at, Event.id)).all())
+            return list(
+                session.exec(select(Event).where(Event.problem_id == problem_id).order_by(Event.at, Event.id)).all()
+            )
 
 
 def normalize_code(code: str) -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Optional
 
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased
@@ -11,7 +10,7 @@ from sqlmodel import Session, select
 
 from models.tables import Event, Notice, Problem, Project, Unit, User
 from service import directory
-from workflow.states import LEVEL_SHORT, CLOCK_STATES, OPEN_STATES, Category, Level, Light, Rating, Severity, State
+from workflow.states import CLOCK_STATES, LEVEL_SHORT, OPEN_STATES, Category, Level, Light, Rating, Severity, State
 
 Responsible = aliased(User)
 Leader = aliased(User)
@@ -20,17 +19,26 @@ RespUnit = aliased(Unit)
 
 
 def _base():
-    return (select(Problem, Project.name, RespUnit.name, Responsible.name, Leader.name, ProjectLeader.name)
-            .join(Project, Project.id == Problem.project_id)
-            .outerjoin(RespUnit, RespUnit.id == Problem.responsible_unit_id)
-            .outerjoin(Responsible, Responsible.id == Problem.responsible_person_id)
-            .outerjoin(Leader, Leader.id == Problem.leader_id)
-            .outerjoin(ProjectLeader, ProjectLeader.id == Project.leader_id))
+    return (
+        select(Problem, Project.name, RespUnit.name, Responsible.name, Leader.name, ProjectLeader.name)
+        .join(Project, Project.id == Problem.project_id)
+        .outerjoin(RespUnit, RespUnit.id == Problem.responsible_unit_id)
+        .outerjoin(Responsible, Responsible.id == Problem.responsible_person_id)
+        .outerjoin(Leader, Leader.id == Problem.leader_id)
+        .outerjoin(ProjectLeader, ProjectLeader.id == Project.leader_id)
+    )
 
 
-def row_dict(problem: Problem, project: str, unit: Optional[str], person: Optional[str], leader: Optional[str],
-             project_leader: Optional[str], today: date) -> dict:
-    overdue = (problem.state in CLOCK_STATES and problem.deadline is not None and problem.deadline < today)
+def row_dict(
+    problem: Problem,
+    project: str,
+    unit: str | None,
+    person: str | None,
+    leader: str | None,
+    project_leader: str | None,
+    today: date,
+) -> dict:
+    overdue = problem.state in CLOCK_STATES and problem.deadline is not None and problem.deadline < today
     return {
         "code": problem.code,
         "project": project,
@@ -59,9 +67,17 @@ def row_dict(problem: Problem, project: str, unit: Optional[str], person: Option
     }
 
 
-def list_problems(session: Session, today: date, state: Optional[str] = None, level: Optional[str] = None,
-                  unit: Optional[str] = None, light: Optional[str] = None, overdue: bool = False,
-                  include_closed: bool = True, limit: Optional[int] = None) -> list[dict]:
+def list_problems(
+    session: Session,
+    today: date,
+    state: str | None = None,
+    level: str | None = None,
+    unit: str | None = None,
+    light: str | None = None,
+    overdue: bool = False,
+    include_closed: bool = True,
+    limit: int | None = None,
+) -> list[dict]:
     query = _base()
     if state:
         query = query.where(Problem.state == State.parse(state, "状态（--state）").value)
@@ -87,7 +103,7 @@ def problem_detail(session: Session, code: str, today: date, tz) -> dict:
     detail = row_dict(*row, today=today)
     reporter = session.get(User, problem.reporter_id) if problem.reporter_id else None
 
-    def ts(value: Optional[datetime]) -> Optional[str]:
+    def ts(value: datetime | None) -> str | None:
         return value.astimezone(tz).isoformat(timespec="minutes") if value else None
 
     detail.update(
@@ -108,21 +124,41 @@ def problem_detail(session: Session, code: str, today: date, tz) -> dict:
         next_check_at=ts(problem.next_check_at),
     )
     events = session.exec(select(Event).where(Event.problem_id == problem.id).order_by(Event.at, Event.id)).all()
-    names = {u.login: u.name for u in session.exec(
-        select(User).where(User.login.in_({e.actor for e in events}))).all()}
-    detail["history"] = [{
-        "at": ts(e.at), "actor": e.actor, "actor_name": names.get(e.actor, "系统自动" if e.actor == "system" else e.actor),
-        "action": e.action, "from_state": e.from_state, "to_state": e.to_state,
-        "from_level": e.from_level, "to_level": e.to_level, "comment": e.comment, "data": e.data,
-    } for e in events]
+    names = {u.login: u.name for u in session.exec(select(User).where(User.login.in_({e.actor for e in events}))).all()}
+    detail["history"] = [
+        {
+            "at": ts(e.at),
+            "actor": e.actor,
+            "actor_name": names.get(e.actor, "系统自动" if e.actor == "system" else e.actor),
+            "action": e.action,
+            "from_state": e.from_state,
+            "to_state": e.to_state,
+            "from_level": e.from_level,
+            "to_level": e.to_level,
+            "comment": e.comment,
+            "data": e.data,
+        }
+        for e in events
+    ]
     notices = session.exec(select(Notice).where(Notice.problem_id == problem.id).order_by(Notice.id)).all()
-    detail["notices"] = [{
-        "id": n.id, "kind": n.kind, "level": n.level, "recipient": n.recipient_login, "role": n.recipient_role,
-        "status": n.status, "created_at": ts(n.created_at), "error": n.last_error,
-    } for n in notices]
+    detail["notices"] = [
+        {
+            "id": n.id,
+            "kind": n.kind,
+            "level": n.level,
+            "recipient": n.recipient_login,
+            "role": n.recipient_role,
+            "status": n.status,
+            "created_at": ts(n.created_at),
+            "error": n.last_error,
+        }
+        for n in notices
+    ]
     return detail
 
 
 def counts(session: Session) -> dict:
-    rows = session.exec(select(Problem.state, Problem.light, sa.func.count()).group_by(Problem.state, Problem.light)).all()
-    return {f"{s}/{l}": n for s, l, n in rows}
+    rows = session.exec(
+        select(Problem.state, Problem.light, sa.func.count()).group_by(Problem.state, Problem.light)
+    ).all()
+    return {f"{state}/{light}": n for state, light, n in rows}

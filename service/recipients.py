@@ -9,9 +9,9 @@ shows up in ``duban outbox list`` instead of vanishing.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Iterable, Optional
 
 import sqlalchemy as sa
 from sqlmodel import Session, select
@@ -25,11 +25,11 @@ from workflow.states import Recipient, Role
 class Parties:
     """Who a problem concerns, by id."""
 
-    responsible_unit_id: Optional[int]
-    responsible_person_id: Optional[int]
-    leader_id: Optional[int]
-    project_leader_id: Optional[int]
-    reporter_id: Optional[int]
+    responsible_unit_id: int | None
+    responsible_person_id: int | None
+    leader_id: int | None
+    project_leader_id: int | None
+    reporter_id: int | None
 
 
 class RecipientBook:
@@ -37,15 +37,19 @@ class RecipientBook:
 
     def __init__(self, session: Session):
         self.session = session
-        self._users: dict[int, Optional[User]] = {}
+        self._users: dict[int, User | None] = {}
         self._heads: dict[int, list[User]] = {}
-        self._inspectors: Optional[list[User]] = None
+        self._inspectors: list[User] | None = None
 
     def prefetch(self, parties: Iterable[Parties]) -> None:
         """Load every person and unit head a batch may need in two queries instead of one per person."""
         parties = list(parties)
-        ids = {i for p in parties for i in (p.responsible_person_id, p.leader_id, p.project_leader_id, p.reporter_id)
-               if i is not None and i not in self._users}
+        ids = {
+            i
+            for p in parties
+            for i in (p.responsible_person_id, p.leader_id, p.project_leader_id, p.reporter_id)
+            if i is not None and i not in self._users
+        }
         units = {p.responsible_unit_id for p in parties if p.responsible_unit_id is not None} - set(self._heads)
         if ids:
             found = {u.id: u for u in self.session.exec(select(User).where(User.id.in_(ids))).all()}
@@ -53,11 +57,14 @@ class RecipientBook:
         if units:
             for unit_id in units:
                 self._heads[unit_id] = []
-            for u in self.session.exec(select(User).where(User.unit_id.in_(units), User.role == Role.UNIT_HEAD,
-                                                          User.active == True).order_by(User.id)).all():  # noqa: E712
+            for u in self.session.exec(
+                select(User)
+                .where(User.unit_id.in_(units), User.role == Role.UNIT_HEAD, User.active.is_(True))
+                .order_by(User.id)
+            ).all():
                 self._heads[u.unit_id].append(u)
 
-    def user(self, user_id: Optional[int]) -> list[User]:
+    def user(self, user_id: int | None) -> list[User]:
         if user_id is None:
             return []
         if user_id not in self._users:
@@ -65,19 +72,26 @@ class RecipientBook:
         u = self._users[user_id]
         return [u] if u is not None and u.active else []
 
-    def unit_heads(self, unit_id: Optional[int]) -> list[User]:
+    def unit_heads(self, unit_id: int | None) -> list[User]:
         if unit_id is None:
             return []
         if unit_id not in self._heads:
-            self._heads[unit_id] = list(self.session.exec(
-                select(User).where(User.unit_id == unit_id, User.role == Role.UNIT_HEAD, User.active == True)  # noqa: E712
-                .order_by(User.id)).all())
+            self._heads[unit_id] = list(
+                self.session.exec(
+                    select(User)
+                    .where(User.unit_id == unit_id, User.role == Role.UNIT_HEAD, User.active.is_(True))
+                    .order_by(User.id)
+                ).all()
+            )
         return self._heads[unit_id]
 
     def inspectors(self) -> list[User]:
         if self._inspectors is None:
-            self._inspectors = list(self.session.exec(
-                select(User).where(User.role == Role.INSPECTOR, User.active == True).order_by(User.id)).all())  # noqa: E712
+            self._inspectors = list(
+                self.session.exec(
+                    select(User).where(User.role == Role.INSPECTOR, User.active.is_(True)).order_by(User.id)
+                ).all()
+            )
         return self._inspectors
 
     def resolve(self, role: Recipient, p: Parties) -> list[User]:
@@ -96,39 +110,71 @@ class RecipientBook:
         return []
 
 
-def notice_rows(book: RecipientBook, intent: NoticeIntent, problem_id: int, level: str,
-                deadline: Optional[date], parties: Parties, event_id: Optional[int], now: datetime,
-                actor_login: str, actor_name: str) -> list[dict]:
+def notice_rows(
+    book: RecipientBook,
+    intent: NoticeIntent,
+    problem_id: int,
+    level: str,
+    deadline: date | None,
+    parties: Parties,
+    event_id: int | None,
+    now: datetime,
+    actor_login: str,
+    actor_name: str,
+) -> list[dict]:
     extra = str(intent.payload.get("milestone") or ("final" if intent.payload.get("final") else ""))
     if not intent.replayable:
         extra = f"{extra}e{event_id}"
-    base = dict(kind=intent.kind, problem_id=problem_id, event_id=event_id, level=level, deadline=deadline,
-                created_at=now, next_attempt_at=now, attempts=0, last_error="",
-                payload={**intent.payload, "actor": actor_login, "actor_name": actor_name, "event_id": event_id})
+    base = dict(
+        kind=intent.kind,
+        problem_id=problem_id,
+        event_id=event_id,
+        level=level,
+        deadline=deadline,
+        created_at=now,
+        next_attempt_at=now,
+        attempts=0,
+        last_error="",
+        payload={**intent.payload, "actor": actor_login, "actor_name": actor_name, "event_id": event_id},
+    )
     rows: list[dict] = []
     seen: set[str] = set()
     for role in intent.recipients:
         people = book.resolve(role, parties)
         if not people:
             key = _key(intent.kind, problem_id, level, deadline, extra, f"role:{role.value}")
-            rows.append(dict(base, dedup_key=key, recipient_role=role.value, recipient_login=None,
-                             recipient_email=None, status="undeliverable",
-                             last_error=f"没有可接收通知的{role.label}（请在用户管理中设置）"))
+            rows.append(
+                dict(
+                    base,
+                    dedup_key=key,
+                    recipient_role=role.value,
+                    recipient_login=None,
+                    recipient_email=None,
+                    status="undeliverable",
+                    last_error=f"没有可接收通知的{role.label}（请在用户管理中设置）",
+                )
+            )
             continue
         for user in people:
             if user.login in seen:
                 continue
             seen.add(user.login)
             key = _key(intent.kind, problem_id, level, deadline, extra, user.login)
-            row = dict(base, dedup_key=key, recipient_role=role.value, recipient_login=user.login,
-                       recipient_email=user.email, status="pending")
+            row = dict(
+                base,
+                dedup_key=key,
+                recipient_role=role.value,
+                recipient_login=user.login,
+                recipient_email=user.email,
+                status="pending",
+            )
             if not user.email:
                 row.update(status="undeliverable", last_error=f"用户 {user.name}（{user.login}）没有登记邮箱")
             rows.append(row)
     return rows
 
 
-def _key(kind: str, problem_id: int, level: str, deadline: Optional[date], extra: str, recipient: str) -> str:
+def _key(kind: str, problem_id: int, level: str, deadline: date | None, extra: str, recipient: str) -> str:
     return "|".join((kind, str(problem_id), level or "", str(deadline or ""), extra, recipient))[:255]
 
 

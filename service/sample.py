@@ -40,17 +40,29 @@ def load_sample(engine: Engine, rules: Rules, now: datetime, path: Path | None =
     codes = []
     for item in data.get("problem", []):
         clock_at[0] = now - timedelta(days=item["logged_days_ago"])
-        problem = service.log(item["reporter"], item["project"], item["category"], item["title"],
-                              description=item.get("description", ""), severity=item.get("severity", "general"),
-                              county_level=item.get("county_level", False))
+        problem = service.log(
+            item["reporter"],
+            item["project"],
+            item["category"],
+            item["title"],
+            description=item.get("description", ""),
+            severity=item.get("severity", "general"),
+            county_level=item.get("county_level", False),
+        )
         codes.append(problem.code)
         assign = item.get("assign")
         if assign:
             clock_at[0] = now - timedelta(days=assign["days_ago"])
-            service.act(assign["by"], problem.code, "assign", unit=assign["unit"], person=assign["person"],
-                        leader=assign.get("leader"), section=assign.get("section", ""))
+            service.act(
+                assign["by"],
+                problem.code,
+                "assign",
+                unit=assign["unit"],
+                person=assign["person"],
+                leader=assign.get("leader"),
+                section=assign.get("section", ""),
+            )
         for step in item.get("history", []):
             clock_at[0] = now - timedelta(days=step["days_ago"])
-            service.act(step["actor"], problem.code, step["action"],
-                        **{k: step[k] for k in _PARAMS if k in step})
+            service.act(step["actor"], problem.code, step["action"], **{k: step[k] for k in _PARAMS if k in step})
     return {"users": len(data.get("user", [])), "projects": len(data.get("project", [])), "problems": codes}

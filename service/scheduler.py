@@ -14,9 +14,9 @@ import logging
 import os
 import signal
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
-from typing import Callable
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.engine import Engine
 
@@ -46,7 +46,7 @@ class TickReport:
 
 
 def wall_clock() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class Jobs:
@@ -54,8 +54,16 @@ class Jobs:
     alive?" — are about real time, so they use ``wall``: two replays at different simulated moments
     must not think each other's leases expired."""
 
-    def __init__(self, engine: Engine, rules: Rules, mail, clock: Clock, worker: str | None = None,
-                 deliver: bool = True, wall: Clock = wall_clock):
+    def __init__(
+        self,
+        engine: Engine,
+        rules: Rules,
+        mail,
+        clock: Clock,
+        worker: str | None = None,
+        deliver: bool = True,
+        wall: Clock = wall_clock,
+    ):
         self.engine, self.rules, self.mail, self.clock, self.wall = engine, rules, mail, clock, wall
         self.worker = worker or worker_name()
         self.deliver_enabled = deliver
@@ -113,15 +121,16 @@ class Jobs:
         return self.deliver(report)
 
 
-def simulate(jobs: Jobs, start: datetime, until: datetime, step: timedelta,
-             on_tick: Callable[[TickReport], None] | None = None) -> list[TickReport]:
+def simulate(
+    jobs: Jobs, start: datetime, until: datetime, step: timedelta, on_tick: Callable[[TickReport], None] | None = None
+) -> list[TickReport]:
     """Replay the scheduler from ``start`` to ``until`` every ``step``, with the clock set to each moment."""
     reports = []
     moment = start
     real_clock = jobs.clock
     try:
         while moment <= until:
-            jobs.clock = (lambda m: (lambda: m))(moment)
+            jobs.clock = (lambda m: lambda: m)(moment)
             report = jobs.tick()
             reports.append(report)
             if on_tick:
@@ -151,16 +160,41 @@ async def serve(jobs: Jobs, rules: Rules, deliver_seconds: int = 30, stop: async
     scheduler = AsyncIOScheduler(timezone=tz, executors={"default": ThreadPoolExecutor(max_workers=2)})
     # coalesce + max_instances=1 + a misfire grace: a laptop that slept through ten runs catches up once.
     common = dict(coalesce=True, max_instances=1, replace_existing=True)
-    scheduler.add_job(jobs.sweep, IntervalTrigger(minutes=rules.sweep_minutes, timezone=tz), id="sweep",
-                      name="巡检", next_run_time=datetime.now(tz), misfire_grace_time=rules.sweep_minutes * 60, **common)
-    scheduler.add_job(jobs.digest, CronTrigger(hour=rules.digest_at.hour, minute=rules.digest_at.minute, timezone=tz),
-                      id="digest", name="每日汇总", misfire_grace_time=12 * 3600, **common)
+    scheduler.add_job(
+        jobs.sweep,
+        IntervalTrigger(minutes=rules.sweep_minutes, timezone=tz),
+        id="sweep",
+        name="巡检",
+        next_run_time=datetime.now(tz),
+        misfire_grace_time=rules.sweep_minutes * 60,
+        **common,
+    )
+    scheduler.add_job(
+        jobs.digest,
+        CronTrigger(hour=rules.digest_at.hour, minute=rules.digest_at.minute, timezone=tz),
+        id="digest",
+        name="每日汇总",
+        misfire_grace_time=12 * 3600,
+        **common,
+    )
     days = ",".join(str(d) for d in rules.dispatch_days)
-    scheduler.add_job(jobs.dispatch, CronTrigger(day=days, hour=rules.dispatch_at.hour, minute=rules.dispatch_at.minute,
-                                                 timezone=tz),
-                      id="dispatch", name="重大问题调度", misfire_grace_time=24 * 3600, **common)
-    scheduler.add_job(jobs.deliver, IntervalTrigger(seconds=deliver_seconds, timezone=tz), id="deliver",
-                      name="发送通知", next_run_time=datetime.now(tz), misfire_grace_time=deliver_seconds, **common)
+    scheduler.add_job(
+        jobs.dispatch,
+        CronTrigger(day=days, hour=rules.dispatch_at.hour, minute=rules.dispatch_at.minute, timezone=tz),
+        id="dispatch",
+        name="重大问题调度",
+        misfire_grace_time=24 * 3600,
+        **common,
+    )
+    scheduler.add_job(
+        jobs.deliver,
+        IntervalTrigger(seconds=deliver_seconds, timezone=tz),
+        id="deliver",
+        name="发送通知",
+        next_run_time=datetime.now(tz),
+        misfire_grace_time=deliver_seconds,
+        **common,
+    )
     scheduler.start()
     log.info("scheduler %s started: sweep every %s min", jobs.worker, rules.sweep_minutes)
     try:

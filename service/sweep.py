@@ -35,13 +35,21 @@ class SweepReport:
     retries: int = 0
 
     def as_dict(self) -> dict:
-        return {"now": self.now.isoformat(), "dry_run": self.dry_run, "selected": self.selected,
-                "actions": dict(self.actions),
-                "items": [{"code": c, "action": a, "comment": m} for c, a, m in self.planned]}
+        return {
+            "now": self.now.isoformat(),
+            "dry_run": self.dry_run,
+            "selected": self.selected,
+            "actions": dict(self.actions),
+            "items": [{"code": c, "action": a, "comment": m} for c, a, m in self.planned],
+        }
 
 
-_DUE = (select_loaded().where(PROBLEM.c.next_check_at <= sa.bindparam("now", type_=PROBLEM.c.next_check_at.type))
-        .order_by(PROBLEM.c.next_check_at, PROBLEM.c.id).limit(sa.bindparam("limit", type_=sa.Integer)))
+_DUE = (
+    select_loaded()
+    .where(PROBLEM.c.next_check_at <= sa.bindparam("now", type_=PROBLEM.c.next_check_at.type))
+    .order_by(PROBLEM.c.next_check_at, PROBLEM.c.id)
+    .limit(sa.bindparam("limit", type_=sa.Integer))
+)
 
 
 _DUE_LOCKED = _DUE.with_for_update(skip_locked=True, of=PROBLEM)
@@ -72,8 +80,9 @@ def plan_problem(loaded: Loaded, now: datetime, rules: Rules) -> list[Outcome]:
     return outcomes
 
 
-def run_sweep(engine: Engine, rules: Rules, now: datetime, dry_run: bool = False, batch: int = 2000,
-              max_batches: int = 1000) -> SweepReport:
+def run_sweep(
+    engine: Engine, rules: Rules, now: datetime, dry_run: bool = False, batch: int = 2000, max_batches: int = 1000
+) -> SweepReport:
     report = SweepReport(now=now, dry_run=dry_run)
     for _ in range(max_batches):
         try:
@@ -89,8 +98,7 @@ def run_sweep(engine: Engine, rules: Rules, now: datetime, dry_run: bool = False
     return report
 
 
-def _sweep_batch(engine: Engine, rules: Rules, now: datetime, dry_run: bool, batch: int,
-                 report: SweepReport) -> int:
+def _sweep_batch(engine: Engine, rules: Rules, now: datetime, dry_run: bool, batch: int, report: SweepReport) -> int:
     # The batch allocates many short-lived objects and no cycles; the collector only adds pauses.
     was_enabled = gc.isenabled()
     gc.disable()
@@ -101,8 +109,9 @@ def _sweep_batch(engine: Engine, rules: Rules, now: datetime, dry_run: bool, bat
             gc.enable()
 
 
-def _sweep_batch_inner(engine: Engine, rules: Rules, now: datetime, dry_run: bool, batch: int,
-                       report: SweepReport) -> int:
+def _sweep_batch_inner(
+    engine: Engine, rules: Rules, now: datetime, dry_run: bool, batch: int, report: SweepReport
+) -> int:
     with open_session(engine) as session:
         with session.begin():
             lock = session.get_bind().dialect.name == "postgresql" and not dry_run
@@ -114,9 +123,17 @@ def _sweep_batch_inner(engine: Engine, rules: Rules, now: datetime, dry_run: boo
                 if not outcomes:
                     # A threshold that no longer applies (e.g. the rules changed): refresh light and clock.
                     refreshed = dl.schedule(loaded.snap, now, rules)
-                    outcomes_or_refresh = [Outcome(REFRESH, loaded.snap.state, loaded.snap.state,
-                                                   loaded.snap.level, loaded.snap.level, refreshed,
-                                                   after=replace(loaded.snap, **refreshed))]
+                    outcomes_or_refresh = [
+                        Outcome(
+                            REFRESH,
+                            loaded.snap.state,
+                            loaded.snap.state,
+                            loaded.snap.level,
+                            loaded.snap.level,
+                            refreshed,
+                            after=replace(loaded.snap, **refreshed),
+                        )
+                    ]
                     items.append((loaded, outcomes_or_refresh, False))
                     continue
                 items.append((loaded, outcomes, True))

@@ -36,8 +36,11 @@ def require_pg() -> str:
     url = pg_admin_url()
     if url:
         return url
-    reason = ("PostgreSQL 不可用：设置 DUBAN_TEST_PG=postgresql+psycopg://用户:密码@127.0.0.1/库名 后可运行"
-              if not os.environ.get("DUBAN_TEST_PG") else f"PostgreSQL 无法连接：{os.environ['DUBAN_TEST_PG']}")
+    reason = (
+        "PostgreSQL 不可用：设置 DUBAN_TEST_PG=postgresql+psycopg://用户:密码@127.0.0.1/库名 后可运行"
+        if not os.environ.get("DUBAN_TEST_PG")
+        else f"PostgreSQL 无法连接：{os.environ['DUBAN_TEST_PG']}"
+    )
     if os.environ.get("CI") == "true":
         pytest.fail(f"CI 必须测试 PostgreSQL，但 {reason}")
     pytest.skip(reason)
@@ -85,8 +88,10 @@ def dump(url: str) -> dict:
         meta = sa.MetaData()
         meta.reflect(engine)
         with engine.connect() as conn:
-            return {name: [tuple(r) for r in conn.execute(sa.select(t).order_by(*t.primary_key.columns or t.columns))]
-                    for name, t in sorted(meta.tables.items())}
+            return {
+                name: [tuple(r) for r in conn.execute(sa.select(t).order_by(*t.primary_key.columns or t.columns))]
+                for name, t in sorted(meta.tables.items())
+            }
     finally:
         engine.dispose()
 

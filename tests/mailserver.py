@@ -48,7 +48,7 @@ class Mailbox:
         return Counter(m["Message-ID"] for m in self.messages())
 
     # -- server control ----------------------------------------------------------------------
-    def start(self, port: int = 0) -> "Mailbox":
+    def start(self, port: int = 0) -> Mailbox:
         ctl = _Controller(self, hostname="127.0.0.1", port=port, server_hostname="localhost", ready_timeout=10)
         ctl.start()
         self.controller, self.port = ctl, ctl.port

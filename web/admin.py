@@ -24,13 +24,26 @@ def _page(request: Request, which: str, status: int = 200, error=None, values=No
     (guards.require_projects if which == "projects" else guards.require_users)(viewer.actor)
     ctx = ctx_of(request)
     with read_session(ctx.reader) as s:
-        data = {"users": ops.list_users(s) if which == "users" else [],
-                "units": ops.list_units(s),
-                "projects": ops.list_projects(s) if which == "projects" else [],
-                "leaders": [u for u in ops.list_users(s) if u["role"] == Role.COUNTY_LEADER] if which == "projects" else []}
-    return render(request, f"admin_{which}.html", status=status, title="系统管理", nav="admin", tab=which,
-                  roles=[(r.value, r.label) for r in Role], kinds=[(k.value, k.label) for k in UnitKind],
-                  error=error, values=values or {}, can_users=guards.can_manage_users(viewer.actor), **data)
+        data = {
+            "users": ops.list_users(s) if which == "users" else [],
+            "units": ops.list_units(s),
+            "projects": ops.list_projects(s) if which == "projects" else [],
+            "leaders": [u for u in ops.list_users(s) if u["role"] == Role.COUNTY_LEADER] if which == "projects" else [],
+        }
+    return render(
+        request,
+        f"admin_{which}.html",
+        status=status,
+        title="系统管理",
+        nav="admin",
+        tab=which,
+        roles=[(r.value, r.label) for r in Role],
+        kinds=[(k.value, k.label) for k in UnitKind],
+        error=error,
+        values=values or {},
+        can_users=guards.can_manage_users(viewer.actor),
+        **data,
+    )
 
 
 @router.get("/users")
@@ -69,6 +82,7 @@ def _post(which: str, work_fn, with_login: bool = False):
         return await run_in_threadpool(work)
 
     if with_login:
+
         async def handler_login(request: Request, login: str):
             return await run(request, {"login": login})
 
@@ -85,8 +99,16 @@ def _f(form, name: str) -> str:
 
 
 def _add_user(s, form, viewer, ctx):
-    u = ops.add_user(s, _f(form, "login"), _f(form, "name"), _f(form, "unit"), _f(form, "role"), _f(form, "email"),
-                     str(form.get("password") or ""), ctx.now())
+    u = ops.add_user(
+        s,
+        _f(form, "login"),
+        _f(form, "name"),
+        _f(form, "unit"),
+        _f(form, "role"),
+        _f(form, "email"),
+        str(form.get("password") or ""),
+        ctx.now(),
+    )
     return f"已新增用户 {u.login}（{u.name}）"
 
 

@@ -5,7 +5,7 @@ same status mapping as the pages (``web.errors``)."""
 from __future__ import annotations
 
 from enum import Enum
-from typing import Literal, Optional
+from typing import Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -27,9 +27,17 @@ router = APIRouter(prefix="/api/v1", responses=ERROR_RESPONSES)
 ActionName = Enum("ActionName", {a: a for a in USER_ACTIONS}, type=str)
 ActionName.__doc__ = "工作流操作"
 _enum = lambda cls, name: Enum(name, {m.value: m.value for m in cls}, type=str)  # noqa: E731
-StateName, LevelName, CategoryName, LightName = (_enum(State, "StateName"), _enum(Level, "LevelName"),
-                                                 _enum(Category, "CategoryName"), _enum(Light, "LightName"))
-RoleName, UnitKindName, SeverityName = _enum(Role, "RoleName"), _enum(UnitKind, "UnitKindName"), _enum(Severity, "SeverityName")
+StateName, LevelName, CategoryName, LightName = (
+    _enum(State, "StateName"),
+    _enum(Level, "LevelName"),
+    _enum(Category, "CategoryName"),
+    _enum(Light, "LightName"),
+)
+RoleName, UnitKindName, SeverityName = (
+    _enum(Role, "RoleName"),
+    _enum(UnitKind, "UnitKindName"),
+    _enum(Severity, "SeverityName"),
+)
 
 
 class Strict(BaseModel):
@@ -48,7 +56,7 @@ class ProblemIn(Strict):
     category: CategoryName = Field(description="问题类型")
     title: str = Field(min_length=1, max_length=200)
     description: str = Field(default="", max_length=5000)
-    unit: Optional[str] = Field(default=None, max_length=128, description="责任单位（默认项目所属单位）")
+    unit: str | None = Field(default=None, max_length=128, description="责任单位（默认项目所属单位）")
     severity: SeverityName = SeverityName("general")
     county_level: bool = False
 
@@ -56,19 +64,20 @@ class ProblemIn(Strict):
 class TransitionIn(Strict):
     """每个操作只读取与之相关的字段；必填项缺失时返回 400 missing_field。"""
 
-    expected_version: Optional[int] = Field(default=None, ge=1, le=2_000_000_000,
-                                            description="仅当问题仍是该版本时执行，否则 409 stale_version")
-    unit: Optional[str] = Field(default=None, max_length=128)
-    person: Optional[str] = Field(default=None, max_length=64)
-    leader: Optional[str] = Field(default=None, max_length=64)
-    section: Optional[str] = Field(default=None, max_length=128)
-    deadline: Optional[str] = Field(default=None, max_length=20, description="YYYY-MM-DD")
-    comment: Optional[str] = Field(default=None, max_length=5000)
-    text: Optional[str] = Field(default=None, max_length=5000)
-    reason: Optional[str] = Field(default=None, max_length=5000)
-    resolution: Optional[str] = Field(default=None, max_length=5000)
-    to: Optional[LevelName] = None
-    rating: Optional[Literal["excellent", "good", "pass", "fail"]] = None
+    expected_version: int | None = Field(
+        default=None, ge=1, le=2_000_000_000, description="仅当问题仍是该版本时执行，否则 409 stale_version"
+    )
+    unit: str | None = Field(default=None, max_length=128)
+    person: str | None = Field(default=None, max_length=64)
+    leader: str | None = Field(default=None, max_length=64)
+    section: str | None = Field(default=None, max_length=128)
+    deadline: str | None = Field(default=None, max_length=20, description="YYYY-MM-DD")
+    comment: str | None = Field(default=None, max_length=5000)
+    text: str | None = Field(default=None, max_length=5000)
+    reason: str | None = Field(default=None, max_length=5000)
+    resolution: str | None = Field(default=None, max_length=5000)
+    to: LevelName | None = None
+    rating: Literal["excellent", "good", "pass", "fail"] | None = None
 
 
 class UserIn(Strict):
@@ -76,8 +85,8 @@ class UserIn(Strict):
     name: str = Field(min_length=1, max_length=64)
     unit: str = Field(min_length=1, max_length=128)
     role: RoleName
-    email: Optional[str] = Field(default=None, max_length=254)
-    password: Optional[str] = Field(default=None, min_length=8, max_length=256)
+    email: str | None = Field(default=None, max_length=254)
+    password: str | None = Field(default=None, min_length=8, max_length=256)
 
 
 class UnitIn(Strict):
@@ -89,7 +98,7 @@ class UnitIn(Strict):
 class ProjectIn(Strict):
     name: str = Field(min_length=1, max_length=200)
     unit: str = Field(min_length=1, max_length=128)
-    leader: Optional[str] = Field(default=None, max_length=64)
+    leader: str | None = Field(default=None, max_length=64)
 
 
 def _detail(request: Request, code: str) -> dict:
@@ -101,36 +110,74 @@ def _detail(request: Request, code: str) -> dict:
 
 @router.get("/me", summary="当前用户")
 def me(viewer: Viewer = Depends(api_viewer)) -> dict:
-    return {"login": viewer.login, "name": viewer.name, "role": viewer.role, "role_label": Role(viewer.role).label,
-            "unit": viewer.unit_name, "auth": viewer.via}
+    return {
+        "login": viewer.login,
+        "name": viewer.name,
+        "role": viewer.role,
+        "role_label": Role(viewer.role).label,
+        "unit": viewer.unit_name,
+        "auth": viewer.via,
+    }
 
 
 @router.get("/problems", summary="问题台账（筛选、搜索、排序、分页）")
-def list_problems(request: Request, viewer: Viewer = Depends(api_viewer),
-                  state: Optional[StateName] = None, level: Optional[LevelName] = None,
-                  unit: Optional[str] = Query(None, max_length=128), category: Optional[CategoryName] = None,
-                  light: Optional[LightName] = None, overdue: bool = False, open_only: bool = False,
-                  q: Optional[str] = Query(None, max_length=100), project: Optional[int] = Query(None, ge=1, le=2_000_000_000),
-                  sort: str = Query("-code", max_length=20, description="code、deadline、updated、light、state、level；前加 - 为倒序"),
-                  page_no: int = Query(1, alias="page", ge=1, le=100_000),
-                  per_page: int = Query(50, ge=1, le=MAX_PER_PAGE)) -> dict:
+def list_problems(
+    request: Request,
+    viewer: Viewer = Depends(api_viewer),
+    state: StateName | None = None,
+    level: LevelName | None = None,
+    unit: str | None = Query(None, max_length=128),
+    category: CategoryName | None = None,
+    light: LightName | None = None,
+    overdue: bool = False,
+    open_only: bool = False,
+    q: str | None = Query(None, max_length=100),
+    project: int | None = Query(None, ge=1, le=2_000_000_000),
+    sort: str = Query(
+        "-code", max_length=20, description="code、deadline、updated、light、state、level；前加 - 为倒序"
+    ),
+    page_no: int = Query(1, alias="page", ge=1, le=100_000),
+    per_page: int = Query(50, ge=1, le=MAX_PER_PAGE),
+) -> dict:
     ctx = ctx_of(request)
-    lq = LedgerQuery(state=state.value if state else "", level=level.value if level else "", unit=unit or "",
-                     category=category.value if category else "", light=light.value if light else "",
-                     overdue=overdue, open_only=open_only, q=q or "", project=str(project) if project else "",
-                     sort=sort, page=page_no, per_page=per_page)
+    lq = LedgerQuery(
+        state=state.value if state else "",
+        level=level.value if level else "",
+        unit=unit or "",
+        category=category.value if category else "",
+        light=light.value if light else "",
+        overdue=overdue,
+        open_only=open_only,
+        q=q or "",
+        project=str(project) if project else "",
+        sort=sort,
+        page=page_no,
+        per_page=per_page,
+    )
     with read_session(ctx.reader) as s:
         result = page(s, lq, ctx.today())
-    return {"total": result.total, "page": result.query.page, "per_page": result.query.per_page,
-            "pages": result.pages, "items": result.rows}
+    return {
+        "total": result.total,
+        "page": result.query.page,
+        "per_page": result.query.per_page,
+        "pages": result.pages,
+        "items": result.rows,
+    }
 
 
 @router.post("/problems", status_code=201, summary="登记问题")
 def create_problem(request: Request, body: ProblemIn, viewer: Viewer = Depends(api_viewer)) -> dict:
     ctx = ctx_of(request)
-    problem = ctx.service.log(viewer.login, body.project, body.category.value, body.title, unit=body.unit,
-                              description=body.description, severity=body.severity.value,
-                              county_level=body.county_level)
+    problem = ctx.service.log(
+        viewer.login,
+        body.project,
+        body.category.value,
+        body.title,
+        unit=body.unit,
+        description=body.description,
+        severity=body.severity.value,
+        county_level=body.county_level,
+    )
     return _detail(request, problem.code)
 
 
@@ -145,8 +192,13 @@ def get_events(request: Request, code: str, viewer: Viewer = Depends(api_viewer)
 
 
 @router.post("/problems/{code}/transitions/{action}", summary="执行工作流操作")
-def transition(request: Request, code: str, action: ActionName, body: Optional[TransitionIn] = None,
-               viewer: Viewer = Depends(api_viewer)) -> dict:
+def transition(
+    request: Request,
+    code: str,
+    action: ActionName,
+    body: TransitionIn | None = None,
+    viewer: Viewer = Depends(api_viewer),
+) -> dict:
     ctx = ctx_of(request)
     body = body or TransitionIn()
     data = body.model_dump(exclude_none=True, mode="json")

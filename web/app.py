@@ -10,10 +10,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+from collections.abc import Callable
 from contextlib import asynccontextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Callable, Optional
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -40,8 +40,10 @@ SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
     "Referrer-Policy": "same-origin",
-    "Content-Security-Policy": ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
-                                "img-src 'self' data:; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"),
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+        "img-src 'self' data:; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
+    ),
 }
 
 
@@ -67,14 +69,15 @@ class GuardHeaders:
             if message["type"] == "http.response.start":
                 present = {k.lower() for k, _ in message.get("headers", [])}
                 message["headers"] = list(message.get("headers", [])) + [
-                    (k, v) for k, v in self._headers if k not in present]
+                    (k, v) for k, v in self._headers if k not in present
+                ]
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
 
 
 def wall_clock() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class SchedulerThread:
@@ -84,8 +87,8 @@ class SchedulerThread:
 
     def __init__(self, jobs, rules: Rules):
         self.jobs, self.rules = jobs, rules
-        self._loop: Optional[asyncio.AbstractEventLoop] = None
-        self._stop: Optional[asyncio.Event] = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
         self._ready = threading.Event()
         self._thread = threading.Thread(target=self._run, name="duban-scheduler", daemon=True)
 
@@ -109,11 +112,23 @@ class SchedulerThread:
         self._thread.join(timeout)
 
 
-def create_app(engine: Engine, rules: Rules, clock: Callable[[], datetime] = wall_clock,
-               settings: Optional[WebSettings] = None, run_scheduler: bool = False, mail=None) -> FastAPI:
+def create_app(
+    engine: Engine,
+    rules: Rules,
+    clock: Callable[[], datetime] = wall_clock,
+    settings: WebSettings | None = None,
+    run_scheduler: bool = False,
+    mail=None,
+) -> FastAPI:
     settings = settings or WebSettings.from_env()
-    ctx = WebContext(engine=engine, reader=read_engine(engine), rules=rules, clock=clock, settings=settings,
-                     throttle=LoginThrottle(settings.login_max_failures, settings.login_window_seconds))
+    ctx = WebContext(
+        engine=engine,
+        reader=read_engine(engine),
+        rules=rules,
+        clock=clock,
+        settings=settings,
+        throttle=LoginThrottle(settings.login_max_failures, settings.login_window_seconds),
+    )
     if run_scheduler or mail is not None:
         from notifications.config import MailConfig
         from service.scheduler import Jobs
@@ -133,14 +148,26 @@ def create_app(engine: Engine, rules: Rules, clock: Callable[[], datetime] = wal
             if runner is not None:
                 await asyncio.get_running_loop().run_in_executor(None, runner.stop)
 
-    app = FastAPI(title="督办 duban API", version="1.0", lifespan=lifespan, docs_url=None, redoc_url=None,
-                  openapi_url="/api/v1/openapi.json",
-                  description="项目问题台账“发现—交办—督办—销号”的 JSON API。认证：Authorization: Bearer <令牌>"
-                              "（duban token create LOGIN 生成）。错误统一为 {\"code\", \"message\"}。")
+    app = FastAPI(
+        title="督办 duban API",
+        version="1.0",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url="/api/v1/openapi.json",
+        description="项目问题台账“发现—交办—督办—销号”的 JSON API。认证：Authorization: Bearer <令牌>"
+        '（duban token create LOGIN 生成）。错误统一为 {"code", "message"}。',
+    )
     app.state.duban = ctx
     app.state.jinja = make_env(rules.timezone)
-    app.add_middleware(SessionMiddleware, secret_key=settings.secret_key, session_cookie="duban_session",
-                       max_age=settings.session_hours * 3600, same_site="lax", https_only=settings.cookie_secure)
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=settings.secret_key,
+        session_cookie="duban_session",
+        max_age=settings.session_hours * 3600,
+        same_site="lax",
+        https_only=settings.cookie_secure,
+    )
 
     app.add_middleware(GuardHeaders)
 
@@ -212,16 +239,30 @@ def _error_handlers(app: FastAPI) -> None:
             return JSONResponse(body(err), status_code=500)
         from fastapi.responses import HTMLResponse
 
-        return HTMLResponse(f"<!doctype html><meta charset=utf-8><title>出错了</title><p>{err.message}</p>"
-                            "<p><a href=/dashboard>返回工作台</a></p>", status_code=500)
+        return HTMLResponse(
+            f"<!doctype html><meta charset=utf-8><title>出错了</title><p>{err.message}</p>"
+            "<p><a href=/dashboard>返回工作台</a></p>",
+            status_code=500,
+        )
 
 
 _CN = {
-    "missing": "缺少必填项", "string_too_long": "过长", "string_too_short": "过短", "enum": "取值无效",
-    "int_parsing": "应为整数", "bool_parsing": "应为 true/false", "extra_forbidden": "不支持的字段",
-    "greater_than_equal": "过小", "less_than_equal": "过大", "json_invalid": "JSON 格式无效",
-    "model_attributes_type": "应为 JSON 对象", "dict_type": "应为 JSON 对象", "string_type": "应为字符串",
-    "literal_error": "取值无效", "int_type": "应为整数", "bool_type": "应为 true/false",
+    "missing": "缺少必填项",
+    "string_too_long": "过长",
+    "string_too_short": "过短",
+    "enum": "取值无效",
+    "int_parsing": "应为整数",
+    "bool_parsing": "应为 true/false",
+    "extra_forbidden": "不支持的字段",
+    "greater_than_equal": "过小",
+    "less_than_equal": "过大",
+    "json_invalid": "JSON 格式无效",
+    "model_attributes_type": "应为 JSON 对象",
+    "dict_type": "应为 JSON 对象",
+    "string_type": "应为字符串",
+    "literal_error": "取值无效",
+    "int_type": "应为整数",
+    "bool_type": "应为 true/false",
 }
 
 

@@ -13,7 +13,6 @@ import hmac
 import secrets
 import time
 from dataclasses import dataclass
-from typing import Optional
 
 from fastapi import Request
 from sqlmodel import select
@@ -48,11 +47,11 @@ def ctx_of(request: Request) -> WebContext:
     return request.app.state.duban
 
 
-def _fingerprint(password_hash: Optional[str]) -> str:
+def _fingerprint(password_hash: str | None) -> str:
     return hashlib.sha256((password_hash or "").encode()).hexdigest()[:16]
 
 
-def _load(ctx: WebContext, **where) -> Optional[tuple[User, str]]:
+def _load(ctx: WebContext, **where) -> tuple[User, str] | None:
     with read_session(ctx.reader) as s:
         query = select(User, Unit.name).join(Unit, Unit.id == User.unit_id)
         for k, v in where.items():
@@ -64,7 +63,7 @@ def _viewer(user: User, unit_name: str, via: str) -> Viewer:
     return Viewer(user.id, user.login, user.name, user.role, user.unit_id, unit_name, via)
 
 
-def session_viewer(request: Request) -> Optional[Viewer]:
+def session_viewer(request: Request) -> Viewer | None:
     """The logged-in user of this browser session, or None."""
     cached = request.scope.get("duban.viewer")
     if cached is not None:
@@ -111,6 +110,7 @@ def api_viewer(request: Request) -> Viewer:
 
 # -- input hygiene ----------------------------------------------------------------------------------
 
+
 def has_nul(text: str) -> bool:
     """NUL cannot be stored by PostgreSQL (and is never meaningful in a form): refuse it at the door."""
     return "\x00" in text
@@ -131,6 +131,7 @@ async def read_form(request: Request):
 
 # -- CSRF (synchroniser token kept in the signed session) ------------------------------------------
 
+
 def csrf_token(request: Request) -> str:
     token = request.session.get("csrf")
     if not token:
@@ -139,13 +140,14 @@ def csrf_token(request: Request) -> str:
     return token
 
 
-def check_csrf(request: Request, submitted: Optional[str]) -> None:
+def check_csrf(request: Request, submitted: str | None) -> None:
     expected = request.session.get("csrf")
     if not expected or not submitted or not hmac.compare_digest(str(expected), str(submitted)):
         raise CsrfFailed()
 
 
 # -- logging in and out ----------------------------------------------------------------------------
+
 
 def client_ip(request: Request) -> str:
     return request.client.host if request.client else "unknown"

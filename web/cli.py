@@ -9,6 +9,8 @@ Keep this module light (click only at import): ``duban --help`` imports it.
 
 from __future__ import annotations
 
+from datetime import UTC
+
 import click
 
 from cli_support import Command, Group
@@ -43,19 +45,23 @@ def serve(app, host, port, no_scheduler):
     if current != head:
         from workflow.errors import InvalidValue
 
-        raise InvalidValue(f"数据库结构版本为 {current or '空库'}，最新为 {head}：请先运行 duban init 或 duban db upgrade")
+        raise InvalidValue(
+            f"数据库结构版本为 {current or '空库'}，最新为 {head}：请先运行 duban init 或 duban db upgrade"
+        )
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("transitions").setLevel(logging.WARNING)  # one line per callback otherwise
     web_app = create_app(app.engine, app.rules, app.clock if app.at else _utcnow, run_scheduler=not no_scheduler)
-    click.echo(f"督办网页工作台：http://{host}:{port}/  （API：http://{host}:{port}/api/v1/openapi.json）"
-               + ("" if no_scheduler else "；调度器已在本进程运行"))
+    click.echo(
+        f"督办网页工作台：http://{host}:{port}/  （API：http://{host}:{port}/api/v1/openapi.json）"
+        + ("" if no_scheduler else "；调度器已在本进程运行")
+    )
     uvicorn.run(web_app, host=host, port=port, log_level="info", proxy_headers=False, server_header=False)
 
 
 def _utcnow():
-    from datetime import datetime, timezone
+    from datetime import datetime
 
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 @click.group("token", cls=Group)
@@ -101,10 +107,15 @@ def token_list(app, login, as_json):
         return
     tz = app.rules.timezone
     for r in rows:
-        state = "已吊销" if r["revoked_at"] else ("有效至 " + r["expires_at"].astimezone(tz).strftime("%Y-%m-%d")
-                                               if r["expires_at"] else "有效")
-        click.echo(f"{r['id']:>4}  {r['login']:<16} {r['prefix']}…  {r['name'] or '—'}  "
-                   f"{r['created_at'].astimezone(tz):%Y-%m-%d %H:%M}  {state}")
+        state = (
+            "已吊销"
+            if r["revoked_at"]
+            else ("有效至 " + r["expires_at"].astimezone(tz).strftime("%Y-%m-%d") if r["expires_at"] else "有效")
+        )
+        click.echo(
+            f"{r['id']:>4}  {r['login']:<16} {r['prefix']}…  {r['name'] or '—'}  "
+            f"{r['created_at'].astimezone(tz):%Y-%m-%d %H:%M}  {state}"
+        )
     if not rows:
         click.echo("没有令牌")
 

@@ -3,9 +3,9 @@ kept on ``app.state.duban`` (no module-level singletons)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Callable, Optional
 
 from sqlalchemy.engine import Engine
 
@@ -26,7 +26,7 @@ class WebContext:
     settings: WebSettings
     throttle: LoginThrottle
     service: ProblemService = field(init=False)
-    jobs: Optional[object] = None  # service.scheduler.Jobs when the app runs the scheduler
+    jobs: object | None = None  # service.scheduler.Jobs when the app runs the scheduler
 
     def __post_init__(self):
         self.service = ProblemService(self.engine, self.rules, self.clock)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import date, datetime, timedelta
-from typing import Optional
 
 import sqlalchemy as sa
 from sqlmodel import Session, select
@@ -20,8 +19,11 @@ CLOCK = [s.value for s in CLOCK_STATES]
 
 
 def counts(session: Session) -> dict:
-    rows = session.exec(select(Problem.state, Problem.level, Problem.light, sa.func.count())
-                        .group_by(Problem.state, Problem.level, Problem.light)).all()
+    rows = session.exec(
+        select(Problem.state, Problem.level, Problem.light, sa.func.count()).group_by(
+            Problem.state, Problem.level, Problem.light
+        )
+    ).all()
     by_state, by_level, by_light = Counter(), Counter(), Counter()
     total = 0
     for state, level, light, n in rows:
@@ -40,10 +42,15 @@ def counts(session: Session) -> dict:
 
 
 def overdue_by_unit(session: Session, today: date, limit: int = 15) -> list[dict]:
-    rows = session.exec(select(Unit.code, Unit.name, sa.func.count()).select_from(Problem)
-                        .join(Unit, Unit.id == Problem.responsible_unit_id)
-                        .where(Problem.state.in_(CLOCK), Problem.deadline < today)
-                        .group_by(Unit.code, Unit.name).order_by(sa.func.count().desc(), Unit.code).limit(limit)).all()
+    rows = session.exec(
+        select(Unit.code, Unit.name, sa.func.count())
+        .select_from(Problem)
+        .join(Unit, Unit.id == Problem.responsible_unit_id)
+        .where(Problem.state.in_(CLOCK), Problem.deadline < today)
+        .group_by(Unit.code, Unit.name)
+        .order_by(sa.func.count().desc(), Unit.code)
+        .limit(limit)
+    ).all()
     return [{"code": c, "name": n, "count": k} for c, n, k in rows]
 
 
@@ -72,11 +79,23 @@ def open_closed_series(session: Session, tz, today: date, points: int = 40) -> d
 
     def pts(values):
         n = max(len(values) - 1, 1)
-        return " ".join(f"{pad + i * (w - 2 * pad) / n:.1f},{h - pad - v * (h - 2 * pad) / top:.1f}"
-                        for i, v in enumerate(values))
+        return " ".join(
+            f"{pad + i * (w - 2 * pad) / n:.1f},{h - pad - v * (h - 2 * pad) / top:.1f}" for i, v in enumerate(values)
+        )
 
-    return {"empty": False, "open": pts(open_c), "closed": pts(closed_c), "top": top, "start": start.isoformat(),
-            "end": today.isoformat(), "open_now": open_c[-1], "closed_now": closed_c[-1], "w": w, "h": h, "pad": pad}
+    return {
+        "empty": False,
+        "open": pts(open_c),
+        "closed": pts(closed_c),
+        "top": top,
+        "start": start.isoformat(),
+        "end": today.isoformat(),
+        "open_now": open_c[-1],
+        "closed_now": closed_c[-1],
+        "w": w,
+        "h": h,
+        "pad": pad,
+    }
 
 
 def _daily(session: Session, column, tz) -> dict:
@@ -92,8 +111,11 @@ def _daily(session: Session, column, tz) -> dict:
 
 
 def red_items(session: Session, today: date, limit: int = 10) -> list[dict]:
-    q = base_query().where(Problem.light == Light.RED.value, Problem.state.in_(OPEN)).order_by(Problem.deadline,
-                                                                                                 Problem.code)
+    q = (
+        base_query()
+        .where(Problem.light == Light.RED.value, Problem.state.in_(OPEN))
+        .order_by(Problem.deadline, Problem.code)
+    )
     return [row_dict(*r, today=today) for r in session.exec(q.limit(limit)).all()]
 
 
@@ -115,7 +137,6 @@ def my_items(session: Session, viewer, today: date, limit: int = 20) -> list[dic
 LIGHT_ORDER = sa.case({"red": 0, "yellow": 1, "blue": 2, "green": 3}, value=Problem.light, else_=4)
 
 
-def review_queue(session: Session, today: date, limit: int = 200) -> list[tuple[dict, Optional[datetime], str]]:
-    q = (base_query().where(Problem.state == State.REVIEW.value).order_by(Problem.resolved_at, Problem.code)
-         .limit(limit))
+def review_queue(session: Session, today: date, limit: int = 200) -> list[tuple[dict, datetime | None, str]]:
+    q = base_query().where(Problem.state == State.REVIEW.value).order_by(Problem.resolved_at, Problem.code).limit(limit)
     return [(row_dict(*r, today=today), r[0].resolved_at, r[0].resolution) for r in session.exec(q).all()]

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Optional
 
 from sqlmodel import Session, select
 
@@ -20,24 +19,53 @@ UNIT_CODE_RE = re.compile(r"^[a-z][a-z0-9_-]{1,63}$")
 
 def list_users(session: Session) -> list[dict]:
     rows = session.exec(select(User, Unit.name).join(Unit, Unit.id == User.unit_id).order_by(User.login)).all()
-    return [{"login": u.login, "name": u.name, "unit": n, "role": u.role, "role_label": Role(u.role).label,
-             "email": u.email, "active": u.active, "has_password": bool(u.password_hash)} for u, n in rows]
+    return [
+        {
+            "login": u.login,
+            "name": u.name,
+            "unit": n,
+            "role": u.role,
+            "role_label": Role(u.role).label,
+            "email": u.email,
+            "active": u.active,
+            "has_password": bool(u.password_hash),
+        }
+        for u, n in rows
+    ]
 
 
 def list_units(session: Session) -> list[dict]:
-    return [{"code": u.code, "name": u.name, "kind": u.kind, "kind_label": UnitKind(u.kind).label,
-             "aliases": u.aliases} for u in session.exec(select(Unit).order_by(Unit.id)).all()]
+    return [
+        {"code": u.code, "name": u.name, "kind": u.kind, "kind_label": UnitKind(u.kind).label, "aliases": u.aliases}
+        for u in session.exec(select(Unit).order_by(Unit.id)).all()
+    ]
 
 
 def list_projects(session: Session) -> list[dict]:
     leaders = {u.id: (u.login, u.name) for u in session.exec(select(User).where(User.role == Role.COUNTY_LEADER)).all()}
     rows = session.exec(select(Project, Unit.name).join(Unit, Unit.id == Project.unit_id).order_by(Project.id)).all()
-    return [{"id": p.id, "name": p.name, "unit": n, "leader": leaders.get(p.leader_id, (None, None))[0],
-             "leader_name": leaders.get(p.leader_id, (None, None))[1]} for p, n in rows]
+    return [
+        {
+            "id": p.id,
+            "name": p.name,
+            "unit": n,
+            "leader": leaders.get(p.leader_id, (None, None))[0],
+            "leader_name": leaders.get(p.leader_id, (None, None))[1],
+        }
+        for p, n in rows
+    ]
 
 
-def add_user(session: Session, login: str, name: str, unit: str, role: str, email: Optional[str],
-             password: Optional[str], now: datetime) -> User:
+def add_user(
+    session: Session,
+    login: str,
+    name: str,
+    unit: str,
+    role: str,
+    email: str | None,
+    password: str | None,
+    now: datetime,
+) -> User:
     if password:
         passwords.validate(password)
     user = directory.add_user(session, login, name, unit, role, (email or "").strip() or None, now)
@@ -73,5 +101,5 @@ def add_unit(session: Session, code: str, name: str, kind: str) -> Unit:
     return unit
 
 
-def add_project(session: Session, name: str, unit: str, leader: Optional[str], now: datetime) -> Project:
+def add_project(session: Session, name: str, unit: str, leader: str | None, now: datetime) -> Project:
     return directory.add_project(session, name, unit, (leader or "").strip() or None, now)

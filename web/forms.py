@@ -13,15 +13,26 @@ from workflow.permissions import ACTION_LABELS
 from workflow.states import Level, Rating
 
 # Actions people take (the sweep's own actions are not offered).
-USER_ACTIONS = ("assign", "ack", "feedback", "note", "supervise", "escalate", "suspend", "resume", "resolve",
-                "close", "send_back")
+USER_ACTIONS = (
+    "assign",
+    "ack",
+    "feedback",
+    "note",
+    "supervise",
+    "escalate",
+    "suspend",
+    "resume",
+    "resolve",
+    "close",
+    "send_back",
+)
 
 
 @dataclass(frozen=True)
 class FieldSpec:
     name: str
     label: str
-    kind: str = "text"      # text | textarea | date | select | unit | user
+    kind: str = "text"  # text | textarea | date | select | unit | user
     required: bool = False
     choices: tuple = ()
     max_length: int = 5000
@@ -42,8 +53,13 @@ FIELDS: dict[str, tuple[FieldSpec, ...]] = {
     "note": (FieldSpec("text", "备注内容", "textarea", True),),
     "supervise": (FieldSpec("reason", "督办意见", "textarea", True),),
     "escalate": (
-        FieldSpec("to", "目标层级（可空：下一层级）", "select",
-                  choices=tuple((lv.value, lv.label) for lv in Level if lv != Level.UNIT), max_length=32),
+        FieldSpec(
+            "to",
+            "目标层级（可空：下一层级）",
+            "select",
+            choices=tuple((lv.value, lv.label) for lv in Level if lv != Level.UNIT),
+            max_length=32,
+        ),
         FieldSpec("reason", "升级理由", "textarea", True),
         FieldSpec("deadline", "新层级办结时限（可空：按规则计算）", "date", max_length=20),
     ),

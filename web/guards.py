@@ -38,5 +38,6 @@ def require_users(actor: Actor) -> None:
 
 def require_projects(actor: Actor) -> None:
     if not can_manage_projects(actor):
-        raise PermissionDenied(f"只有管理员或督查室可以登记项目，{actor.name}（{actor.login}）的角色是"
-                               f"{Role(actor.role).label}")
+        raise PermissionDenied(
+            f"只有管理员或督查室可以登记项目，{actor.name}（{actor.login}）的角色是{Role(actor.role).label}"
+        )

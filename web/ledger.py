@@ -35,8 +35,14 @@ SORTS = {
     "state": Problem.state,
     "level": Problem.level,
 }
-SORT_LABELS = {"code": "编号", "deadline": "办结时限", "updated": "最近更新", "light": "预警灯", "state": "状态",
-               "level": "层级"}
+SORT_LABELS = {
+    "code": "编号",
+    "deadline": "办结时限",
+    "updated": "最近更新",
+    "light": "预警灯",
+    "state": "状态",
+    "level": "层级",
+}
 MAX_PER_PAGE = 200
 MAX_PAGE = 100_000
 
@@ -45,18 +51,18 @@ MAX_PAGE = 100_000
 class LedgerQuery:
     state: str = ""
     level: str = ""
-    unit: str = ""       # unit code, name or alias
+    unit: str = ""  # unit code, name or alias
     category: str = ""
     light: str = ""
     overdue: bool = False
     open_only: bool = False
     q: str = ""
-    project: str = ""    # project id
+    project: str = ""  # project id
     sort: str = "-code"
     page: int = 1
     per_page: int = 50
 
-    def validated(self) -> "LedgerQuery":
+    def validated(self) -> LedgerQuery:
         """Normalise every filter to its id or raise InvalidValue naming the field."""
         state = State.parse(self.state, "状态（state）").value if self.state else ""
         level = Level.parse(self.level, "层级（level）").value if self.level else ""
@@ -74,14 +80,21 @@ class LedgerQuery:
             raise InvalidValue("搜索词（q）过长：最多 100 字")
         if self.project and not self.project.isdigit():
             raise InvalidValue(f"项目（project）应为项目编号，「{self.project}」无效")
-        return replace(self, state=state, level=level, category=category, light=light, q=self.q.strip(),
-                       unit=self.unit.strip())
+        return replace(
+            self, state=state, level=level, category=category, light=light, q=self.q.strip(), unit=self.unit.strip()
+        )
 
     def params(self, **changes) -> str:
         """The query string for this query with ``changes`` (for links: pages, sorting)."""
         data = {**asdict(self), **changes}
-        out = {k: v for k, v in data.items() if v not in ("", False, None) and not (k == "per_page" and v == 50)
-               and not (k == "page" and v == 1) and not (k == "sort" and v == "-code")}
+        out = {
+            k: v
+            for k, v in data.items()
+            if v not in ("", False, None)
+            and not (k == "per_page" and v == 50)
+            and not (k == "page" and v == 1)
+            and not (k == "sort" and v == "-code")
+        }
         return urlencode({k: ("1" if v is True else v) for k, v in out.items()})
 
 
@@ -115,37 +128,61 @@ def _filtered(session: Session, lq: LedgerQuery, today: date, query):
     if lq.q:
         # Plain LIKE (no lower() per row): Chinese text has no case, codes are upper case.
         like = "%" + lq.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        query = query.where(sa.or_(Problem.code.like(like.upper(), escape="\\"),
-                                   Problem.title.like(like, escape="\\"),
-                                   Problem.description.like(like, escape="\\")))
+        query = query.where(
+            sa.or_(
+                Problem.code.like(like.upper(), escape="\\"),
+                Problem.title.like(like, escape="\\"),
+                Problem.description.like(like, escape="\\"),
+            )
+        )
     return query
 
 
 def base_query():
-    return (select(Problem, Project.name, RespUnit.name, Responsible.name, Leader.name, ProjectLeader.name)
-            .join(Project, Project.id == Problem.project_id)
-            .outerjoin(RespUnit, RespUnit.id == Problem.responsible_unit_id)
-            .outerjoin(Responsible, Responsible.id == Problem.responsible_person_id)
-            .outerjoin(Leader, Leader.id == Problem.leader_id)
-            .outerjoin(ProjectLeader, ProjectLeader.id == Project.leader_id))
+    return (
+        select(Problem, Project.name, RespUnit.name, Responsible.name, Leader.name, ProjectLeader.name)
+        .join(Project, Project.id == Problem.project_id)
+        .outerjoin(RespUnit, RespUnit.id == Problem.responsible_unit_id)
+        .outerjoin(Responsible, Responsible.id == Problem.responsible_person_id)
+        .outerjoin(Leader, Leader.id == Problem.leader_id)
+        .outerjoin(ProjectLeader, ProjectLeader.id == Project.leader_id)
+    )
 
 
 # The problem columns ``service.queries.row_dict`` reads, as plain Core rows (attribute access by name):
 # a page of 50 rows without building ORM objects.
-_ROW_COLUMNS = (Problem.code, Problem.title, Problem.category, Problem.severity, Problem.county_level,
-                Problem.state, Problem.level, Problem.light, Problem.responsible_section, Problem.deadline,
-                Problem.deadline_provisional, Problem.version)
+_ROW_COLUMNS = (
+    Problem.code,
+    Problem.title,
+    Problem.category,
+    Problem.severity,
+    Problem.county_level,
+    Problem.state,
+    Problem.level,
+    Problem.light,
+    Problem.responsible_section,
+    Problem.deadline,
+    Problem.deadline_provisional,
+    Problem.version,
+)
 
 
 def _page_query():
-    return (select(*_ROW_COLUMNS, Project.name.label("project_name"), RespUnit.name.label("unit_name"),
-                   Responsible.name.label("person_name"), Leader.name.label("leader_name"),
-                   ProjectLeader.name.label("project_leader_name"))
-            .join(Project, Project.id == Problem.project_id)
-            .outerjoin(RespUnit, RespUnit.id == Problem.responsible_unit_id)
-            .outerjoin(Responsible, Responsible.id == Problem.responsible_person_id)
-            .outerjoin(Leader, Leader.id == Problem.leader_id)
-            .outerjoin(ProjectLeader, ProjectLeader.id == Project.leader_id))
+    return (
+        select(
+            *_ROW_COLUMNS,
+            Project.name.label("project_name"),
+            RespUnit.name.label("unit_name"),
+            Responsible.name.label("person_name"),
+            Leader.name.label("leader_name"),
+            ProjectLeader.name.label("project_leader_name"),
+        )
+        .join(Project, Project.id == Problem.project_id)
+        .outerjoin(RespUnit, RespUnit.id == Problem.responsible_unit_id)
+        .outerjoin(Responsible, Responsible.id == Problem.responsible_person_id)
+        .outerjoin(Leader, Leader.id == Problem.leader_id)
+        .outerjoin(ProjectLeader, ProjectLeader.id == Project.leader_id)
+    )
 
 
 @dataclass
@@ -171,8 +208,10 @@ def page(session: Session, lq: LedgerQuery, today: date) -> LedgerPage:
         order.append(Problem.code.desc() if desc else Problem.code.asc())
     query = _filtered(session, lq, today, _page_query()).order_by(*order)
     query = query.limit(lq.per_page).offset((lq.page - 1) * lq.per_page)
-    rows = [row_dict(r, r.project_name, r.unit_name, r.person_name, r.leader_name, r.project_leader_name,
-                     today=today) for r in session.execute(query)]
+    rows = [
+        row_dict(r, r.project_name, r.unit_name, r.person_name, r.leader_name, r.project_leader_name, today=today)
+        for r in session.execute(query)
+    ]
     return LedgerPage(lq, rows, total)
 
 

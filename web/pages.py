@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
-from typing import Optional
 from urllib.parse import quote
 
 from fastapi import APIRouter, Request
@@ -50,6 +49,7 @@ def _safe_next(target: str | None) -> str:
 
 # -- login -------------------------------------------------------------------------------------------
 
+
 @router.get("/")
 def home(request: Request):
     return redirect("/dashboard" if auth.session_viewer(request) else "/login")
@@ -72,8 +72,15 @@ async def login_submit(request: Request):
             check_csrf(request, form.get("csrf_token"))
             auth.login(request, login_name, str(form.get("password") or ""))
         except DubanError as exc:
-            response = render(request, "login.html", status=status_for(exc), title="登录", error=exc,
-                              next=_safe_next(str(form.get("next") or "")), login=login_name[:64])
+            response = render(
+                request,
+                "login.html",
+                status=status_for(exc),
+                title="登录",
+                error=exc,
+                next=_safe_next(str(form.get("next") or "")),
+                login=login_name[:64],
+            )
             if getattr(exc, "retry_after", None):
                 response.headers["Retry-After"] = str(exc.retry_after)
             return response
@@ -92,19 +99,25 @@ async def logout(request: Request):
 
 # -- dashboard ---------------------------------------------------------------------------------------
 
+
 @router.get("/dashboard")
 def dashboard_page(request: Request):
     viewer = require_viewer(request)
     ctx = ctx_of(request)
     today = ctx.today()
     with read_session(ctx.reader) as s:
-        data = dict(c=dashboard.counts(s), overdue=dashboard.overdue_by_unit(s, today),
-                    chart=dashboard.open_closed_series(s, ctx.rules.timezone, today),
-                    red=dashboard.red_items(s, today), mine=dashboard.my_items(s, viewer, today))
+        data = dict(
+            c=dashboard.counts(s),
+            overdue=dashboard.overdue_by_unit(s, today),
+            chart=dashboard.open_closed_series(s, ctx.rules.timezone, today),
+            red=dashboard.red_items(s, today),
+            mine=dashboard.my_items(s, viewer, today),
+        )
     return render(request, "dashboard.html", title="工作台", nav="dashboard", now=ctx.now(), **data)
 
 
 # -- the ledger --------------------------------------------------------------------------------------
+
 
 def ledger_query(request: Request) -> LedgerQuery:
     qp = request.query_params
@@ -118,11 +131,20 @@ def ledger_query(request: Request) -> LedgerQuery:
         return int(raw)
 
     flag = lambda name: qp.get(name, "") in ("1", "true", "on", "yes")  # noqa: E731
-    return LedgerQuery(state=qp.get("state", ""), level=qp.get("level", ""), unit=qp.get("unit", ""),
-                       category=qp.get("category", ""), light=qp.get("light", ""), overdue=flag("overdue"),
-                       open_only=flag("open_only"), q=qp.get("q", ""), project=qp.get("project", ""),
-                       sort=qp.get("sort", "") or "-code", page=integer("page", 1),
-                       per_page=integer("per_page", ctx_of(request).settings.page_size))
+    return LedgerQuery(
+        state=qp.get("state", ""),
+        level=qp.get("level", ""),
+        unit=qp.get("unit", ""),
+        category=qp.get("category", ""),
+        light=qp.get("light", ""),
+        overdue=flag("overdue"),
+        open_only=flag("open_only"),
+        q=qp.get("q", ""),
+        project=qp.get("project", ""),
+        sort=qp.get("sort", "") or "-code",
+        page=integer("page", 1),
+        per_page=integer("per_page", ctx_of(request).settings.page_size),
+    )
 
 
 @router.get("/ledger")
@@ -137,10 +159,28 @@ def ledger_page(request: Request):
         except InvalidValue as exc:
             from web.ledger import LedgerPage
 
-            return render(request, "ledger.html", status=400, title="问题台账", nav="ledger", error=exc,
-                          page=LedgerPage(LedgerQuery(), [], 0), lq=LedgerQuery(), opts=opts, qs="")
-    return render(request, "ledger.html", title="问题台账", nav="ledger", page=result, lq=result.query,
-                  opts=opts, qs=result.query.params(page=1, sort="-code"))
+            return render(
+                request,
+                "ledger.html",
+                status=400,
+                title="问题台账",
+                nav="ledger",
+                error=exc,
+                page=LedgerPage(LedgerQuery(), [], 0),
+                lq=LedgerQuery(),
+                opts=opts,
+                qs="",
+            )
+    return render(
+        request,
+        "ledger.html",
+        title="问题台账",
+        nav="ledger",
+        page=result,
+        lq=result.query,
+        opts=opts,
+        qs=result.query.params(page=1, sort="-code"),
+    )
 
 
 @router.get("/ledger.xlsx")
@@ -153,8 +193,7 @@ def ledger_csv(request: Request):
     return _export(request, "csv")
 
 
-_MEDIA = {"xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-          "csv": "text/csv; charset=utf-8"}
+_MEDIA = {"xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "csv": "text/csv; charset=utf-8"}
 
 
 def _export(request: Request, suffix: str):
@@ -180,13 +219,16 @@ def _export(request: Request, suffix: str):
         cleanup()
         raise
     name = f"问题台账-{ctx.today():%Y%m%d}.{suffix}"
-    return FileResponse(target, media_type=_MEDIA[suffix],
-                        headers={"Content-Disposition": f"attachment; filename=ledger.{suffix}; "
-                                                        f"filename*=UTF-8''{quote(name)}"},
-                        background=BackgroundTask(cleanup))
+    return FileResponse(
+        target,
+        media_type=_MEDIA[suffix],
+        headers={"Content-Disposition": f"attachment; filename=ledger.{suffix}; filename*=UTF-8''{quote(name)}"},
+        background=BackgroundTask(cleanup),
+    )
 
 
 # -- one problem -------------------------------------------------------------------------------------
+
 
 def _code(code: str) -> str:
     try:
@@ -195,8 +237,9 @@ def _code(code: str) -> str:
         raise NotFound(f"问题编号「{code[:40]}」不存在") from None
 
 
-def problem_page(request: Request, code: str, error: Optional[DubanError] = None, open_action: str = "",
-                 values: Optional[dict] = None):
+def problem_page(
+    request: Request, code: str, error: DubanError | None = None, open_action: str = "", values: dict | None = None
+):
     viewer = require_viewer(request)
     ctx = ctx_of(request)
     code = _code(code)
@@ -207,14 +250,30 @@ def problem_page(request: Request, code: str, error: Optional[DubanError] = None
         names = [a for a in available(loaded.snap.state) if a in USER_ACTIONS and allowed(a, viewer.actor, stake)]
         if detail["acked_at"]:
             names = [a for a in names if a != "ack"]
-        people = s.exec(select(User.login, User.name, Unit.name).join(Unit, Unit.id == User.unit_id)
-                        .where(User.active == True).order_by(Unit.id, User.login)).all()  # noqa: E712
+        people = s.exec(
+            select(User.login, User.name, Unit.name)
+            .join(Unit, Unit.id == User.unit_id)
+            .where(User.active.is_(True))
+            .order_by(Unit.id, User.login)
+        ).all()
         units = s.exec(select(Unit.code, Unit.name).order_by(Unit.id)).all()
         default_unit = next((c for c, n in units if n == detail["responsible_unit"]), "")
     actions = [{"name": a, "label": ACTION_LABELS[a], "fields": FIELDS[a], "danger": a in DANGER} for a in names]
-    return render(request, "problem.html", status=status_for(error) if error else 200, title=code, nav="ledger",
-                  d=detail, actions=actions, error=error, open_action=open_action, values=values or {},
-                  people=people, units=units, default_unit=default_unit)
+    return render(
+        request,
+        "problem.html",
+        status=status_for(error) if error else 200,
+        title=code,
+        nav="ledger",
+        d=detail,
+        actions=actions,
+        error=error,
+        open_action=open_action,
+        values=values or {},
+        people=people,
+        units=units,
+        default_unit=default_unit,
+    )
 
 
 @router.get("/problems/new")
@@ -234,18 +293,35 @@ async def new_submit(request: Request):
         viewer = require_viewer(request)
         check_csrf(request, form.get("csrf_token"))
         ctx = ctx_of(request)
-        values = {k: str(form.get(k) or "").strip() for k in ("project", "category", "title", "description",
-                                                               "unit", "severity")}
+        values = {
+            k: str(form.get(k) or "").strip()
+            for k in ("project", "category", "title", "description", "unit", "severity")
+        }
         values["county_level"] = bool(form.get("county_level"))
         try:
-            problem = ctx.service.log(viewer.login, values["project"], values["category"], values["title"],
-                                      unit=values["unit"] or None, description=values["description"],
-                                      severity=values["severity"] or "general", county_level=values["county_level"])
+            problem = ctx.service.log(
+                viewer.login,
+                values["project"],
+                values["category"],
+                values["title"],
+                unit=values["unit"] or None,
+                description=values["description"],
+                severity=values["severity"] or "general",
+                county_level=values["county_level"],
+            )
         except DubanError as exc:
             with read_session(ctx.reader) as s:
                 opts = options(s)
-            return render(request, "new.html", status=status_for(exc), title="登记问题", nav="new", opts=opts,
-                          values=values, error=exc)
+            return render(
+                request,
+                "new.html",
+                status=status_for(exc),
+                title="登记问题",
+                nav="new",
+                opts=opts,
+                values=values,
+                error=exc,
+            )
         flash(request, f"已登记问题 {problem.code}")
         return redirect(f"/problems/{problem.code}")
 
@@ -285,7 +361,7 @@ async def problem_act(request: Request, code: str, action: str):
     return await run_in_threadpool(work)
 
 
-def _version(raw) -> Optional[int]:
+def _version(raw) -> int | None:
     text = str(raw or "").strip()
     if not text:
         return None
@@ -296,14 +372,23 @@ def _version(raw) -> Optional[int]:
 
 # -- review queue ------------------------------------------------------------------------------------
 
-def review_page(request: Request, error: Optional[DubanError] = None):
+
+def review_page(request: Request, error: DubanError | None = None):
     viewer = require_viewer(request)
     guards.require_review(viewer.actor)
     ctx = ctx_of(request)
     with read_session(ctx.reader) as s:
         items = dashboard.review_queue(s, ctx.today())
-    return render(request, "review.html", status=status_for(error) if error else 200, title="销号审核",
-                  nav="review", items=items, ratings=[(r.value, r.label) for r in Rating], error=error)
+    return render(
+        request,
+        "review.html",
+        status=status_for(error) if error else 200,
+        title="销号审核",
+        nav="review",
+        items=items,
+        ratings=[(r.value, r.label) for r in Rating],
+        error=error,
+    )
 
 
 @router.get("/review")
@@ -312,6 +397,7 @@ def review_view(request: Request):
 
 
 # -- account -----------------------------------------------------------------------------------------
+
 
 @router.get("/account/password")
 def password_form(request: Request):

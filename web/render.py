@@ -26,6 +26,7 @@ def _label(enum):
             return enum(value).label
         except ValueError:
             return value or "—"
+
     return label
 
 
@@ -40,8 +41,9 @@ def options_html(choices, selected, blank: str | None = None) -> Markup:
 
 
 def make_env(tz) -> Environment:
-    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True, undefined=Undefined,
-                      trim_blocks=True, lstrip_blocks=True)
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES), autoescape=True, undefined=Undefined, trim_blocks=True, lstrip_blocks=True
+    )
 
     def dt(value) -> str:
         if not value:
@@ -51,10 +53,17 @@ def make_env(tz) -> Environment:
         return value.astimezone(tz).strftime("%Y-%m-%d %H:%M")
 
     env.filters["dt"] = dt
-    env.globals.update(role_label=_label(Role), state_label=_label(State), level_label=_label(Level),
-                       rating_label=_label(Rating), recipient_label=_label(Recipient),
-                       action_label=lambda a: ACTION_LABELS.get(a, a), kind_label=kind_label,
-                       status_label=status_label, options_html=options_html)
+    env.globals.update(
+        role_label=_label(Role),
+        state_label=_label(State),
+        level_label=_label(Level),
+        rating_label=_label(Rating),
+        recipient_label=_label(Recipient),
+        action_label=lambda a: ACTION_LABELS.get(a, a),
+        kind_label=kind_label,
+        status_label=status_label,
+        options_html=options_html,
+    )
     return env
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
-from typing import Optional
 from urllib.parse import quote
 
 from fastapi import APIRouter, Request
@@ -17,11 +16,13 @@ from web.auth import ctx_of, require_viewer
 
 router = APIRouter()
 
-_MEDIA = {"xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-          "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document"}
+_MEDIA = {
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+}
 
 
-def _dispatch(request: Request, period: str, half: Optional[str]):
+def _dispatch(request: Request, period: str, half: str | None):
     from reports.dispatch import Period, build
 
     require_viewer(request)
@@ -30,7 +31,7 @@ def _dispatch(request: Request, period: str, half: Optional[str]):
 
 
 @router.get("/reports/dispatch")
-def dispatch_page(request: Request, period: str, half: Optional[str] = None):
+def dispatch_page(request: Request, period: str, half: str | None = None):
     """调度通报 as a page (HTML with its charts embedded)."""
     from reports.dispatch_render import dispatch_html
 
@@ -39,11 +40,13 @@ def dispatch_page(request: Request, period: str, half: Optional[str] = None):
 
 
 @router.get("/reports/dispatch.xlsx")
-def dispatch_xlsx_download(request: Request, period: str, half: Optional[str] = None):
+def dispatch_xlsx_download(request: Request, period: str, half: str | None = None):
     from reports.dispatch_render import dispatch_xlsx
 
     report, ctx = _dispatch(request, period, half)
-    return _file(lambda path: dispatch_xlsx(report, ctx.rules, path), "xlsx", f"调度通报-{period}{'-' + half if half else ''}")
+    return _file(
+        lambda path: dispatch_xlsx(report, ctx.rules, path), "xlsx", f"调度通报-{period}{'-' + half if half else ''}"
+    )
 
 
 def _agenda(request: Request, meeting: str):
@@ -84,7 +87,12 @@ def _file(write, suffix: str, name: str):
     except BaseException:
         cleanup()
         raise
-    return FileResponse(target, media_type=_MEDIA[suffix],
-                        headers={"Content-Disposition": f"attachment; filename=report.{suffix}; "
-                                                        f"filename*=UTF-8''{quote(name + '.' + suffix)}"},
-                        background=BackgroundTask(cleanup))
+    return FileResponse(
+        target,
+        media_type=_MEDIA[suffix],
+        headers={
+            "Content-Disposition": f"attachment; filename=report.{suffix}; "
+            f"filename*=UTF-8''{quote(name + '.' + suffix)}"
+        },
+        background=BackgroundTask(cleanup),
+    )

@@ -55,14 +55,14 @@ def load_secret(path: Path) -> str:
 @dataclass(frozen=True)
 class WebSettings:
     secret_key: str
-    cookie_secure: bool = False        # DUBAN_COOKIE_SECURE=1 behind HTTPS: cookie sent over HTTPS only
-    session_hours: int = 12            # DUBAN_SESSION_HOURS: a login lasts this long
-    login_max_failures: int = 5        # DUBAN_LOGIN_MAX_FAILURES per login+IP within the window
-    login_window_seconds: int = 900    # DUBAN_LOGIN_WINDOW_SECONDS: window and lock-out duration
+    cookie_secure: bool = False  # DUBAN_COOKIE_SECURE=1 behind HTTPS: cookie sent over HTTPS only
+    session_hours: int = 12  # DUBAN_SESSION_HOURS: a login lasts this long
+    login_max_failures: int = 5  # DUBAN_LOGIN_MAX_FAILURES per login+IP within the window
+    login_window_seconds: int = 900  # DUBAN_LOGIN_WINDOW_SECONDS: window and lock-out duration
     page_size: int = 50
 
     @classmethod
-    def from_env(cls, secret_file: Path | None = None) -> "WebSettings":
+    def from_env(cls, secret_file: Path | None = None) -> WebSettings:
         return cls(
             secret_key=load_secret(secret_file or Path(os.environ.get("DUBAN_SECRET_FILE", "var/secret_key"))),
             cookie_secure=_flag("DUBAN_COOKIE_SECURE"),

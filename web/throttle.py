@@ -12,12 +12,17 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
-from typing import Callable
+from collections.abc import Callable
 
 
 class LoginThrottle:
-    def __init__(self, max_failures: int = 5, window: float = 900.0, clock: Callable[[], float] = time.monotonic,
-                 max_keys: int = 100_000):
+    def __init__(
+        self,
+        max_failures: int = 5,
+        window: float = 900.0,
+        clock: Callable[[], float] = time.monotonic,
+        max_keys: int = 100_000,
+    ):
         self.max_failures, self.window, self.clock, self.max_keys = max_failures, window, clock, max_keys
         self._failures: dict[tuple[str, str], deque] = {}
         self._lock = threading.Lock()

@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import datetime
-from typing import Optional
 
 from sqlmodel import Session, select
 
@@ -20,23 +19,32 @@ def digest(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-def create(session: Session, user: User, name: str, now: datetime, expires_at: Optional[datetime] = None) -> str:
+def create(session: Session, user: User, name: str, now: datetime, expires_at: datetime | None = None) -> str:
     name = (name or "").strip()
     if len(name) > 100:
         raise InvalidValue("令牌名称过长：最多 100 字")
     token = PREFIX + secrets.token_urlsafe(32)
-    session.add(ApiToken(user_id=user.id, name=name, token_hash=digest(token), prefix=token[:14],
-                         created_at=now, expires_at=expires_at))
+    session.add(
+        ApiToken(
+            user_id=user.id,
+            name=name,
+            token_hash=digest(token),
+            prefix=token[:14],
+            created_at=now,
+            expires_at=expires_at,
+        )
+    )
     session.flush()
     return token
 
 
-def lookup(session: Session, token: str, now: datetime) -> Optional[User]:
+def lookup(session: Session, token: str, now: datetime) -> User | None:
     """The active user a token belongs to, or None (unknown, revoked, expired, or user deactivated)."""
     if not token.startswith(PREFIX) or len(token) > 100:
         return None
-    row = session.exec(select(ApiToken, User).join(User, User.id == ApiToken.user_id)
-                       .where(ApiToken.token_hash == digest(token))).first()
+    row = session.exec(
+        select(ApiToken, User).join(User, User.id == ApiToken.user_id).where(ApiToken.token_hash == digest(token))
+    ).first()
     if row is None:
         return None
     tok, user = row
@@ -55,9 +63,19 @@ def revoke(session: Session, token_id: int, now: datetime) -> ApiToken:
     return tok
 
 
-def listing(session: Session, login: Optional[str] = None) -> list[dict]:
+def listing(session: Session, login: str | None = None) -> list[dict]:
     query = select(ApiToken, User.login).join(User, User.id == ApiToken.user_id).order_by(ApiToken.id)
     if login:
         query = query.where(User.login == login)
-    return [{"id": t.id, "login": lg, "name": t.name, "prefix": t.prefix, "created_at": t.created_at,
-             "expires_at": t.expires_at, "revoked_at": t.revoked_at} for t, lg in session.exec(query).all()]
+    return [
+        {
+            "id": t.id,
+            "login": lg,
+            "name": t.name,
+            "prefix": t.prefix,
+            "created_at": t.created_at,
+            "expires_at": t.expires_at,
+            "revoked_at": t.revoked_at,
+        }
+        for t, lg in session.exec(query).all()
+    ]

@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import calendar as _stdcal
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
-from typing import Iterable
 
 from workflow.errors import CalendarError
 
@@ -48,11 +48,13 @@ class Period:
     unit: PeriodUnit
 
     @classmethod
-    def parse(cls, text: str) -> "Period":
+    def parse(cls, text: str) -> Period:
         """Parse ``"3 workdays"``, ``"3个工作日"``, ``"7 calendar_days"``, ``"7天"``, ``"1 months"``, ``"1个月"``."""
         match = _PERIOD_RE.match(str(text).translate(_FULLWIDTH_DIGITS))
         if not match:
-            raise CalendarError(f"期限「{text}」格式无效，应为「数字 单位」，如「3 workdays」「7天」「1个月」；单位可选：{_ALLOWED_UNITS}")
+            raise CalendarError(
+                f"期限「{text}」格式无效，应为「数字 单位」，如「3 workdays」「7天」「1个月」；单位可选：{_ALLOWED_UNITS}"
+            )
         amount, word = int(match.group(1)), match.group(2)
         for unit, words in _UNIT_WORDS.items():
             if word in words:

@@ -10,8 +10,7 @@ problems that are due, with an index, however large the ledger grows.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
-from typing import Optional
+from datetime import UTC, date, datetime, time, timedelta
 
 from workflow.calendar import DueDate
 from workflow.rules import Rules
@@ -22,7 +21,7 @@ from workflow.states import CLOCK_STATES, Level, Light, Milestone, State
 class Snapshot:
     """The fields of a problem the pure workflow reads and changes (a plain copy of the row)."""
 
-    id: Optional[int] = None
+    id: int | None = None
     code: str = ""
     state: str = State.DISCOVERED
     level: str = Level.UNIT
@@ -30,24 +29,24 @@ class Snapshot:
     severity: str = "general"
     county_level: bool = False
     light: str = Light.GREEN
-    created_at: Optional[datetime] = None
-    deadline: Optional[date] = None
+    created_at: datetime | None = None
+    deadline: date | None = None
     deadline_provisional: bool = False
-    level_started_at: Optional[datetime] = None
-    deploy_due: Optional[date] = None
-    feedback_due: Optional[date] = None
-    acked_at: Optional[datetime] = None
-    feedback_at: Optional[datetime] = None
-    warned_at: Optional[datetime] = None
-    overdue_reminded_at: Optional[datetime] = None
-    deploy_reminded_at: Optional[datetime] = None
-    feedback_reminded_at: Optional[datetime] = None
-    stalled_at: Optional[datetime] = None
+    level_started_at: datetime | None = None
+    deploy_due: date | None = None
+    feedback_due: date | None = None
+    acked_at: datetime | None = None
+    feedback_at: datetime | None = None
+    warned_at: datetime | None = None
+    overdue_reminded_at: datetime | None = None
+    deploy_reminded_at: datetime | None = None
+    feedback_reminded_at: datetime | None = None
+    stalled_at: datetime | None = None
     overdue_escalations: int = 0
-    next_check_at: Optional[datetime] = None
-    suspended_at: Optional[datetime] = None
-    suspended_from: Optional[str] = None
-    resolved_at: Optional[datetime] = None
+    next_check_at: datetime | None = None
+    suspended_at: datetime | None = None
+    suspended_from: str | None = None
+    resolved_at: datetime | None = None
 
     FIELDS = None  # filled below: the names copied to and from rows
 
@@ -61,7 +60,7 @@ def local_date(moment: datetime, rules: Rules) -> date:
 
 def start_of_day(day: date, rules: Rules) -> datetime:
     """The UTC instant at which local ``day`` begins."""
-    return datetime.combine(day, time.min, tzinfo=rules.timezone).astimezone(timezone.utc)
+    return datetime.combine(day, time.min, tzinfo=rules.timezone).astimezone(UTC)
 
 
 def after_day(day: date, rules: Rules) -> datetime:
@@ -71,11 +70,11 @@ def after_day(day: date, rules: Rules) -> datetime:
 
 @dataclass(frozen=True)
 class Thresholds:
-    warn_at: Optional[datetime]
+    warn_at: datetime | None
     overdue_at: datetime
     escalate_at: datetime
-    deploy_missed_at: Optional[datetime]
-    feedback_missed_at: Optional[datetime]
+    deploy_missed_at: datetime | None
+    feedback_missed_at: datetime | None
 
 
 def thresholds(s: Snapshot, rules: Rules) -> Thresholds:
@@ -95,7 +94,9 @@ def _thresholds(s: Snapshot, rules: Rules) -> Thresholds:
     if rule.warn_before.amount > 0:
         warn_at = start_of_day(cal.before(s.deadline, rule.warn_before).date, rules)
     overdue_at = after_day(s.deadline, rules)
-    escalate_at = after_day(cal.add(s.deadline, rule.remind_after).date, rules) if rule.remind_after.amount else overdue_at
+    escalate_at = (
+        after_day(cal.add(s.deadline, rule.remind_after).date, rules) if rule.remind_after.amount else overdue_at
+    )
     deploy = after_day(s.deploy_due, rules) if s.deploy_due else None
     feedback = after_day(s.feedback_due, rules) if s.feedback_due else None
     return Thresholds(warn_at, overdue_at, escalate_at, deploy, feedback)
@@ -134,8 +135,9 @@ def enter_level(s: Snapshot, level: Level, now: datetime, rules: Rules) -> dict:
 
 
 def reset_reminders() -> dict:
-    return dict(warned_at=None, overdue_reminded_at=None, deploy_reminded_at=None,
-                feedback_reminded_at=None, stalled_at=None)
+    return dict(
+        warned_at=None, overdue_reminded_at=None, deploy_reminded_at=None, feedback_reminded_at=None, stalled_at=None
+    )
 
 
 def shift_for_pause(s: Snapshot, paused_since: datetime, now: datetime, rules: Rules) -> dict:
@@ -145,8 +147,9 @@ def shift_for_pause(s: Snapshot, paused_since: datetime, now: datetime, rules: R
         return {}
     cal = rules.calendar
     moved = cal.next_workday(s.deadline + timedelta(days=days))
-    changes: dict = dict(deadline=moved.date, deadline_provisional=s.deadline_provisional or moved.provisional,
-                         **reset_reminders())
+    changes: dict = dict(
+        deadline=moved.date, deadline_provisional=s.deadline_provisional or moved.provisional, **reset_reminders()
+    )
     for name in ("deploy_due", "feedback_due"):
         value = getattr(s, name)
         if value is not None:
@@ -174,7 +177,7 @@ def light_for(s: Snapshot, now: datetime, rules: Rules) -> Light:
     return Light.GREEN
 
 
-def next_check(s: Snapshot, now: datetime, rules: Rules) -> Optional[datetime]:
+def next_check(s: Snapshot, now: datetime, rules: Rules) -> datetime | None:
     """The earliest threshold after ``now`` (or already passed but not yet acted on)."""
     if s.state == State.DISCOVERED:
         return None if s.overdue_reminded_at else unassigned_at(s, rules)

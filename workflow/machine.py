@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
-from typing import Any, Optional
+from typing import Any
 
 from transitions import Machine
 
@@ -48,7 +48,7 @@ class Outcome:
     comment: str = ""
     data: dict = field(default_factory=dict)
     notices: list[NoticeIntent] = field(default_factory=list)
-    after: Optional[dl.Snapshot] = None  # the snapshot with the changes applied
+    after: dl.Snapshot | None = None  # the snapshot with the changes applied
 
 
 class Ctx:
@@ -84,6 +84,7 @@ def _today(ctx: Ctx) -> date:
 
 # -- guards (conditions): raise a typed error, or return True ---------------------------------------
 
+
 def _g_assign(ev) -> bool:
     ctx: Ctx = ev.model
     p = ctx.params
@@ -118,8 +119,10 @@ def _target_level(ctx: Ctx) -> Level:
     if wanted:
         target = Level.parse(wanted, "目标层级（--to）")
         if LADDER.index(target) <= LADDER.index(current):
-            higher = "、".join(f"{lv.value}（{lv.label}）" for lv in LADDER[LADDER.index(current) + 1:]) or "无"
-            raise InvalidValue(f"目标层级 {target.value} 不高于当前层级 {current.value}（{current.label}），可升级到：{higher}")
+            higher = "、".join(f"{lv.value}（{lv.label}）" for lv in LADDER[LADDER.index(current) + 1 :]) or "无"
+            raise InvalidValue(
+                f"目标层级 {target.value} 不高于当前层级 {current.value}（{current.label}），可升级到：{higher}"
+            )
         return target
     nxt = ctx.rules.level(current).next
     if nxt is None:
@@ -165,6 +168,7 @@ def _resume_to_assigned(ev) -> bool:
 
 # -- effects (after callbacks): fill ctx.changes / comment / notices ----------------------------------
 
+
 def _level_notify(ctx: Ctx, level: str) -> tuple[Recipient, ...]:
     return ctx.rules.level(level).notify
 
@@ -176,15 +180,28 @@ def _e_assign(ev) -> None:
     ctx.changes.update(dl.enter_level(snap, level, ctx.now, ctx.rules))
     if p.get("deadline"):
         _set_deadline(ctx, p["deadline"])
-    ctx.changes.update(responsible_unit_id=p["unit_id"], responsible_person_id=p["person_id"],
-                       leader_id=p.get("leader_id"), responsible_section=ctx.text("section", "责任科室", False),
-                       assigned_at=ctx.now)
+    ctx.changes.update(
+        responsible_unit_id=p["unit_id"],
+        responsible_person_id=p["person_id"],
+        leader_id=p.get("leader_id"),
+        responsible_section=ctx.text("section", "责任科室", False),
+        assigned_at=ctx.now,
+    )
     ctx.comment = ctx.text("comment", "交办意见", required=False)
-    ctx.data = {"deadline": str(ctx.changes["deadline"]), "routing": level.value, "unit_id": p["unit_id"],
-                "person_id": p["person_id"], "leader_id": p.get("leader_id"),
-                "section": ctx.changes["responsible_section"]}
-    ctx.notify("assignment", ctx.rules.notices["assignment"] + _level_notify(ctx, level),
-               comment=ctx.comment, due=str(ctx.changes["deadline"]))
+    ctx.data = {
+        "deadline": str(ctx.changes["deadline"]),
+        "routing": level.value,
+        "unit_id": p["unit_id"],
+        "person_id": p["person_id"],
+        "leader_id": p.get("leader_id"),
+        "section": ctx.changes["responsible_section"],
+    }
+    ctx.notify(
+        "assignment",
+        ctx.rules.notices["assignment"] + _level_notify(ctx, level),
+        comment=ctx.comment,
+        due=str(ctx.changes["deadline"]),
+    )
 
 
 def _e_ack(ev) -> None:
@@ -216,15 +233,22 @@ def _e_escalate(ev) -> None:
         _set_deadline(ctx, ctx.params["deadline"])
     if auto:
         ctx.changes["overdue_escalations"] = ctx.snap.overdue_escalations + 1
-        ctx.comment = (f"超过办结时限 {ctx.snap.deadline} 及宽限期仍未办结，"
-                       f"自动升级至「{target.label}」")
+        ctx.comment = f"超过办结时限 {ctx.snap.deadline} 及宽限期仍未办结，自动升级至「{target.label}」"
     else:
         ctx.comment = ctx.text("reason", "升级理由")
     ch = ctx.changes
     ctx.data = {"deadline": str(ch["deadline"]), "auto": auto, "deadline_given": bool(ctx.params.get("deadline"))}
-    ctx.notify("escalation", _level_notify(ctx, target), replayable=auto, comment=ctx.comment,
-               from_level=ctx.snap.level, to_level=target.value, due=str(ch["deadline"]),
-               deploy_due=str(ch["deploy_due"] or ""), feedback_due=str(ch["feedback_due"] or ""))
+    ctx.notify(
+        "escalation",
+        _level_notify(ctx, target),
+        replayable=auto,
+        comment=ctx.comment,
+        from_level=ctx.snap.level,
+        to_level=target.value,
+        due=str(ch["deadline"]),
+        deploy_due=str(ch["deploy_due"] or ""),
+        feedback_due=str(ch["feedback_due"] or ""),
+    )
 
 
 def _e_suspend(ev) -> None:
@@ -298,8 +322,11 @@ def _e_remind(ev) -> None:
 
 def _superseded(snap: dl.Snapshot, now: datetime) -> dict:
     """Mark earlier thresholds done once a later one has fired, so they are never sent late."""
-    return dict(warned_at=snap.warned_at or now, deploy_reminded_at=snap.deploy_reminded_at or now,
-                feedback_reminded_at=snap.feedback_reminded_at or now)
+    return dict(
+        warned_at=snap.warned_at or now,
+        deploy_reminded_at=snap.deploy_reminded_at or now,
+        feedback_reminded_at=snap.feedback_reminded_at or now,
+    )
 
 
 def _e_overdue(ev) -> None:
@@ -311,8 +338,9 @@ def _e_overdue(ev) -> None:
 
 def _e_stall(ev) -> None:
     ctx: Ctx = ev.model
-    ctx.changes.update(_superseded(ctx.snap, ctx.now), overdue_reminded_at=ctx.snap.overdue_reminded_at or ctx.now,
-                       stalled_at=ctx.now)
+    ctx.changes.update(
+        _superseded(ctx.snap, ctx.now), overdue_reminded_at=ctx.snap.overdue_reminded_at or ctx.now, stalled_at=ctx.now
+    )
     ctx.comment = f"已在最高层级「{Level(ctx.snap.level).label}」且超过办结时限 {ctx.snap.deadline} 及宽限期"
     ctx.notify("overdue", _level_notify(ctx, ctx.snap.level), replayable=True, final=True, due=str(ctx.snap.deadline))
 
@@ -329,18 +357,38 @@ TRANSITIONS: list[dict] = [
     dict(trigger="ack", source=ACTIVE, dest=None, conditions=[_g_ack], after=[_e_ack]),
     dict(trigger="feedback", source=ACTIVE, dest=None, conditions=[_g_text("text", "反馈内容")], after=[_e_feedback]),
     dict(trigger="note", source=list(S), dest=None, conditions=[_g_text("text", "备注内容")], after=[_e_note]),
-    dict(trigger="supervise", source=S.ASSIGNED, dest=S.SUPERVISED, conditions=[_g_text("reason", "督办意见")],
-         after=[_e_supervise]),
+    dict(
+        trigger="supervise",
+        source=S.ASSIGNED,
+        dest=S.SUPERVISED,
+        conditions=[_g_text("reason", "督办意见")],
+        after=[_e_supervise],
+    ),
     dict(trigger="escalate", source=ACTIVE, dest=S.SUPERVISED, conditions=[_g_escalate], after=[_e_escalate]),
-    dict(trigger="suspend", source=ACTIVE, dest=S.SUSPENDED, conditions=[_g_text("reason", "挂起原因")],
-         after=[_e_suspend]),
+    dict(
+        trigger="suspend",
+        source=ACTIVE,
+        dest=S.SUSPENDED,
+        conditions=[_g_text("reason", "挂起原因")],
+        after=[_e_suspend],
+    ),
     dict(trigger="resume", source=S.SUSPENDED, dest=S.ASSIGNED, conditions=[_resume_to_assigned], after=[_e_resume]),
     dict(trigger="resume", source=S.SUSPENDED, dest=S.SUPERVISED, after=[_e_resume]),
-    dict(trigger="resolve", source=ACTIVE, dest=S.REVIEW, conditions=[_g_text("resolution", "办结情况")],
-         after=[_e_resolve]),
+    dict(
+        trigger="resolve",
+        source=ACTIVE,
+        dest=S.REVIEW,
+        conditions=[_g_text("resolution", "办结情况")],
+        after=[_e_resolve],
+    ),
     dict(trigger="close", source=S.REVIEW, dest=S.CLOSED, conditions=[_g_close], after=[_e_close]),
-    dict(trigger="send_back", source=S.REVIEW, dest=S.SUPERVISED, conditions=[_g_text("reason", "退回理由")],
-         after=[_e_send_back]),
+    dict(
+        trigger="send_back",
+        source=S.REVIEW,
+        dest=S.SUPERVISED,
+        conditions=[_g_text("reason", "退回理由")],
+        after=[_e_send_back],
+    ),
     # The sweep's actions: no state change, but each is an audited workflow step.
     dict(trigger="warn", source=ACTIVE, dest=None, after=[_e_warn]),
     dict(trigger="remind", source=ACTIVE, dest=None, after=[_e_remind]),
@@ -349,6 +397,7 @@ TRANSITIONS: list[dict] = [
     dict(trigger="unassigned", source=S.DISCOVERED, dest=None, after=[_e_unassigned]),
 ]
 
+
 def _plain(value):
     """transitions treats Enum members as named states; give it the plain string values instead."""
     if isinstance(value, list):
@@ -356,9 +405,14 @@ def _plain(value):
     return None if value is None else str(value.value)
 
 
-MACHINE = Machine(model=None, states=[s.value for s in S],
-                  transitions=[{**t, "source": _plain(t["source"]), "dest": _plain(t["dest"])} for t in TRANSITIONS],
-                  initial=S.DISCOVERED.value, auto_transitions=False, send_event=True)
+MACHINE = Machine(
+    model=None,
+    states=[s.value for s in S],
+    transitions=[{**t, "source": _plain(t["source"]), "dest": _plain(t["dest"])} for t in TRANSITIONS],
+    initial=S.DISCOVERED.value,
+    auto_transitions=False,
+    send_event=True,
+)
 ACTIONS = tuple(MACHINE.events)
 # get_triggers scans every event; the answer per state never changes, so ask once.
 _TRIGGERS = {s.value: tuple(MACHINE.get_triggers(s.value)) for s in State}
@@ -368,16 +422,19 @@ def available(state: str) -> list[str]:
     return list(_TRIGGERS[State(state).value])
 
 
-def fire(action: str, snap: dl.Snapshot, actor: Actor, stake: Stake, now: datetime, rules: Rules,
-         **params: Any) -> Outcome:
+def fire(
+    action: str, snap: dl.Snapshot, actor: Actor, stake: Stake, now: datetime, rules: Rules, **params: Any
+) -> Outcome:
     """Run one action on a snapshot. Raises a typed error and changes nothing when it is not allowed."""
     if action not in MACHINE.events:
         raise InvalidValue(f"未知操作「{action}」，可选：{'、'.join(ACTIONS)}")
     state = State(snap.state)
     if action not in _TRIGGERS[state.value]:
         could = "、".join(ACTION_LABELS.get(a, a) for a in available(state) if a not in _SYSTEM_ONLY) or "无"
-        raise InvalidTransition(f"问题 {snap.code} 当前状态为「{state.label}」，不能{ACTION_LABELS.get(action, action)}；"
-                                f"此状态下可以：{could}")
+        raise InvalidTransition(
+            f"问题 {snap.code} 当前状态为「{state.label}」，不能{ACTION_LABELS.get(action, action)}；"
+            f"此状态下可以：{could}"
+        )
     check("auto_escalate" if params.get("auto") else action, actor, stake, snap.code)
     ctx = Ctx(snap, actor, now, rules, dict(params))
     MACHINE.events[action].trigger(ctx)
@@ -387,8 +444,9 @@ def fire(action: str, snap: dl.Snapshot, actor: Actor, stake: Stake, now: dateti
     after = replace(snap, **{k: v for k, v in changes.items() if k in _SNAPSHOT_FIELDS})
     changes.update(dl.schedule(after, now, rules))
     after.light, after.next_check_at = changes["light"], changes["next_check_at"]
-    return Outcome(action, snap.state, ctx.state, snap.level, after.level, changes,
-                   ctx.comment, ctx.data, ctx.notices, after)
+    return Outcome(
+        action, snap.state, ctx.state, snap.level, after.level, changes, ctx.comment, ctx.data, ctx.notices, after
+    )
 
 
 _SNAPSHOT_FIELDS = frozenset(dl.Snapshot.FIELDS)

@@ -6,7 +6,6 @@ The same table serves the CLI, the web pages and the API, so a rule is stated on
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
 
 from workflow.errors import PermissionDenied
 from workflow.states import Role
@@ -19,8 +18,8 @@ class Actor:
     login: str
     name: str
     role: str
-    user_id: Optional[int] = None
-    unit_id: Optional[int] = None
+    user_id: int | None = None
+    unit_id: int | None = None
     unit_name: str = ""
     active: bool = True
 
@@ -36,10 +35,10 @@ SYSTEM = Actor(SYSTEM_LOGIN, "系统自动", "system")
 class Stake:
     """The people and units a problem belongs to."""
 
-    responsible_unit_id: Optional[int] = None
-    responsible_person_id: Optional[int] = None
-    leader_id: Optional[int] = None
-    project_leader_id: Optional[int] = None
+    responsible_unit_id: int | None = None
+    responsible_person_id: int | None = None
+    leader_id: int | None = None
+    project_leader_id: int | None = None
 
 
 # Actions only the scheduler's sweep performs.
@@ -97,8 +96,11 @@ def allowed(action: str, actor: Actor, stake: Stake) -> bool:
     if action in ("ack", "feedback", "resolve"):
         return actor.role == Role.ADMIN or _is_handler(actor, stake)
     if action == "escalate":
-        return _office(actor) or _contracts(actor, stake) or (
-            actor.role == Role.UNIT_HEAD and _is_unit_member(actor, stake))
+        return (
+            _office(actor)
+            or _contracts(actor, stake)
+            or (actor.role == Role.UNIT_HEAD and _is_unit_member(actor, stake))
+        )
     if action in ("suspend", "resume"):
         return _office(actor)
     if action in ("close", "send_back"):

@@ -119,7 +119,7 @@ class _Reader:
             if key not in allowed:
                 raise self.fail(key, f"不认识，此处可用的键：{'、'.join(allowed)}")
 
-    def table(self, key: str, required: bool = True) -> "_Reader":
+    def table(self, key: str, required: bool = True) -> _Reader:
         value = self.data.get(key)
         if value is None:
             if required:
@@ -170,8 +170,12 @@ class _Reader:
 
     def enum_list(self, key: str, enum: type, default: Any = ...) -> tuple:
         values = self.get(key, list, default, "字符串数组")
-        return tuple(self._member(f"{key}[{i}]", enum, v) if isinstance(v, str) else
-                     _raise(self.fail(f"{key}[{i}]", f"的值「{_shown(v)}」应为字符串")) for i, v in enumerate(values))
+        return tuple(
+            self._member(f"{key}[{i}]", enum, v)
+            if isinstance(v, str)
+            else _raise(self.fail(f"{key}[{i}]", f"的值「{_shown(v)}」应为字符串"))
+            for i, v in enumerate(values)
+        )
 
     def date_list(self, key: str) -> list[date]:
         values = self.get(key, list, [], "日期数组，如 [2027-01-01]")
@@ -212,8 +216,21 @@ def _raise(exc: Exception):
 
 def parse_rules(data: dict, source: str = "<rules>") -> Rules:
     top = _Reader(source, data)
-    top.only(("version", "calendar", "lights", "routing", "sweep", "digest", "dispatch", "discovered", "levels",
-              "notices", "overrides"))
+    top.only(
+        (
+            "version",
+            "calendar",
+            "lights",
+            "routing",
+            "sweep",
+            "digest",
+            "dispatch",
+            "discovered",
+            "levels",
+            "notices",
+            "overrides",
+        )
+    )
     version = top.get("version", int, what="整数 1")
     if version != 1:
         raise top.fail("version", f"的值「{version}」不受支持，目前只支持 1")
@@ -276,7 +293,10 @@ def parse_rules(data: dict, source: str = "<rules>") -> Rules:
         category = o.enum("category", Category, None)
         severity = o.enum("severity", Severity, None)
         if category is None and severity is None:
-            raise o.fail("category", "与 severity 至少要给出一个，否则这条覆盖规则对所有问题生效，应直接改 levels 中的 time_limit")
+            raise o.fail(
+                "category",
+                "与 severity 至少要给出一个，否则这条覆盖规则对所有问题生效，应直接改 levels 中的 time_limit",
+            )
         limit = o.period("time_limit")
         if limit.amount <= 0:
             raise o.fail("time_limit", f"的值「{limit}」必须大于 0")

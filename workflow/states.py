@@ -16,7 +16,7 @@ class _Labelled(StrEnum):
         return _LABELS[(type(self).__name__, self.value)]
 
     @classmethod
-    def parse(cls, value: str, field: str) -> "_Labelled":
+    def parse(cls, value: str, field: str) -> _Labelled:
         """Accept the id or the Chinese label; raise a Chinese error naming the field otherwise."""
         from workflow.errors import InvalidValue
 
@@ -49,8 +49,12 @@ class Level(_Labelled):
     GOVERNMENT_MEETING = "government_meeting"
 
 
-LEVEL_SHORT = {"unit": "单位", "county_leader": "包联领导", "supervision_13710": "13710督办",
-               "government_meeting": "县政府会议"}
+LEVEL_SHORT = {
+    "unit": "单位",
+    "county_leader": "包联领导",
+    "supervision_13710": "13710督办",
+    "government_meeting": "县政府会议",
+}
 
 LADDER = (Level.UNIT, Level.COUNTY_LEADER, Level.SUPERVISION_13710, Level.GOVERNMENT_MEETING)
 

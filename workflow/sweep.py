@@ -31,9 +31,15 @@ def plan(s: dl.Snapshot, now: datetime, rules: Rules) -> tuple[str, dict] | None
         return ("stall", {}) if s.stalled_at is None else None
     if now >= t.overdue_at:
         return ("overdue", {}) if s.overdue_reminded_at is None else None
-    deploy_missed = t.deploy_missed_at and s.acked_at is None and s.deploy_reminded_at is None and now >= t.deploy_missed_at
-    feedback_missed = (t.feedback_missed_at and s.feedback_at is None and s.feedback_reminded_at is None
-                       and now >= t.feedback_missed_at)
+    deploy_missed = (
+        t.deploy_missed_at and s.acked_at is None and s.deploy_reminded_at is None and now >= t.deploy_missed_at
+    )
+    feedback_missed = (
+        t.feedback_missed_at
+        and s.feedback_at is None
+        and s.feedback_reminded_at is None
+        and now >= t.feedback_missed_at
+    )
     if deploy_missed or feedback_missed:
         return "remind", {}
     if t.warn_at and s.warned_at is None and now >= t.warn_at:

@@ -24,7 +24,7 @@ class Duban:
         """Every row of every table."""
         return backends.dump(self.db)
 
-    def copy_to(self, tmp_path: Path) -> "Duban":
+    def copy_to(self, tmp_path: Path) -> Duban:
         return Duban(backends.copy_database(self.db, tmp_path), tmp_path)
 
     def __call__(self, *args: str, at: str | None = None, user: str | None = "admin", ok: bool = True):
@@ -35,10 +35,11 @@ class Duban:
             env["DUBAN_NOW"] = at
         if user:
             env["DUBAN_USER"] = user
-        result = subprocess.run([str(DUBAN), *args], capture_output=True, text=True, env=env, cwd=self.cwd,
-                                timeout=120)
+        result = subprocess.run([str(DUBAN), *args], capture_output=True, text=True, env=env, cwd=self.cwd, timeout=120)
         if ok and result.returncode != 0:
-            raise AssertionError(f"duban {' '.join(args)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
+            raise AssertionError(
+                f"duban {' '.join(args)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}"
+            )
         if not ok:
             assert result.returncode != 0, f"duban {' '.join(args)} should have failed:\n{result.stdout}"
             assert "Traceback" not in result.stderr + result.stdout

@@ -19,8 +19,17 @@ def template(request, tmp_path_factory):
     folder = tmp_path_factory.mktemp("county")
     duban = Duban(backends.new_database_url(request.param, folder), folder)
     setup_county(duban)
-    code = duban("log", "--project", "嘉润综合物流园区", "--category", "land", "--title", "用地预审",
-                 at="2024-01-08T09:00", user="xu.kfq").stdout.strip()
+    code = duban(
+        "log",
+        "--project",
+        "嘉润综合物流园区",
+        "--category",
+        "land",
+        "--title",
+        "用地预审",
+        at="2024-01-08T09:00",
+        user="xu.kfq",
+    ).stdout.strip()
     duban("assign", code, "--unit", "ziranziyuan", "--person", "sun.zrzy", at="2024-01-08T10:00", user="zhang.dcs")
     return duban, code
 
@@ -37,27 +46,55 @@ def state(duban, code):
 
 CASES = [
     # (args, user, expected fragments of the one-line error)
-    (["log", "--project", "嘉润综合物流园区", "--category", "roads", "--title", "x"], "xu.kfq",
-     ["问题类型（--category）", "roads", "land（土地）"]),
+    (
+        ["log", "--project", "嘉润综合物流园区", "--category", "roads", "--title", "x"],
+        "xu.kfq",
+        ["问题类型（--category）", "roads", "land（土地）"],
+    ),
     (["log", "--project", "嘉润综合物流园区", "--category", "land"], "xu.kfq", ["缺少必填参数 --title"]),
-    (["log", "--project", "不存在的项目", "--category", "land", "--title", "x"], "xu.kfq", ["项目「不存在的项目」不存在"]),
-    (["log", "--project", "嘉润综合物流园区", "--category", "land", "--title", "x", "--severity", "urgent"], "xu.kfq",
-     ["问题性质（--severity）", "urgent", "major（重大）"]),
-    (["log", "--project", "嘉润综合物流园区", "--category", "land", "--title", "x", "--unit", "火星局"], "xu.kfq",
-     ["单位（--unit）「火星局」不存在"]),
-    (["log", "--project", "嘉润综合物流园区", "--category", "land", "--title", "x"], "ghost",
-     ["当前用户（--as / DUBAN_USER）「ghost」不存在"]),
+    (
+        ["log", "--project", "不存在的项目", "--category", "land", "--title", "x"],
+        "xu.kfq",
+        ["项目「不存在的项目」不存在"],
+    ),
+    (
+        ["log", "--project", "嘉润综合物流园区", "--category", "land", "--title", "x", "--severity", "urgent"],
+        "xu.kfq",
+        ["问题性质（--severity）", "urgent", "major（重大）"],
+    ),
+    (
+        ["log", "--project", "嘉润综合物流园区", "--category", "land", "--title", "x", "--unit", "火星局"],
+        "xu.kfq",
+        ["单位（--unit）「火星局」不存在"],
+    ),
+    (
+        ["log", "--project", "嘉润综合物流园区", "--category", "land", "--title", "x"],
+        "ghost",
+        ["当前用户（--as / DUBAN_USER）「ghost」不存在"],
+    ),
     (["log", "--project", "嘉润综合物流园区", "--category", "land", "--title", "x"], None, ["--as"]),
     (["close", "{code}", "--rating", "good"], "zhang.dcs", ["当前状态为「交办」", "不能销号"]),
     (["resolve", "{code}", "--resolution", "好了"], "xu.kfq", ["无权", "申请销号"]),
     (["feedback", "{code}", "--text", "  "], "sun.zrzy", ["反馈内容不能为空"]),
-    (["escalate", "{code}", "--to", "province", "--reason", "x"], "zhang.dcs", ["目标层级（--to）", "province", "county_leader"]),
+    (
+        ["escalate", "{code}", "--to", "province", "--reason", "x"],
+        "zhang.dcs",
+        ["目标层级（--to）", "province", "county_leader"],
+    ),
     (["escalate", "{code}", "--to", "unit", "--reason", "x"], "zhang.dcs", ["不高于当前层级"]),
     (["ack", "WT-2024-0999"], "sun.zrzy", ["问题编号「WT-2024-0999」不存在"]),
     (["ack", "2024-1"], "sun.zrzy", ["问题编号「2024-1」格式无效", "WT-2024-0001"]),
     (["feedback", "{code}", "--text", "x", "--expect-version", "1"], "sun.zrzy", ["已被他人修改"]),
-    (["user", "add", "Bad Login", "--name", "x", "--unit", "督查室", "--role", "staff"], "admin", ["登录名「Bad Login」无效"]),
-    (["user", "add", "newbie", "--name", "x", "--unit", "督查室", "--role", "boss"], "admin", ["角色（--role）", "boss", "inspector"]),
+    (
+        ["user", "add", "Bad Login", "--name", "x", "--unit", "督查室", "--role", "staff"],
+        "admin",
+        ["登录名「Bad Login」无效"],
+    ),
+    (
+        ["user", "add", "newbie", "--name", "x", "--unit", "督查室", "--role", "boss"],
+        "admin",
+        ["角色（--role）", "boss", "inspector"],
+    ),
     (["user", "add", "newbie", "--name", "x", "--unit", "督查室", "--role", "staff"], "sun.zrzy", ["只有管理员"]),
     (["user", "add", "zhang.dcs", "--name", "x", "--unit", "督查室", "--role", "staff"], "admin", ["已存在"]),
     (["project", "add", "新项目", "--unit", "kaifaqu", "--leader", "sun.zrzy"], "admin", ["county_leader"]),
@@ -100,5 +137,9 @@ def test_exit_codes_are_distinct_per_kind_of_error(county):
     assert duban("ack", "WT-2024-0999", user="sun.zrzy", ok=False).returncode == 3
     assert duban("resolve", code, "--resolution", "x", user="xu.kfq", ok=False).returncode == 4
     assert duban("close", code, user="zhang.dcs", ok=False).returncode == 5
-    assert duban("log", "--project", "嘉润综合物流园区", "--category", "x", "--title", "t", user="xu.kfq",
-                 ok=False).returncode == 2
+    assert (
+        duban(
+            "log", "--project", "嘉润综合物流园区", "--category", "x", "--title", "t", user="xu.kfq", ok=False
+        ).returncode
+        == 2
+    )

@@ -10,27 +10,93 @@ pytestmark = pytest.mark.acceptance
 
 def setup_county(duban):
     duban("init", at="2023-11-15")
-    duban("user", "add", "zhang.dcs", "--name", "张晓明", "--unit", "督查室", "--role", "inspector",
-          "--email", "zhang@yc.example")
-    duban("user", "add", "zhao.zrzy", "--name", "赵国强", "--unit", "自然资源局", "--role", "unit_head",
-          "--email", "zhao@yc.example")
-    duban("user", "add", "sun.zrzy", "--name", "孙丽", "--unit", "ziranziyuan", "--role", "staff",
-          "--email", "sun@yc.example")
+    duban(
+        "user",
+        "add",
+        "zhang.dcs",
+        "--name",
+        "张晓明",
+        "--unit",
+        "督查室",
+        "--role",
+        "inspector",
+        "--email",
+        "zhang@yc.example",
+    )
+    duban(
+        "user",
+        "add",
+        "zhao.zrzy",
+        "--name",
+        "赵国强",
+        "--unit",
+        "自然资源局",
+        "--role",
+        "unit_head",
+        "--email",
+        "zhao@yc.example",
+    )
+    duban(
+        "user",
+        "add",
+        "sun.zrzy",
+        "--name",
+        "孙丽",
+        "--unit",
+        "ziranziyuan",
+        "--role",
+        "staff",
+        "--email",
+        "sun@yc.example",
+    )
     duban("user", "add", "xu.kfq", "--name", "徐海", "--unit", "开发区管委会", "--role", "staff")
-    duban("user", "add", "wang.fxz", "--name", "王建国", "--unit", "county_gov", "--role", "county_leader",
-          "--email", "wang@yc.example")
+    duban(
+        "user",
+        "add",
+        "wang.fxz",
+        "--name",
+        "王建国",
+        "--unit",
+        "county_gov",
+        "--role",
+        "county_leader",
+        "--email",
+        "wang@yc.example",
+    )
     duban("project", "add", "嘉润综合物流园区", "--unit", "kaifaqu", "--leader", "wang.fxz")
 
 
 def test_a_whole_winter(duban):
     setup_county(duban)
-    code = duban("log", "--project", "嘉润综合物流园区", "--unit", "自然资源局", "--category", "土地",
-                 "--title", "二期冷链仓储用地预审未办结", "--description", "用地预审与选址意见书尚未取得",
-                 at="2023-11-20T10:00", user="xu.kfq").stdout.strip()
+    code = duban(
+        "log",
+        "--project",
+        "嘉润综合物流园区",
+        "--unit",
+        "自然资源局",
+        "--category",
+        "土地",
+        "--title",
+        "二期冷链仓储用地预审未办结",
+        "--description",
+        "用地预审与选址意见书尚未取得",
+        at="2023-11-20T10:00",
+        user="xu.kfq",
+    ).stdout.strip()
     assert code == "WT-2023-0001"
 
-    out = duban("assign", code, "--unit", "ziranziyuan", "--person", "sun.zrzy", "--section", "耕地保护股",
-                at="2023-11-21T09:00", user="zhang.dcs").stdout
+    out = duban(
+        "assign",
+        code,
+        "--unit",
+        "ziranziyuan",
+        "--person",
+        "sun.zrzy",
+        "--section",
+        "耕地保护股",
+        at="2023-11-21T09:00",
+        user="zhang.dcs",
+    ).stdout
     assert "交办" in out and "2023-12-19" in out  # land at unit level: 20 working days
     duban("ack", code, at="2023-11-21T15:00", user="sun.zrzy")
     duban("feedback", code, "--text", "已组卷，待市局审查", at="2023-11-28T10:00", user="sun.zrzy")
@@ -56,8 +122,16 @@ def test_a_whole_winter(duban):
     assert shown["deadline"] > "2023-12-22"
 
     # The inspection office issues a 13710 supervision letter by hand.
-    out = duban("escalate", code, "--to", "supervision_13710", "--reason", "久拖不决，发督办函",
-                at="2023-12-25T09:00", user="zhang.dcs").stdout
+    out = duban(
+        "escalate",
+        code,
+        "--to",
+        "supervision_13710",
+        "--reason",
+        "久拖不决，发督办函",
+        at="2023-12-25T09:00",
+        user="zhang.dcs",
+    ).stdout
     assert "13710" in out
     shown = duban.json("show", code)
     assert (shown["deploy_due"], shown["feedback_due"], shown["deadline"]) == ("2023-12-26", "2023-12-28", "2024-01-02")
@@ -83,8 +157,24 @@ def test_a_whole_winter(duban):
     shown = duban.json("show", code)
     assert shown["state"] == "closed" and shown["rating"] == "good"
     actions = [e["action"] for e in shown["history"]]
-    assert actions == ["log", "assign", "ack", "feedback", "warn", "overdue", "escalate", "escalate", "remind",
-                       "ack", "feedback", "escalate", "resolve", "send_back", "resolve", "close"]
+    assert actions == [
+        "log",
+        "assign",
+        "ack",
+        "feedback",
+        "warn",
+        "overdue",
+        "escalate",
+        "escalate",
+        "remind",
+        "ack",
+        "feedback",
+        "escalate",
+        "resolve",
+        "send_back",
+        "resolve",
+        "close",
+    ]
     levels = [e["to_level"] for e in shown["history"] if e["action"] == "escalate"]
     assert levels == ["county_leader", "supervision_13710", "government_meeting"]
     assert all(e["at"] and e["actor"] for e in shown["history"])
@@ -107,10 +197,20 @@ def test_sample_ledger_and_make_run_flow(duban):
 
 def test_deadline_in_an_unknown_year_is_provisional_not_a_crash(duban):
     setup_county(duban)
-    code = duban("log", "--project", "嘉润综合物流园区", "--category", "permit", "--title", "跨年手续",
-                 at="2026-12-20T09:00", user="xu.kfq").stdout.strip()
-    out = duban("assign", code, "--unit", "ziranziyuan", "--person", "sun.zrzy", at="2026-12-21T09:00",
-                user="zhang.dcs").stdout
+    code = duban(
+        "log",
+        "--project",
+        "嘉润综合物流园区",
+        "--category",
+        "permit",
+        "--title",
+        "跨年手续",
+        at="2026-12-20T09:00",
+        user="xu.kfq",
+    ).stdout.strip()
+    out = duban(
+        "assign", code, "--unit", "ziranziyuan", "--person", "sun.zrzy", at="2026-12-21T09:00", user="zhang.dcs"
+    ).stdout
     assert "暂定" in out
     assert duban.json("show", code)["deadline_provisional"] is True
     assert "暂定" in duban("list").stdout

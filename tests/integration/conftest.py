@@ -9,7 +9,6 @@ from service import directory
 from service.problems import ProblemService
 from tests.conftest import Clock, at
 
-
 PEOPLE = [
     ("admin", "管理员", "duchashi", "admin", "admin@yc.example"),
     ("insp", "张督查", "duchashi", "inspector", "insp@yc.example"),

@@ -29,6 +29,7 @@ def source(tmp_path, rules):
     from sqlmodel import Session
 
     from service import directory
+
     with Session(engine) as s, s.begin():
         directory.load_units(s)
         directory.add_user(s, "admin", "管理员", "duchashi", "admin", "a@yc.example", at("2024-01-01"))
@@ -69,11 +70,11 @@ def test_restored_database_keeps_working(source, tmp_path, rules, db_url):
     export_dump(engine, path, at("2024-01-21"))
     target = make_engine(db_url)
     import_dump(target, path)
-    from service.problems import ProblemService
-
     from sqlmodel import Session, select
 
     from models.tables import Problem
+    from service.problems import ProblemService
+
     with Session(target) as s:
         before = s.exec(select(Problem)).all()
     svc = ProblemService(target, rules, lambda: at("2024-01-22"))

@@ -38,7 +38,9 @@ def test_every_action_leaves_an_audit_event_and_its_notices(svc, engine):
     assert p.state == "assigned" and p.level == "unit" and p.deadline is not None
     events = svc.history(p.id)
     assert [(e.action, e.from_state, e.to_state, e.actor) for e in events] == [
-        ("log", None, "discovered", "town"), ("assign", "discovered", "assigned", "insp")]
+        ("log", None, "discovered", "town"),
+        ("assign", "discovered", "assigned", "insp"),
+    ]
     with session(engine) as s:
         notices = s.exec(select(Notice).where(Notice.problem_id == p.id)).all()
     by_login = {n.recipient_login: n for n in notices}
@@ -71,11 +73,10 @@ def test_a_stale_version_is_rejected(svc, engine):
 
 def test_concurrent_update_between_read_and_write_is_detected(svc, engine, rules, clock):
     """Two writers load the same version; the second UPDATE matches no row and nothing is written."""
-    from service.persist import persist
+    from service import directory
+    from service.persist import persist, stake_fields
     from workflow.machine import fire
     from workflow.permissions import Stake
-    from service import directory
-    from service.persist import stake_fields
 
     p = log_and_assign(svc)
     with session(engine) as s:

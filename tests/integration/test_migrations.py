@@ -31,16 +31,30 @@ def test_upgrade_from_the_first_revision_keeps_every_row(db_url, rules):
     migrate.upgrade(engine, first_revision())
     # Data written with the first schema: only the tables and columns that revision knows.
     with engine.begin() as conn:
-        conn.execute(sa.text("INSERT INTO unit (id, code, name, kind, aliases) VALUES "
-                             "(1, 'ziranziyuan', '自然资源局', 'department', '[]'), (2, 'duchashi', '县政府办督查室', 'inspection_office', '[]')"))
-        conn.execute(sa.text("INSERT INTO user_account (id, login, name, unit_id, role, email, active, created_at) VALUES "
-                             "(1, 'insp', '张督查', 2, 'inspector', 'i@yc.example', true, '2024-01-01 01:00:00'), "
-                             "(2, 'staff', '孙科员', 1, 'staff', 's@yc.example', true, '2024-01-01 01:00:00')"))
-        conn.execute(sa.text("INSERT INTO project (id, name, unit_id, created_at) VALUES (1, '嘉润综合物流园区', 1, '2024-01-01 01:00:00')"))
+        conn.execute(
+            sa.text(
+                "INSERT INTO unit (id, code, name, kind, aliases) VALUES "
+                "(1, 'ziranziyuan', '自然资源局', 'department', '[]'), (2, 'duchashi', '县政府办督查室', 'inspection_office', '[]')"
+            )
+        )
+        conn.execute(
+            sa.text(
+                "INSERT INTO user_account (id, login, name, unit_id, role, email, active, created_at) VALUES "
+                "(1, 'insp', '张督查', 2, 'inspector', 'i@yc.example', true, '2024-01-01 01:00:00'), "
+                "(2, 'staff', '孙科员', 1, 'staff', 's@yc.example', true, '2024-01-01 01:00:00')"
+            )
+        )
+        conn.execute(
+            sa.text(
+                "INSERT INTO project (id, name, unit_id, created_at) VALUES (1, '嘉润综合物流园区', 1, '2024-01-01 01:00:00')"
+            )
+        )
     if engine.dialect.name == "postgresql":
         with engine.begin() as conn:
             for table in ("unit", "user_account", "project"):
-                conn.execute(sa.text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"))
+                conn.execute(
+                    sa.text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
+                )
     svc = ProblemService(engine, rules, lambda: at("2024-01-08"))
     code = svc.log("staff", "嘉润综合物流园区", "land", "升级前登记的问题").code
     svc.act("insp", code, "assign", unit="ziranziyuan", person="staff")

@@ -8,7 +8,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -18,8 +18,8 @@ from models.db import make_engine, session
 from models.tables import Event, Notice, Problem
 from service.problems import ProblemService
 from service.scheduler import Jobs, simulate
-from tests.conftest import at
 from tests.backends import copy_database
+from tests.conftest import at
 from tests.mailserver import Mailbox
 
 DUBAN = str(Path(sys.executable).with_name("duban"))
@@ -35,8 +35,13 @@ def smtpd():
 
 def env_for(engine, smtpd, **extra):
     env = {k: v for k, v in os.environ.items() if not k.startswith("DUBAN_")}
-    env.update(DUBAN_DB=engine.url.render_as_string(hide_password=False), DUBAN_SMTP_HOST="127.0.0.1", DUBAN_SMTP_PORT=str(smtpd.port),
-               DUBAN_MAIL_FROM="duban@yc.example", **extra)
+    env.update(
+        DUBAN_DB=engine.url.render_as_string(hide_password=False),
+        DUBAN_SMTP_HOST="127.0.0.1",
+        DUBAN_SMTP_PORT=str(smtpd.port),
+        DUBAN_MAIL_FROM="duban@yc.example",
+        **extra,
+    )
     return env
 
 
@@ -44,26 +49,45 @@ def seed_ledger(svc, clock, n=12):
     categories = ["land", "demolition", "other", "permit"]
     for i in range(n):
         clock.set(f"2024-01-0{2 + i % 3}T10:00")
-        p = svc.log("town", "嘉润综合物流园区", categories[i % 4], f"问题{i}", severity="major" if i % 6 == 5 else "general",
-                    county_level=i % 4 == 1)
+        p = svc.log(
+            "town",
+            "嘉润综合物流园区",
+            categories[i % 4],
+            f"问题{i}",
+            severity="major" if i % 6 == 5 else "general",
+            county_level=i % 4 == 1,
+        )
         svc.act("insp", p.code, "assign", unit="ziranziyuan", person="staff" if i % 2 else "head")
 
 
-def test_two_scheduler_processes_over_a_simulated_month_do_everything_exactly_once(engine, svc, clock, smtpd,
-                                                                                     rules, tmp_path):
+def test_two_scheduler_processes_over_a_simulated_month_do_everything_exactly_once(
+    engine, svc, clock, smtpd, rules, tmp_path
+):
     seed_ledger(svc, clock)
     # Reference: the same month in one process, without delivery, on a copy of the database.
     engine.dispose()  # PostgreSQL copies from a template with no open connections
     ref_engine = make_engine(copy_database(engine.url.render_as_string(hide_password=False), tmp_path))
-    simulate(Jobs(ref_engine, rules, None, clock, "reference", deliver=False), at("2024-01-05T00:00"),
-             at("2024-02-05T00:00"), timedelta(hours=2))
+    simulate(
+        Jobs(ref_engine, rules, None, clock, "reference", deliver=False),
+        at("2024-01-05T00:00"),
+        at("2024-02-05T00:00"),
+        timedelta(hours=2),
+    )
     with session(ref_engine) as s:
         ref_escalations = len(s.exec(select(Event).where(Event.action == "escalate")).all())
     assert ref_escalations >= 12
 
     args = [DUBAN, "--at", "2024-01-05T00:00", "scheduler", "--until", "2024-02-05T00:00", "--step", "2h"]
-    procs = [subprocess.Popen(args, env=env_for(engine, smtpd, DUBAN_MAIL_DIR=str(tmp_path / f"mail{i}")),
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for i in range(2)]
+    procs = [
+        subprocess.Popen(
+            args,
+            env=env_for(engine, smtpd, DUBAN_MAIL_DIR=str(tmp_path / f"mail{i}")),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for i in range(2)
+    ]
     for p in procs:
         out, err = p.communicate(timeout=300)
         assert p.returncode == 0, err
@@ -82,8 +106,9 @@ def test_two_scheduler_processes_over_a_simulated_month_do_everything_exactly_on
         for a, b in mine:
             assert LADDER.index(b) == LADDER.index(a) + 1
     # Sweep actions happen once per problem, level and deadline.
-    seen = Counter((e.problem_id, e.action, e.to_level, e.data.get("deadline"), e.comment)
-                   for e in events if e.actor == "system")
+    seen = Counter(
+        (e.problem_id, e.action, e.to_level, e.data.get("deadline"), e.comment) for e in events if e.actor == "system"
+    )
     assert max(seen.values()) == 1
     # Every deliverable notice was sent, and the server received each exactly once.
     status = Counter(n.status for n in notices)
@@ -97,14 +122,15 @@ def test_two_scheduler_processes_over_a_simulated_month_do_everything_exactly_on
 
 
 def test_the_real_scheduler_sweeps_delivers_and_stops_cleanly_on_sigterm(engine, rules, smtpd, tmp_path):
-    real_now = datetime.now(timezone.utc)
+    real_now = datetime.now(UTC)
     clock = lambda: real_now - timedelta(days=60)  # noqa: E731 — assigned two months ago
     svc = ProblemService(engine, rules, clock)
     p = svc.log("town", "嘉润综合物流园区", "other", "两个月前交办的问题")
     svc.act("insp", p.code, "assign", unit="ziranziyuan", person="staff")
 
-    proc = subprocess.Popen([DUBAN, "scheduler"], env=env_for(engine, smtpd), stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [DUBAN, "scheduler"], env=env_for(engine, smtpd), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     try:
         deadline = time.monotonic() + 30
         escalated = False

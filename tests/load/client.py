@@ -19,8 +19,10 @@ ACTIONS = [("ack", "text"), ("feedback", "text"), ("note", "text"), ("resolve", 
 
 def main(base: str, token: str, seed: int, out: str, codes: list[str], steps: int) -> None:
     rng = random.Random(seed)
-    with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=60) as client, \
-            open(out, "w", encoding="utf-8") as log:
+    with (
+        httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=60) as client,
+        open(out, "w", encoding="utf-8") as log,
+    ):
         for i in range(steps):
             code = rng.choice(codes)
             action, field = rng.choice(ACTIONS)
@@ -28,8 +30,11 @@ def main(base: str, token: str, seed: int, out: str, codes: list[str], steps: in
             r = client.post(f"/api/v1/problems/{code}/transitions/{action}", json={field: text})
             body = r.json()
             assert r.status_code < 500, (r.status_code, body)
-            result = {"ok": True, "version": body["version"]} if r.status_code == 200 else {"ok": False,
-                                                                                           "error": body["code"]}
+            result = (
+                {"ok": True, "version": body["version"]}
+                if r.status_code == 200
+                else {"ok": False, "error": body["code"]}
+            )
             log.write(json.dumps({"code": code, "action": action, "text": text, **result}, ensure_ascii=False) + "\n")
 
 

@@ -40,9 +40,12 @@ def county(tmp_path, rules):
     now = at("2024-01-02")
     with session(engine) as s, s.begin():
         directory.load_units(s)
-        for login, name, unit, role in [("admin", "管理员", "duchashi", "admin"), ("insp", "督查员", "duchashi", "inspector"),
-                                        ("head", "局长", "ziranziyuan", "unit_head"),
-                                        ("lead", "副县长", "county_gov", "county_leader")]:
+        for login, name, unit, role in [
+            ("admin", "管理员", "duchashi", "admin"),
+            ("insp", "督查员", "duchashi", "inspector"),
+            ("head", "局长", "ziranziyuan", "unit_head"),
+            ("lead", "副县长", "county_gov", "county_leader"),
+        ]:
             directory.add_user(s, login, name, unit, role, None, now)
         for i in range(5):
             directory.add_project(s, f"示例项目{i}", "kaifaqu", "lead", now)
@@ -50,11 +53,36 @@ def county(tmp_path, rules):
     path = tmp_path / "ledger.csv"
     with path.open("w", encoding="utf-8-sig", newline="") as f:
         w = csv.writer(f)
-        w.writerow(["项目名称", "问题名称", "问题类型", "问题性质", "县级协调", "责任单位", "责任人", "登记日期", "交办日期", "状态"])
+        w.writerow(
+            [
+                "项目名称",
+                "问题名称",
+                "问题类型",
+                "问题性质",
+                "县级协调",
+                "责任单位",
+                "责任人",
+                "登记日期",
+                "交办日期",
+                "状态",
+            ]
+        )
         cats = ["土地", "征拆", "手续", "资金", "要素保障", "其他"]
         for i in range(N):
-            w.writerow([f"示例项目{i % 5}", f"负载问题{i:05d}", cats[i % 6], "重大" if i % 50 == 0 else "一般",
-                        "是" if i % 7 == 0 else "否", "自然资源局", "局长", "2024-01-02", f"2024-01-0{2 + i % 3}", "交办"])
+            w.writerow(
+                [
+                    f"示例项目{i % 5}",
+                    f"负载问题{i:05d}",
+                    cats[i % 6],
+                    "重大" if i % 50 == 0 else "一般",
+                    "是" if i % 7 == 0 else "否",
+                    "自然资源局",
+                    "局长",
+                    "2024-01-02",
+                    f"2024-01-0{2 + i % 3}",
+                    "交办",
+                ]
+            )
     from reports.importer import import_ledger
 
     report = import_ledger(engine, rules, at("2024-01-04T18:00"), "admin", path)
@@ -81,8 +109,9 @@ def test_three_schedulers_and_two_web_clients_over_a_month(county, tmp_path):
         codes = [p.code for p in s.exec(select(Problem)).all()]
     (tmp_path / "codes.txt").write_text("\n".join(codes[:400]))
     env = {k: v for k, v in os.environ.items() if not k.startswith("DUBAN_")} | {"DUBAN_DB": url}
-    token = subprocess.run([DUBAN, "--as", "admin", "token", "create", "head"], env=env, capture_output=True,
-                           text=True, check=True).stdout.strip()
+    token = subprocess.run(
+        [DUBAN, "--as", "admin", "token", "create", "head"], env=env, capture_output=True, text=True, check=True
+    ).stdout.strip()
     port = free_port()
     web = launch([DUBAN, "--at", "2024-01-20T10:00", "serve", "--port", str(port), "--no-scheduler"], env)
     try:
@@ -94,11 +123,39 @@ def test_three_schedulers_and_two_web_clients_over_a_month(county, tmp_path):
                 break
             except httpx.HTTPError:
                 time.sleep(0.1)
-        schedulers = [launch([DUBAN, "--at", "2024-01-05T00:00", "scheduler", "--until", "2024-02-05T00:00",
-                              "--step", "6h", "--no-deliver"], env) for _ in range(3)]
-        clients = [launch([sys.executable, CLIENT, f"http://127.0.0.1:{port}", token, str(seed),
-                           str(tmp_path / f"client{seed}.jsonl"), str(tmp_path / "codes.txt"), "150"], env)
-                   for seed in (1, 2)]
+        schedulers = [
+            launch(
+                [
+                    DUBAN,
+                    "--at",
+                    "2024-01-05T00:00",
+                    "scheduler",
+                    "--until",
+                    "2024-02-05T00:00",
+                    "--step",
+                    "6h",
+                    "--no-deliver",
+                ],
+                env,
+            )
+            for _ in range(3)
+        ]
+        clients = [
+            launch(
+                [
+                    sys.executable,
+                    CLIENT,
+                    f"http://127.0.0.1:{port}",
+                    token,
+                    str(seed),
+                    str(tmp_path / f"client{seed}.jsonl"),
+                    str(tmp_path / "codes.txt"),
+                    "150",
+                ],
+                env,
+            )
+            for seed in (1, 2)
+        ]
         for proc in schedulers + clients:
             out, err = proc.communicate(timeout=600)
             assert proc.returncode == 0, err[-3000:]
@@ -117,8 +174,9 @@ def test_three_schedulers_and_two_web_clients_over_a_month(county, tmp_path):
     assert max(rungs.values()) == 1
     assert all(LADDER.index(t) == LADDER.index(f) + 1 for _, f, t in rungs)
     # Every sweep action once per problem, level and deadline; every notice once (unique keys hold).
-    sweep_steps = Counter((e.problem_id, e.action, e.to_level, e.data.get("deadline"), e.comment)
-                          for e in events if e.actor == "system")
+    sweep_steps = Counter(
+        (e.problem_id, e.action, e.to_level, e.data.get("deadline"), e.comment) for e in events if e.actor == "system"
+    )
     assert max(sweep_steps.values()) == 1
     assert len(notice_keys) == len(set(notice_keys)) and len(notice_keys) > 3 * N
     # Every accepted client action is in the audit log exactly once; no update was lost.
@@ -160,8 +218,13 @@ def test_a_scheduler_killed_mid_sweep_loses_and_doubles_nothing(county, tmp_path
     with engine.connect() as conn:
         partial = conn.execute(sa.text("SELECT count(*) FROM event WHERE actor = 'system'")).scalar_one()
     assert 0 < partial  # it was killed mid-work, after some batches committed
-    again = subprocess.run([DUBAN, "--at", "2024-02-01T09:00", "scheduler", "--once", "--no-deliver"], env=env,
-                           capture_output=True, text=True, timeout=600)
+    again = subprocess.run(
+        [DUBAN, "--at", "2024-02-01T09:00", "scheduler", "--once", "--no-deliver"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert again.returncode == 0, again.stderr
     with session(engine) as s:
         events = s.exec(select(Event)).all()

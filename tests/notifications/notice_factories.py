@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 from models.guard import workflow_write
 from models.tables import Notice, Problem, Project, Unit, User
 
-T0 = datetime(2024, 2, 8, 1, 30, tzinfo=timezone.utc)  # 2024-02-08 09:30 Asia/Shanghai
+T0 = datetime(2024, 2, 8, 1, 30, tzinfo=UTC)  # 2024-02-08 09:30 Asia/Shanghai
 
 
 def seed(session, *, title: str = "城区集中供热改造项目征地拆迁受阻", problems: int = 1) -> list[Problem]:
@@ -28,8 +28,7 @@ def seed(session, *, title: str = "城区集中供热改造项目征地拆迁受
     }
     session.add_all(users.values())
     session.flush()
-    project = Project(name="阳城县城区集中供热改造项目", unit_id=town.id, leader_id=users["wangwu"].id,
-                      created_at=T0)
+    project = Project(name="阳城县城区集中供热改造项目", unit_id=town.id, leader_id=users["wangwu"].id, created_at=T0)
     session.add(project)
     session.flush()
     out = []
@@ -65,9 +64,18 @@ def seed(session, *, title: str = "城区集中供热改造项目征地拆迁受
 _seq = iter(range(1, 10**9))
 
 
-def notice(problem: Problem | None, kind: str, *, login="zhangsan", email="zhangsan@example.gov.cn",
-           level="supervision_13710", payload=None, created_at=T0, role="responsible_person",
-           **kw) -> Notice:
+def notice(
+    problem: Problem | None,
+    kind: str,
+    *,
+    login="zhangsan",
+    email="zhangsan@example.gov.cn",
+    level="supervision_13710",
+    payload=None,
+    created_at=T0,
+    role="responsible_person",
+    **kw,
+) -> Notice:
     return Notice(
         dedup_key=kw.pop("dedup_key", f"{kind}:{problem.id if problem else 0}:{login}:{next(_seq)}"),
         kind=kind,
@@ -97,14 +105,39 @@ PAYLOADS: dict[str, dict] = {
     "suspended": {"actor": "zhaoliu", "actor_name": "赵六", "comment": "等待省厅批复用地指标。"},
     "resumed": {"actor": "zhaoliu", "actor_name": "赵六", "comment": "省厅已批复。"},
     "unassigned": {},
-    "digest": {"items": [
-        {"code": "WT-2024-0003", "title": "征地拆迁受阻", "light": "red", "level": "supervision_13710",
-         "deadline": "2024-02-19", "unit": "蟒河镇", "state": "supervised"},
-        {"code": "WT-2024-0004", "title": "施工许可未批", "light": "blue", "level": "unit",
-         "deadline": "2024-02-22", "unit": "行政审批局", "state": "assigned"},
-    ]},
-    "dispatch": {"items": [
-        {"code": "WT-2024-0007", "title": "电力外线迁改", "light": "yellow", "level": "government_meeting",
-         "deadline": "2024-03-08", "unit": "能源局", "state": "supervised"},
-    ]},
+    "digest": {
+        "items": [
+            {
+                "code": "WT-2024-0003",
+                "title": "征地拆迁受阻",
+                "light": "red",
+                "level": "supervision_13710",
+                "deadline": "2024-02-19",
+                "unit": "蟒河镇",
+                "state": "supervised",
+            },
+            {
+                "code": "WT-2024-0004",
+                "title": "施工许可未批",
+                "light": "blue",
+                "level": "unit",
+                "deadline": "2024-02-22",
+                "unit": "行政审批局",
+                "state": "assigned",
+            },
+        ]
+    },
+    "dispatch": {
+        "items": [
+            {
+                "code": "WT-2024-0007",
+                "title": "电力外线迁改",
+                "light": "yellow",
+                "level": "government_meeting",
+                "deadline": "2024-03-08",
+                "unit": "能源局",
+                "state": "supervised",
+            },
+        ]
+    },
 }

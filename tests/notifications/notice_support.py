@@ -7,10 +7,9 @@ import os
 import socket
 from pathlib import Path
 
-
 from models.db import session
-from tests.mailserver import Mailbox  # noqa: F401  (re-exported for the tests here)
 from notifications.config import MailConfig
+from tests.mailserver import Mailbox  # noqa: F401  (re-exported for the tests here)
 
 REPO = Path(__file__).resolve().parents[2]
 

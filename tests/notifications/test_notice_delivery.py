@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, timedelta
 from email import message_from_bytes, policy
 
 import pytest
 import sqlalchemy as sa
-from notice_support import add, free_port, smtp_config
 from notice_factories import PAYLOADS, T0, notice
+from notice_support import add, free_port, smtp_config
 
 from models.db import session
 from models.tables import Notice
@@ -27,8 +27,10 @@ def _rows(engine) -> dict[int, Notice]:
 
 def _many(problems, count, **kw):
     kinds = [k for k in PAYLOADS if k not in ("digest", "dispatch")]
-    return [notice(problems[i % len(problems)], kinds[i % len(kinds)], payload=PAYLOADS[kinds[i % len(kinds)]], **kw)
-            for i in range(count)]
+    return [
+        notice(problems[i % len(problems)], kinds[i % len(kinds)], payload=PAYLOADS[kinds[i % len(kinds)]], **kw)
+        for i in range(count)
+    ]
 
 
 def test_delivers_every_notice_exactly_once(engine, problems, smtpd, tmp_path):
@@ -173,20 +175,39 @@ def test_limit_and_list_notices(engine, problems, smtpd, tmp_path):
 
 
 def test_config_from_env_validates_and_names_the_key():
-    config = MailConfig.from_env({
-        "DUBAN_SMTP_HOST": "smtp.example.gov.cn", "DUBAN_SMTP_SECURITY": "STARTTLS",
-        "DUBAN_SMTP_USER": "duban", "DUBAN_SMTP_PASSWORD": "s3cret", "DUBAN_MAIL_FROM": "duban@example.gov.cn",
-        "DUBAN_SMTP_CONCURRENCY": "8", "DUBAN_SMTP_MAX_ATTEMPTS": "7", "DUBAN_MAIL_DIR": "/tmp/x",
-    })
+    config = MailConfig.from_env(
+        {
+            "DUBAN_SMTP_HOST": "smtp.example.gov.cn",
+            "DUBAN_SMTP_SECURITY": "STARTTLS",
+            "DUBAN_SMTP_USER": "duban",
+            "DUBAN_SMTP_PASSWORD": "s3cret",
+            "DUBAN_MAIL_FROM": "duban@example.gov.cn",
+            "DUBAN_SMTP_CONCURRENCY": "8",
+            "DUBAN_SMTP_MAX_ATTEMPTS": "7",
+            "DUBAN_MAIL_DIR": "/tmp/x",
+        }
+    )
     assert (config.transport, config.port, config.security, config.concurrency, config.max_attempts) == (
-        "smtp", 587, "starttls", 8, 7)
+        "smtp",
+        587,
+        "starttls",
+        8,
+        7,
+    )
     assert config.domain == "example.gov.cn" and "s3cret" not in repr(config)
     default = MailConfig.from_env({})
     assert (default.transport, default.mail_from, default.from_name, str(default.mail_dir)) == (
-        "file", "duban@localhost", "督办系统", "var/mail")
-    for env, key in [({"DUBAN_SMTP_PORT": "abc"}, "DUBAN_SMTP_PORT"), ({"DUBAN_SMTP_SECURITY": "ssl"},
-                     "DUBAN_SMTP_SECURITY"), ({"DUBAN_MAIL_FROM": "督办@例子"}, "DUBAN_MAIL_FROM"),
-                     ({"DUBAN_SMTP_CONCURRENCY": "0"}, "DUBAN_SMTP_CONCURRENCY")]:
+        "file",
+        "duban@localhost",
+        "督办系统",
+        "var/mail",
+    )
+    for env, key in [
+        ({"DUBAN_SMTP_PORT": "abc"}, "DUBAN_SMTP_PORT"),
+        ({"DUBAN_SMTP_SECURITY": "ssl"}, "DUBAN_SMTP_SECURITY"),
+        ({"DUBAN_MAIL_FROM": "督办@例子"}, "DUBAN_MAIL_FROM"),
+        ({"DUBAN_SMTP_CONCURRENCY": "0"}, "DUBAN_SMTP_CONCURRENCY"),
+    ]:
         with pytest.raises(MailConfigError, match=key):
             MailConfig.from_env(env)
 
@@ -194,12 +215,12 @@ def test_config_from_env_validates_and_names_the_key():
 def test_long_run_renews_its_leases_so_no_one_else_takes_its_rows(engine, problems, smtpd, tmp_path):
     import threading
     import time
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     add(engine, _many(problems, 8))
     smtpd.rcpt_delay = 0.15  # 8 messages on one connection: ~1.2 s, more than twice the lease
     config = smtp_config(smtpd.port, tmp_path, concurrency=1, lease_seconds=0.5)
-    clock = lambda: datetime.now(timezone.utc)  # noqa: E731 — a real clock, as the CLI passes
+    clock = lambda: datetime.now(UTC)  # noqa: E731 — a real clock, as the CLI passes
     done = {}
     sender = threading.Thread(target=lambda: done.update(stats=deliver_pending(engine, config, clock, "slow")))
     sender.start()
@@ -222,10 +243,24 @@ def test_recipients_of_one_event_share_the_body_but_not_greeting_or_number(engin
         s.add(User(login="eve", name="<b>夏娃</b>", unit_id=1, role="staff", created_at=T0))
         s.commit()
     a = notice(problem, "escalation", payload=PAYLOADS["escalation"], level="county_leader")
-    b = notice(problem, "escalation", payload=PAYLOADS["escalation"], level="county_leader",
-               login="eve", email="eve@example.gov.cn", role="unit_head")
-    c = notice(problem, "escalation", payload=PAYLOADS["escalation"], level="county_leader",
-               login="ghost", email="ghost@example.gov.cn", role="inspection_office")
+    b = notice(
+        problem,
+        "escalation",
+        payload=PAYLOADS["escalation"],
+        level="county_leader",
+        login="eve",
+        email="eve@example.gov.cn",
+        role="unit_head",
+    )
+    c = notice(
+        problem,
+        "escalation",
+        payload=PAYLOADS["escalation"],
+        level="county_leader",
+        login="ghost",
+        email="ghost@example.gov.cn",
+        role="inspection_office",
+    )
     add(engine, [a, b, c])
     with session(engine) as s:
         from notifications.context import ContextLoader

@@ -6,8 +6,8 @@ import re
 from email import message_from_bytes, policy
 
 import pytest
-from notice_support import add
 from notice_factories import PAYLOADS, T0, notice
+from notice_support import add
 
 from models.db import session
 from notifications.context import header_text
@@ -91,8 +91,13 @@ def test_fast_writer_matches_the_stdlib_message(engine, problem, kind, eight_bit
     elif kind == "meeting":
         n = notice(problem, "escalation", level="government_meeting", payload={"to_level": "government_meeting"})
     elif kind == "hostile":
-        n = notice(problem, "sent_back", login="evil", email="evil@example.gov.cn",
-                   payload={"comment": "<img src=x onerror=alert(1)>\r\nBcc: a@b.c", "actor_name": "x\r\nTo: y"})
+        n = notice(
+            problem,
+            "sent_back",
+            login="evil",
+            email="evil@example.gov.cn",
+            payload={"comment": "<img src=x onerror=alert(1)>\r\nBcc: a@b.c", "actor_name": "x\r\nTo: y"},
+        )
     else:
         n = _notice_for(kind, problem)
     add(engine, [n])
@@ -115,10 +120,18 @@ def test_fast_writer_matches_the_stdlib_message(engine, problem, kind, eight_bit
 
 
 def test_supervision_letter_has_the_formal_layout(engine, problem):
-    n = notice(problem, "escalation", level="supervision_13710", deadline=problem.deadline, payload={
-        "from_level": "county_leader", "to_level": "supervision_13710",
-        "deploy_due": "2024-02-09", "feedback_due": "2024-02-14",
-    })
+    n = notice(
+        problem,
+        "escalation",
+        level="supervision_13710",
+        deadline=problem.deadline,
+        payload={
+            "from_level": "county_leader",
+            "to_level": "supervision_13710",
+            "deploy_due": "2024-02-09",
+            "feedback_due": "2024-02-14",
+        },
+    )
     add(engine, [n])
     with session(engine) as s:
         msg = _parse(render_bytes(s, n))
@@ -141,8 +154,12 @@ def test_supervision_letter_has_the_formal_layout(engine, problem):
 
 
 def test_meeting_agenda_notice(engine, problem):
-    n = notice(problem, "escalation", level="government_meeting",
-               payload={"from_level": "supervision_13710", "to_level": "government_meeting"})
+    n = notice(
+        problem,
+        "escalation",
+        level="government_meeting",
+        payload={"from_level": "supervision_13710", "to_level": "government_meeting"},
+    )
     add(engine, [n])
     with session(engine) as s:
         msg = _parse(render_bytes(s, n))
@@ -212,8 +229,10 @@ def test_provisional_deadline_is_flagged(engine, problem):
     assert "办结时限：2024年2月19日（暂定）" in text and "暂按周一至周五工作日推算" in text
 
 
-@pytest.mark.parametrize("email, reason", [(None, "没有收件地址"), ("张三@例子.中国", "ASCII"),
-                                           ("a b@example.com", "无效"), ("x@y>\r\nBcc: z@w", "无效")])
+@pytest.mark.parametrize(
+    "email, reason",
+    [(None, "没有收件地址"), ("张三@例子.中国", "ASCII"), ("a b@example.com", "无效"), ("x@y>\r\nBcc: z@w", "无效")],
+)
 def test_bad_recipient_is_a_render_error(engine, problem, email, reason):
     n = _notice_for("assignment", problem, email=email)
     add(engine, [n])
@@ -222,9 +241,15 @@ def test_bad_recipient_is_a_render_error(engine, problem, email, reason):
 
 
 def test_preview_returns_plain_data_for_pending_notices(engine, problem):
-    ids = add(engine, [_notice_for("assignment", problem), _notice_for("warning", problem),
-                       _notice_for("overdue", problem, status="sent"),
-                       _notice_for("review", problem, email=None, login="nobody")])
+    ids = add(
+        engine,
+        [
+            _notice_for("assignment", problem),
+            _notice_for("warning", problem),
+            _notice_for("overdue", problem, status="sent"),
+            _notice_for("review", problem, email=None, login="nobody"),
+        ],
+    )
     with session(engine) as s:
         items = preview(s, "WT-2024-0003")
         with pytest.raises(ProblemNotFound):

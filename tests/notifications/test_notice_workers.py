@@ -8,11 +8,11 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
-from notice_support import REPO, add, python_env, smtp_config
 from notice_factories import PAYLOADS, notice
+from notice_support import REPO, add, python_env, smtp_config
 
 from models.db import session
 from models.tables import Notice
@@ -51,8 +51,9 @@ print(deliver_pending(make_engine(sys.argv[1]), config, datetime.now(timezone.ut
 
 def _notices(problems, count):
     kinds = [k for k in PAYLOADS if k not in ("digest", "dispatch")]
-    return [notice(problems[i % 5], kinds[i % len(kinds)], payload=PAYLOADS[kinds[i % len(kinds)]])
-            for i in range(count)]
+    return [
+        notice(problems[i % 5], kinds[i % len(kinds)], payload=PAYLOADS[kinds[i % len(kinds)]]) for i in range(count)
+    ]
 
 
 def test_two_concurrent_claimers_never_claim_the_same_row(engine, problems, tmp_path):
@@ -60,8 +61,17 @@ def test_two_concurrent_claimers_never_claim_the_same_row(engine, problems, tmp_
     url = engine.url.render_as_string(hide_password=False)
     barrier = tmp_path / "barrier"
     barrier.mkdir()
-    procs = [subprocess.Popen([sys.executable, "-c", CLAIMER, url, str(barrier), name], cwd=REPO, env=python_env(),
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for name in ("a", "b")]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", CLAIMER, url, str(barrier), name],
+            cwd=REPO,
+            env=python_env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for name in ("a", "b")
+    ]
     results = []
     for p in procs:
         out, err = p.communicate(timeout=60)
@@ -82,8 +92,14 @@ def test_sender_killed_mid_batch_loses_nothing(engine, problems, smtpd, tmp_path
     total = 200
     ids = add(engine, _notices(problems, total))
     smtpd.rcpt_delay = 0.01  # ~100 messages/s per connection: the kill lands mid-batch
-    proc = subprocess.Popen([sys.executable, "-c", SENDER, engine.url.render_as_string(hide_password=False), str(smtpd.port)], cwd=REPO,
-                            env=python_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", SENDER, engine.url.render_as_string(hide_password=False), str(smtpd.port)],
+        cwd=REPO,
+        env=python_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert smtpd.wait_for(40), "the sender did not start delivering"
         time.sleep(random.uniform(0, 0.015))  # anywhere in the send cycle
@@ -101,7 +117,7 @@ def test_sender_killed_mid_batch_loses_nothing(engine, problems, smtpd, tmp_path
 
     smtpd.rcpt_delay = 0
     config = smtp_config(smtpd.port, tmp_path)
-    later = datetime.now(timezone.utc) + config.lease + timedelta(seconds=1)  # the victim's leases expired
+    later = datetime.now(UTC) + config.lease + timedelta(seconds=1)  # the victim's leases expired
     stats = deliver_pending(engine, config, later, "rescuer", wall=lambda: later)
     assert stats.failed == 0 and stats.retried == 0
 

@@ -57,14 +57,25 @@ def test_agenda_files(meeting_county, tmp_path):
     assert "@page" in html and html.count('class="item"') == 2 and "超过半月未调度" in html
     doc = Document(docx_path)
     section = doc.sections[0]
-    mm = [round(x.mm, 1) for x in (section.page_width, section.page_height, section.top_margin,
-                                   section.bottom_margin, section.left_margin, section.right_margin)]
+    mm = [
+        round(x.mm, 1)
+        for x in (
+            section.page_width,
+            section.page_height,
+            section.top_margin,
+            section.bottom_margin,
+            section.left_margin,
+            section.right_margin,
+        )
+    ]
     assert mm == [210, 297, 37, 35, 28, 26]  # A4, GB/T 9704 margins
     paragraphs = [p for p in doc.paragraphs if p.text]
     assert paragraphs[0].text == "县政府会议研究议题"
     title_run = paragraphs[0].runs[0]
     assert title_run.font.size == Pt(22) and title_run.font.name == "方正小标宋简体"
-    east_asia = title_run._element.rPr.rFonts.get("{http://schemas.openxmlformats.org/wordprocessingml/2006/main}eastAsia")
+    east_asia = title_run._element.rPr.rFonts.get(
+        "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}eastAsia"
+    )
     assert east_asia == "方正小标宋简体"
     headings = [p.text for p in paragraphs if p.runs and p.runs[0].font.name == "黑体"]
     assert headings == [f"一、{agenda.items[0].title}", f"二、{agenda.items[1].title}"]
@@ -87,7 +98,9 @@ def test_empty_agenda_and_bad_date(empty_county, tmp_path):
 
 def test_svg_charts_are_well_formed():
     days = [date(2024, 1, d) for d in range(1, 32)]
-    svg = charts.line_chart("走势 <测试>", days, [("在办", charts.BLUE, list(range(31))), ("销号", charts.GREEN, [0] * 31)])
+    svg = charts.line_chart(
+        "走势 <测试>", days, [("在办", charts.BLUE, list(range(31))), ("销号", charts.GREEN, [0] * 31)]
+    )
     root = ElementTree.fromstring(svg)
     ns = "{http://www.w3.org/2000/svg}"
     assert root.find(f"{ns}title").text == "走势 <测试>"

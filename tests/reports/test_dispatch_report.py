@@ -66,8 +66,11 @@ def winter(request, tmp_path_factory, rules):
         if step == "sweep":
             run_sweep(engine, rules, clock.now)
         elif step == "log-11":
-            codes.append(svc.log("han.nync", "阳羊洋2万只肉羊繁育基地", "funding", "二期圈舍建设资金缺口3000万元",
-                                 severity="major").code)
+            codes.append(
+                svc.log(
+                    "han.nync", "阳羊洋2万只肉羊繁育基地", "funding", "二期圈舍建设资金缺口3000万元", severity="major"
+                ).code
+            )
         else:
             for number, actor, action, params in step:
                 svc.act(actor, codes[number - 1], action, **params)
@@ -122,17 +125,18 @@ def test_january_figures_by_hand(winter, rules):
     assert r.discovered_open == 0
     # Red items: 7 (37 days past 25 Dec at 31 Jan) first, then by code.
     assert [(x.code, x.days_overdue) for x in r.red] == [(codes[6], 37)] + sorted(
-        (codes[i - 1], 0) for i in (2, 4, 5, 6))
+        (codes[i - 1], 0) for i in (2, 4, 5, 6)
+    )
     seven = r.red[0]
     assert (seven.person, seven.leader, seven.project_leader, seven.unit) == ("孙丽", "赵国强", "王建国", "自然资源局")
     # Open problems at the end of each day, and closings in the period so far.
     daily = {d.day: (o, c) for d, o, c in r.daily}
     assert len(r.daily) == 31
-    assert daily[1] == (9, 0)    # 10 sample problems logged; 9 closed 28 Dec
-    assert daily[4] == (8, 1)    # 8 closed
-    assert daily[8] == (9, 1)    # 11 logged
-    assert daily[11] == (8, 2)   # 1 closed
-    assert daily[31] == (7, 3)   # 3 closed 29 Jan
+    assert daily[1] == (9, 0)  # 10 sample problems logged; 9 closed 28 Dec
+    assert daily[4] == (8, 1)  # 8 closed
+    assert daily[8] == (9, 1)  # 11 logged
+    assert daily[11] == (8, 2)  # 1 closed
+    assert daily[31] == (7, 3)  # 3 closed 29 Jan
 
 
 def test_first_half_of_january(winter, rules):

@@ -43,7 +43,7 @@ def test_every_cell_matches_the_database(sample_county, tmp_path):
     today = sample_county.clock.now.date()
     tz = sample_county.rules.timezone
     for r in range(3, ws.max_row + 1):
-        cell = lambda key: ws.cell(r, COL[key]).value  # noqa: E731
+        cell = lambda key, r=r: ws.cell(r, COL[key]).value  # noqa: E731
         with session(sample_county.engine) as s:
             d = problem_detail(s, cell("code"), today, tz)
         assert cell("project") == d["project"]
@@ -109,8 +109,13 @@ def test_bad_export_paths(sample_county, tmp_path):
     with pytest.raises(InvalidValue, match=r"\.xlsx 或 \.csv"):
         _export(sample_county, tmp_path, "ledger.pdf")
     with pytest.raises(InvalidValue, match="不存在"):
-        export_ledger(sample_county.engine, sample_county.rules, sample_county.clock.now,
-                      tmp_path / "nowhere" / "x.xlsx", Filters())
+        export_ledger(
+            sample_county.engine,
+            sample_county.rules,
+            sample_county.clock.now,
+            tmp_path / "nowhere" / "x.xlsx",
+            Filters(),
+        )
     with pytest.raises(InvalidValue, match="层级（--level）"):
         _export(sample_county, tmp_path, "x.xlsx", level="province")
     assert not (tmp_path / "x.xlsx").exists()

@@ -15,8 +15,8 @@ from reports.columns import COLUMNS
 from reports.importer import import_ledger
 from reports.ledger_export import Filters, export_ledger
 from service.sweep import run_sweep
-from workflow.errors import PermissionDenied
 from tests.conftest import at
+from workflow.errors import PermissionDenied
 
 IMPORTED = [c.key for c in COLUMNS if c.imported]
 
@@ -55,8 +55,14 @@ def test_round_trip_preserves_every_field(sample_county, empty_county, tmp_path)
     source = _export(sample_county, tmp_path / "sample.xlsx")
     report = _import(empty_county, source)
     assert report.ok and report.created == 10 and not report.skipped, report.issues
-    assert report.by_state == {"discovered": 1, "assigned": 4, "supervised": 2, "suspended": 1, "review": 1,
-                               "closed": 1}
+    assert report.by_state == {
+        "discovered": 1,
+        "assigned": 4,
+        "supervised": 2,
+        "suspended": 1,
+        "review": 1,
+        "closed": 1,
+    }
     again = _export(empty_county, tmp_path / "again.xlsx")
     before, after = _rows(source), _rows(again)
     assert before.keys() == after.keys()
@@ -104,7 +110,7 @@ def test_every_imported_problem_has_an_audit_trail_and_no_notices(sample_county,
     by_problem = {}
     for e in events:
         by_problem.setdefault(e.problem_id, []).append(e)
-    for pid, code, state, level in problems:
+    for pid, _code, state, level in problems:
         trail = by_problem[pid]
         assert trail[0].action == "log" and trail[0].to_state == "discovered"
         assert trail[-1].action == "note" and "台账「sample.xlsx」" in trail[-1].comment
@@ -132,34 +138,89 @@ def test_imported_problems_continue_through_the_workflow(sample_county, empty_co
 
 
 def test_messy_workbook_imports_correctly(empty_county, tmp_path):
-    header = ["序号", "项目", "存在问题", "类别", "性质", "需县级协调", "牵头单位", "责任人", "交办时间", "时限",
-              "办理状态", "工作进展", "层级"]
+    header = [
+        "序号",
+        "项目",
+        "存在问题",
+        "类别",
+        "性质",
+        "需县级协调",
+        "牵头单位",
+        "责任人",
+        "交办时间",
+        "时限",
+        "办理状态",
+        "工作进展",
+        "层级",
+    ]
     rows = [
-        [1, "嘉润综合物流园区", "  二期冷链仓储用地预审未办结  ", "土地问题", "一般", "否", "县自然资源局", "孙丽",
-         "2024年1月8日", "２０２４－０２－１９", "已交办", "已组卷", ""],
+        [
+            1,
+            "嘉润综合物流园区",
+            "  二期冷链仓储用地预审未办结  ",
+            "土地问题",
+            "一般",
+            "否",
+            "县自然资源局",
+            "孙丽",
+            "2024年1月8日",
+            "２０２４－０２－１９",
+            "已交办",
+            "已组卷",
+            "",
+        ],
         [None] * 13,  # a blank row in the middle
-        [2, "化工园区基础设施建设", "污水处理厂用地指标", "land", "一般", "是", "ziranziyuan", "zhou.zrzy",
-         date(2024, 1, 3), datetime(2024, 1, 31), "督办中", None, "县级领导"],
-        [3, "大宁煤矿铁路专用线扩建", "线路涉及永久基本农田", "土地", "重大", "", "自然资源局", "sun.zrzy",
-         "2024/1/5", 45338, "已销号", None, ""],
+        [
+            2,
+            "化工园区基础设施建设",
+            "污水处理厂用地指标",
+            "land",
+            "一般",
+            "是",
+            "ziranziyuan",
+            "zhou.zrzy",
+            date(2024, 1, 3),
+            datetime(2024, 1, 31),
+            "督办中",
+            None,
+            "县级领导",
+        ],
+        [
+            3,
+            "大宁煤矿铁路专用线扩建",
+            "线路涉及永久基本农田",
+            "土地",
+            "重大",
+            "",
+            "自然资源局",
+            "sun.zrzy",
+            "2024/1/5",
+            45338,
+            "已销号",
+            None,
+            "",
+        ],
         [None] * 13,
     ]
-    path = _workbook(tmp_path / "messy.xlsx", header, rows, title="阳城县冬季行动问题台账（第一批）",
-                     merges=["A1:M1"])
+    path = _workbook(tmp_path / "messy.xlsx", header, rows, title="阳城县冬季行动问题台账（第一批）", merges=["A1:M1"])
     report = _import(empty_county, path, dry_run=True)
     # A closed row needs its 办结情况: one precise error, nothing written.
     assert [(i.row, i.column) for i in report.issues] == [(6, "办结情况")]
     assert "状态为「销号」的问题必须填写办结情况" in report.issues[0].message
     rows[3][10] = "督办"
-    path = _workbook(tmp_path / "messy.xlsx", header, rows, title="阳城县冬季行动问题台账（第一批）",
-                     merges=["A1:M1"])
+    path = _workbook(tmp_path / "messy.xlsx", header, rows, title="阳城县冬季行动问题台账（第一批）", merges=["A1:M1"])
     report = _import(empty_county, path)
     assert report.ok, [i.line() for i in report.issues]
     assert report.created == 3 and report.blank_rows == 2 and report.sheet == "问题台账"
     got = _rows(_export(empty_county, tmp_path / "out.xlsx"))
     first = got["WT-2024-0001"]
     assert (first["title"], first["category"], first["unit"], first["person"], first["state"]) == (
-        "二期冷链仓储用地预审未办结", "土地", "自然资源局", "孙丽", "交办")
+        "二期冷链仓储用地预审未办结",
+        "土地",
+        "自然资源局",
+        "孙丽",
+        "交办",
+    )
     assert first["assigned"].date() == date(2024, 1, 8) and first["deadline"].date() == date(2024, 2, 19)
     assert first["progress"] == "已组卷" and first["leader"] == "赵国强"  # no 分管领导 column: the unit head
     second = got["WT-2024-0002"]
@@ -169,21 +230,75 @@ def test_messy_workbook_imports_correctly(empty_county, tmp_path):
     assert (third["level"], third["deadline"].date()) == ("县政府会议研究", date(2024, 2, 16))
 
 
-ERROR_HEADER = ["问题编号", "项目名称", "问题名称", "问题类型", "问题性质", "责任单位", "责任人", "交办日期", "办结时限",
-                "状态"]
+ERROR_HEADER = [
+    "问题编号",
+    "项目名称",
+    "问题名称",
+    "问题类型",
+    "问题性质",
+    "责任单位",
+    "责任人",
+    "交办日期",
+    "办结时限",
+    "状态",
+]
 
 
 def test_every_error_is_reported_and_nothing_is_written(empty_county, tmp_path):
     rows = [
-        ["", "嘉润综合物流园区", "正常的一行", "土地", "一般", "自然资源局", "sun.zrzy", "2024-01-08", "2024-02-19", "交办"],
+        [
+            "",
+            "嘉润综合物流园区",
+            "正常的一行",
+            "土地",
+            "一般",
+            "自然资源局",
+            "sun.zrzy",
+            "2024-01-08",
+            "2024-02-19",
+            "交办",
+        ],
         ["", "不存在的项目", "项目不对", "土地", "一般", "自然资源局", "sun.zrzy", "2024-01-08", "", "交办"],
         ["", "嘉润综合物流园区", "单位不对", "土地", "一般", "火星局", "sun.zrzy", "2024-01-08", "", "交办"],
         ["", "嘉润综合物流园区", "类型不对", "道路", "一般", "自然资源局", "sun.zrzy", "2024-01-08", "", "交办"],
         ["", "嘉润综合物流园区", "日期不对", "土地", "一般", "自然资源局", "sun.zrzy", "2024年13月8日", "明天", "交办"],
-        ["WT-2024-0007", "嘉润综合物流园区", "编号重复一", "土地", "一般", "自然资源局", "sun.zrzy", "2024-01-08", "", "交办"],
-        ["WT-2024-0007", "嘉润综合物流园区", "编号重复二", "土地", "一般", "自然资源局", "sun.zrzy", "2024-01-08", "", "交办"],
+        [
+            "WT-2024-0007",
+            "嘉润综合物流园区",
+            "编号重复一",
+            "土地",
+            "一般",
+            "自然资源局",
+            "sun.zrzy",
+            "2024-01-08",
+            "",
+            "交办",
+        ],
+        [
+            "WT-2024-0007",
+            "嘉润综合物流园区",
+            "编号重复二",
+            "土地",
+            "一般",
+            "自然资源局",
+            "sun.zrzy",
+            "2024-01-08",
+            "",
+            "交办",
+        ],
         ["", "嘉润综合物流园区", "正常的一行", "土地", "一般", "自然资源局", "sun.zrzy", "2024-01-08", "", "交办"],
-        ["TD-01", "嘉润综合物流园区", "编号格式不对", "土地", "一般", "自然资源局", "wu.ly", "2024-01-08", "2024-01-01", "交办"],
+        [
+            "TD-01",
+            "嘉润综合物流园区",
+            "编号格式不对",
+            "土地",
+            "一般",
+            "自然资源局",
+            "wu.ly",
+            "2024-01-08",
+            "2024-01-01",
+            "交办",
+        ],
         ["", "嘉润综合物流园区", "状态不对", "土地", "一般", "自然资源局", "sun.zrzy", "2024-01-08", "", "处理中"],
     ]
     path = _workbook(tmp_path / "bad.xlsx", ERROR_HEADER, rows)
@@ -207,15 +322,31 @@ def test_every_error_is_reported_and_nothing_is_written(empty_county, tmp_path):
     for issue, (row, column, cell, value, fragment) in zip(report.issues, expected):
         assert (issue.row, issue.column, issue.cell, issue.value) == (row, column, cell, value), issue.line()
         assert fragment in issue.message, issue.line()
-    assert lines[0] == "第 3 行，「项目名称」列（B3）：值「不存在的项目」：项目不存在；运行 duban project list 查看全部项目，或先用 duban project add 登记"
+    assert (
+        lines[0]
+        == "第 3 行，「项目名称」列（B3）：值「不存在的项目」：项目不存在；运行 duban project list 查看全部项目，或先用 duban project add 登记"
+    )
 
 
 def test_deadline_before_assignment_and_permission(empty_county, tmp_path):
-    rows = [["", "嘉润综合物流园区", "时限早于交办", "土地", "一般", "自然资源局", "sun.zrzy", "2024-01-08", "2024-01-01",
-             "交办"],
-            ["", "嘉润综合物流园区", "已销号", "土地", "一般", "自然资源局", "sun.zrzy", "2024-01-08", "", "销号"]]
-    path = _workbook(tmp_path / "x.xlsx", ERROR_HEADER + ["办结情况"], [r + ["已解决"] if r[9] == "销号" else r + [""]
-                                                                       for r in rows])
+    rows = [
+        [
+            "",
+            "嘉润综合物流园区",
+            "时限早于交办",
+            "土地",
+            "一般",
+            "自然资源局",
+            "sun.zrzy",
+            "2024-01-08",
+            "2024-01-01",
+            "交办",
+        ],
+        ["", "嘉润综合物流园区", "已销号", "土地", "一般", "自然资源局", "sun.zrzy", "2024-01-08", "", "销号"],
+    ]
+    path = _workbook(
+        tmp_path / "x.xlsx", ERROR_HEADER + ["办结情况"], [r + ["已解决"] if r[9] == "销号" else r + [""] for r in rows]
+    )
     report = _import(empty_county, path)
     assert [(i.row, i.column) for i in report.issues] == [(2, "办结时限")]
     assert "早于交办日期（2024-01-08）" in report.issues[0].message
@@ -235,9 +366,11 @@ def test_structural_errors(empty_county, tmp_path):
     before = empty_county.dump()
     # Merged data cells, an unknown column, a duplicate column and stray values without a header.
     header = ["项目名称", "问题名称", "问题类型", "责任单位", "负责同志", "问题类型"]
-    rows = [["嘉润综合物流园区", "甲", "土地", "自然资源局", "x", "土地", None, "多余"],
-            ["嘉润综合物流园区", "乙", "土地", None, "y", "土地"],
-            ["嘉润综合物流园区", "丙", "土地", None, "z", "土地"]]
+    rows = [
+        ["嘉润综合物流园区", "甲", "土地", "自然资源局", "x", "土地", None, "多余"],
+        ["嘉润综合物流园区", "乙", "土地", None, "y", "土地"],
+        ["嘉润综合物流园区", "丙", "土地", None, "z", "土地"],
+    ]
     path = _workbook(tmp_path / "s.xlsx", header, rows, merges=["D2:D4"])
     report = _import(empty_county, path)
     messages = [i.line() for i in report.issues]
@@ -247,7 +380,9 @@ def test_structural_errors(empty_county, tmp_path):
     assert any("H 列有 1 个单元格有内容" in m for m in messages), messages
     assert empty_county.dump() == before
     # Missing required columns; and a workbook with no recognisable header at all.
-    path = _workbook(tmp_path / "m.xlsx", ["项目名称", "责任单位", "责任人"], [["嘉润综合物流园区", "自然资源局", "孙丽"]])
+    path = _workbook(
+        tmp_path / "m.xlsx", ["项目名称", "责任单位", "责任人"], [["嘉润综合物流园区", "自然资源局", "孙丽"]]
+    )
     report = _import(empty_county, path)
     assert "缺少必需的列：问题名称、问题类型" in report.issues[0].message
     from workflow.errors import InvalidValue
@@ -262,8 +397,10 @@ def test_structural_errors(empty_county, tmp_path):
 
 
 def test_gbk_csv_and_existing_by_title(empty_county, tmp_path):
-    text = ("项目名称,问题名称,问题类型,责任单位,责任人,办结时限,状态\n"
-            "嘉润综合物流园区,用地预审未办结,土地,自然资源局,孙丽,2024/2/19,交办\n")
+    text = (
+        "项目名称,问题名称,问题类型,责任单位,责任人,办结时限,状态\n"
+        "嘉润综合物流园区,用地预审未办结,土地,自然资源局,孙丽,2024/2/19,交办\n"
+    )
     path = tmp_path / "gbk.csv"
     path.write_bytes(text.encode("gb18030"))  # Excel on Chinese Windows saves CSV as GBK
     report = _import(empty_county, path)

@@ -47,10 +47,14 @@ def test_help_lists_the_commands_and_stays_light(county):
     out = county("--help").stdout
     assert "export-ledger" in out and "import-ledger" in out and "report" in out
     assert "显示帮助并退出" in county("report", "dispatch", "--help").stdout
-    probe = ("import sys, cli; heavy = [m for m in ('openpyxl', 'docx', 'sqlalchemy', 'jinja2', 'reports.dispatch') "
-             "if m in sys.modules]; print(heavy)")
-    assert subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
-                          cwd=county.cwd).stdout.strip() == "[]"
+    probe = (
+        "import sys, cli; heavy = [m for m in ('openpyxl', 'docx', 'sqlalchemy', 'jinja2', 'reports.dispatch') "
+        "if m in sys.modules]; print(heavy)"
+    )
+    assert (
+        subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=county.cwd).stdout.strip()
+        == "[]"
+    )
 
 
 def test_export_import_round_trip(county, fresh):
@@ -72,7 +76,7 @@ def test_export_import_round_trip(county, fresh):
     a = list(load_workbook(source).active.iter_rows(min_row=2, values_only=True))
     b = list(load_workbook(fresh.cwd / "again.xlsx").active.iter_rows(min_row=2, values_only=True))
     light = a[0].index("预警")
-    assert [r[:light] + r[light + 1:] for r in a] == [r[:light] + r[light + 1:] for r in b]
+    assert [r[:light] + r[light + 1 :] for r in a] == [r[:light] + r[light + 1 :] for r in b]
 
 
 def test_import_errors_are_listed_and_nothing_changes(county, tmp_path):

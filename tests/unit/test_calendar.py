@@ -35,20 +35,20 @@ def cal() -> WorkCalendar:
 @pytest.mark.parametrize(
     "day, workday",
     [
-        (D(2024, 2, 4), True),    # Sunday, make-up workday before the Spring Festival
-        (D(2024, 2, 8), True),    # Thursday
-        (D(2024, 2, 9), True),    # Friday (除夕 was a workday in 2024)
+        (D(2024, 2, 4), True),  # Sunday, make-up workday before the Spring Festival
+        (D(2024, 2, 8), True),  # Thursday
+        (D(2024, 2, 9), True),  # Friday (除夕 was a workday in 2024)
         (D(2024, 2, 10), False),  # Saturday, Spring Festival
         (D(2024, 2, 12), False),  # Monday, Spring Festival
         (D(2024, 2, 16), False),  # Friday, Spring Festival
         (D(2024, 2, 17), False),  # Saturday, Spring Festival
-        (D(2024, 2, 18), True),   # Sunday, make-up workday
+        (D(2024, 2, 18), True),  # Sunday, make-up workday
         (D(2024, 9, 28), False),  # Saturday, ordinary weekend
-        (D(2024, 9, 29), True),   # Sunday, make-up workday before National Day
+        (D(2024, 9, 29), True),  # Sunday, make-up workday before National Day
         (D(2024, 10, 1), False),  # Tuesday, National Day
         (D(2024, 10, 7), False),  # Monday, National Day
         (D(2024, 10, 12), True),  # Saturday, make-up workday
-        (D(2025, 9, 28), True),   # Sunday, make-up workday
+        (D(2025, 9, 28), True),  # Sunday, make-up workday
         (D(2025, 10, 8), False),  # Wednesday, National Day + Mid-Autumn
         (D(2025, 10, 11), True),  # Saturday, make-up workday
     ],
@@ -93,13 +93,13 @@ def test_guide_example_spring_festival_2024(cal):
     "start, period, end",
     [
         (D(2024, 9, 28), "7 calendar_days", D(2024, 10, 8)),  # lands on 10-05 (holiday) → next workday
-        (D(2024, 9, 26), "7天", D(2024, 10, 8)),              # 10-03 holiday
+        (D(2024, 9, 26), "7天", D(2024, 10, 8)),  # 10-03 holiday
         (D(2024, 10, 1), "7 calendar_days", D(2024, 10, 8)),  # lands on 10-08 itself
         (D(2024, 9, 30), "1 workdays", D(2024, 10, 8)),
-        (D(2024, 9, 27), "1 workdays", D(2024, 9, 29)),       # make-up Sunday
-        (D(2024, 9, 27), "3 workdays", D(2024, 10, 8)),       # 09-29, 09-30, 10-08
-        (D(2024, 9, 27), "7 workdays", D(2024, 10, 12)),      # …10-09, 10-10, 10-11, make-up Sat 10-12
-        (D(2024, 10, 2), "1 workdays", D(2024, 10, 8)),       # starting inside the holiday
+        (D(2024, 9, 27), "1 workdays", D(2024, 9, 29)),  # make-up Sunday
+        (D(2024, 9, 27), "3 workdays", D(2024, 10, 8)),  # 09-29, 09-30, 10-08
+        (D(2024, 9, 27), "7 workdays", D(2024, 10, 12)),  # …10-09, 10-10, 10-11, make-up Sat 10-12
+        (D(2024, 10, 2), "1 workdays", D(2024, 10, 8)),  # starting inside the holiday
         # 2025: National Day + Mid-Autumn 10-01..10-08; make-up Sunday 09-28 and Saturday 10-11.
         (D(2025, 9, 26), "1 workdays", D(2025, 9, 28)),
         (D(2025, 9, 26), "2 workdays", D(2025, 9, 29)),
@@ -123,8 +123,8 @@ def test_add_across_national_day(cal, start, period, end):
         (D(2025, 9, 26), D(2025, 10, 12), 6),  # 09-28, 09-29, 09-30, 10-09, 10-10, 10-11
         (D(2024, 2, 8), D(2024, 2, 19), 3),
         (D(2024, 3, 4), D(2024, 3, 4), 0),
-        (D(2024, 3, 8), D(2024, 3, 4), 0),     # end before start
-        (D(2024, 3, 4), D(2024, 3, 5), 1),     # start not counted, end counted
+        (D(2024, 3, 8), D(2024, 3, 4), 0),  # end before start
+        (D(2024, 3, 4), D(2024, 3, 5), 1),  # start not counted, end counted
     ],
 )
 def test_workdays_between(cal, start, end, count):
@@ -147,7 +147,7 @@ def test_workdays_between_inverts_add(cal):
         (D(2024, 3, 4), "1 workdays", D(2024, 3, 5)),
         (D(2024, 3, 4), "7 calendar_days", D(2024, 3, 11)),
         (D(2024, 3, 4), "5 workdays", D(2024, 3, 11)),
-        (D(2024, 3, 9), "1 workdays", D(2024, 3, 11)),     # from a Saturday
+        (D(2024, 3, 9), "1 workdays", D(2024, 3, 11)),  # from a Saturday
     ],
 )
 def test_start_day_not_counted(cal, start, period, end):
@@ -187,10 +187,10 @@ def test_add_months(start, months, end):
     "start, period, end",
     [
         (D(2024, 1, 31), "1 months", D(2024, 2, 29)),  # Thursday, workday
-        (D(2023, 1, 31), "1个月", D(2023, 2, 28)),     # Tuesday, workday
+        (D(2023, 1, 31), "1个月", D(2023, 2, 28)),  # Tuesday, workday
         (D(2024, 3, 31), "1 months", D(2024, 4, 30)),  # Tuesday, workday
-        (D(2024, 9, 1), "1 months", D(2024, 10, 8)),   # 10-01 National Day → 10-08
-        (D(2024, 3, 4), "1 months", D(2024, 4, 7)),    # 04-04 Qingming → make-up Sunday 04-07
+        (D(2024, 9, 1), "1 months", D(2024, 10, 8)),  # 10-01 National Day → 10-08
+        (D(2024, 3, 4), "1 months", D(2024, 4, 7)),  # 04-04 Qingming → make-up Sunday 04-07
         (D(2024, 8, 31), "1 months", D(2024, 9, 30)),  # Monday, workday
         (D(2024, 4, 30), "1 months", D(2024, 5, 30)),
     ],
@@ -205,7 +205,7 @@ def test_add_months_period_moves_off_holidays(cal, start, period, end):
         (D(2024, 2, 3), "7 calendar_days", D(2024, 2, 18)),  # 02-10 holiday → make-up Sunday 02-18
         (D(2024, 3, 2), "7 calendar_days", D(2024, 3, 11)),  # Saturday 03-09 → Monday
         (D(2024, 3, 3), "6 calendar_days", D(2024, 3, 11)),  # Saturday 03-09 → Monday
-        (D(2024, 3, 4), "4 calendar_days", D(2024, 3, 8)),   # Friday: not moved
+        (D(2024, 3, 4), "4 calendar_days", D(2024, 3, 8)),  # Friday: not moved
     ],
 )
 def test_end_on_a_holiday_moves_forward(cal, start, period, end):
@@ -224,17 +224,17 @@ def test_next_workday(cal):
 @pytest.mark.parametrize(
     "end, period, start",
     [
-        (D(2024, 2, 19), "3 workdays", D(2024, 2, 8)),        # inverse of the GUIDE example
-        (D(2024, 2, 19), "1 workdays", D(2024, 2, 18)),       # make-up Sunday
-        (D(2024, 2, 19), "2 workdays", D(2024, 2, 9)),        # skips the Spring Festival
+        (D(2024, 2, 19), "3 workdays", D(2024, 2, 8)),  # inverse of the GUIDE example
+        (D(2024, 2, 19), "1 workdays", D(2024, 2, 18)),  # make-up Sunday
+        (D(2024, 2, 19), "2 workdays", D(2024, 2, 9)),  # skips the Spring Festival
         (D(2024, 10, 8), "1 workdays", D(2024, 9, 30)),
-        (D(2024, 10, 8), "2 workdays", D(2024, 9, 29)),       # make-up Sunday
-        (D(2024, 10, 14), "2 workdays", D(2024, 10, 11)),     # make-up Saturday 10-12 counts
+        (D(2024, 10, 8), "2 workdays", D(2024, 9, 29)),  # make-up Sunday
+        (D(2024, 10, 14), "2 workdays", D(2024, 10, 11)),  # make-up Saturday 10-12 counts
         (D(2025, 10, 9), "1 workdays", D(2025, 9, 30)),
         (D(2024, 10, 8), "3 calendar_days", D(2024, 10, 5)),  # not moved off the holiday
-        (D(2024, 3, 11), "2 calendar_days", D(2024, 3, 9)),   # a Saturday, not moved
+        (D(2024, 3, 11), "2 calendar_days", D(2024, 3, 9)),  # a Saturday, not moved
         (D(2024, 3, 31), "1 months", D(2024, 2, 29)),
-        (D(2024, 10, 8), "1 months", D(2024, 9, 8)),          # a Sunday, not moved
+        (D(2024, 10, 8), "1 months", D(2024, 9, 8)),  # a Sunday, not moved
     ],
 )
 def test_before_for_warning_windows(cal, end, period, start):
@@ -251,8 +251,14 @@ def test_package_really_does_not_know_2027():
 
 @pytest.mark.parametrize(
     "day, workday",
-    [(D(2027, 1, 1), True), (D(2027, 1, 2), False), (D(2027, 1, 3), False), (D(2027, 1, 4), True),
-     (D(2027, 10, 1), True), (D(2030, 6, 15), False)],
+    [
+        (D(2027, 1, 1), True),
+        (D(2027, 1, 2), False),
+        (D(2027, 1, 3), False),
+        (D(2027, 1, 4), True),
+        (D(2027, 10, 1), True),
+        (D(2030, 6, 15), False),
+    ],
 )
 def test_unknown_year_falls_back_to_monday_friday_provisionally(cal, day, workday):
     assert cal.is_workday(day) is workday
@@ -263,7 +269,7 @@ def test_unknown_year_falls_back_to_monday_friday_provisionally(cal, day, workda
 @pytest.mark.parametrize(
     "start, period, end",
     [
-        (D(2026, 12, 30), "3 workdays", D(2027, 1, 4)),       # 12-31, Fri 01-01 (guessed), Mon 01-04
+        (D(2026, 12, 30), "3 workdays", D(2027, 1, 4)),  # 12-31, Fri 01-01 (guessed), Mon 01-04
         (D(2026, 12, 28), "7 calendar_days", D(2027, 1, 4)),
         (D(2026, 12, 26), "7 calendar_days", D(2027, 1, 4)),  # Saturday 01-02 → Monday
         (D(2026, 12, 15), "1 months", D(2027, 1, 15)),
@@ -289,9 +295,9 @@ def test_before_and_between_in_2027_do_not_crash(cal):
 
 def test_extra_days_apply_in_unknown_year_but_rest_stays_provisional():
     cal = WorkCalendar(extra_holidays=[D(2027, 1, 1)], extra_workdays=[D(2027, 2, 20)])
-    assert cal.lookup(D(2027, 1, 1)) == (False, False)   # listed: certain
-    assert cal.lookup(D(2027, 2, 20)) == (True, False)   # listed Saturday make-up: certain
-    assert cal.lookup(D(2027, 1, 4)) == (True, True)     # not listed: guessed
+    assert cal.lookup(D(2027, 1, 1)) == (False, False)  # listed: certain
+    assert cal.lookup(D(2027, 2, 20)) == (True, False)  # listed Saturday make-up: certain
+    assert cal.lookup(D(2027, 1, 4)) == (True, True)  # not listed: guessed
     # 12-31, (01-01 holiday), 01-04, 01-05
     assert cal.add(D(2026, 12, 30), P("3 workdays")) == DueDate(D(2027, 1, 5), provisional=True)
     assert cal.add(D(2027, 2, 19), P("1 workdays")) == DueDate(D(2027, 2, 20), provisional=False)
@@ -314,9 +320,9 @@ def test_declared_year_is_not_provisional():
 @pytest.mark.parametrize(
     "holidays, workdays, day, workday",
     [
-        ([D(2024, 3, 4)], [], D(2024, 3, 4), False),    # local day off on a Monday
-        ([], [D(2024, 2, 12)], D(2024, 2, 12), True),   # a Spring Festival day made a workday
-        ([], [D(2024, 3, 2)], D(2024, 3, 2), True),     # an ordinary Saturday made a workday
+        ([D(2024, 3, 4)], [], D(2024, 3, 4), False),  # local day off on a Monday
+        ([], [D(2024, 2, 12)], D(2024, 2, 12), True),  # a Spring Festival day made a workday
+        ([], [D(2024, 3, 2)], D(2024, 3, 2), True),  # an ordinary Saturday made a workday
         ([D(2024, 2, 18)], [], D(2024, 2, 18), False),  # a make-up Sunday cancelled
     ],
 )
@@ -335,7 +341,7 @@ def test_extra_holiday_shifts_deadline_in_known_year():
 @pytest.mark.parametrize(
     "day, workday",
     [
-        (D(2024, 10, 1), True),    # National Day is a plain Tuesday without the package
+        (D(2024, 10, 1), True),  # National Day is a plain Tuesday without the package
         (D(2024, 10, 12), False),  # the make-up Saturday is a plain Saturday
         (D(2024, 2, 18), False),
         (D(2027, 1, 4), True),
@@ -393,8 +399,8 @@ def test_absurd_period_raises_calendar_error_not_a_crash(cal, text):
         ("3工作日", 3, WD),
         ("3个工作日", 3, WD),
         ("3 个工作日", 3, WD),
-        ("３个工作日", 3, WD),          # full-width digit
-        ("１０ workdays", 10, WD),      # full-width digits
+        ("３个工作日", 3, WD),  # full-width digit
+        ("１０ workdays", 10, WD),  # full-width digits
         ("10workdays", 10, WD),
         ("  3 workdays  ", 3, WD),
         ("0 workdays", 0, WD),
@@ -419,8 +425,11 @@ def test_period_parse_accepts(text, amount, unit):
 
 @pytest.mark.parametrize(
     "period, text, label",
-    [(Period(3, WD), "3 workdays", "3个工作日"), (Period(7, CD), "7 calendar_days", "7天"),
-     (Period(1, MO), "1 months", "1个月")],
+    [
+        (Period(3, WD), "3 workdays", "3个工作日"),
+        (Period(7, CD), "7 calendar_days", "7天"),
+        (Period(1, MO), "1 months", "1个月"),
+    ],
 )
 def test_period_str_round_trips_and_label_is_chinese(period, text, label):
     assert str(period) == text
@@ -431,8 +440,21 @@ def test_period_str_round_trips_and_label_is_chinese(period, text, label):
 
 @pytest.mark.parametrize(
     "text",
-    ["", "   ", "abc", "workdays", "3", "3 weeks", "3 hours", "-1 days", "3.5 days", "3 work days",
-     "三个工作日", "3 Workdays", "1 year"],
+    [
+        "",
+        "   ",
+        "abc",
+        "workdays",
+        "3",
+        "3 weeks",
+        "3 hours",
+        "-1 days",
+        "3.5 days",
+        "3 work days",
+        "三个工作日",
+        "3 Workdays",
+        "1 year",
+    ],
 )
 def test_period_parse_rejects_with_chinese_message(text):
     with pytest.raises(CalendarError) as info:
@@ -441,6 +463,6 @@ def test_period_parse_rejects_with_chinese_message(text):
     assert info.value.message == message
     assert isinstance(info.value, InvalidValue) and info.value.code == "calendar_error"
     assert re.search(r"[\u4e00-\u9fff]", message)
-    assert f"「{text}」" in message                  # names the bad text
+    assert f"「{text}」" in message  # names the bad text
     for allowed in ("calendar_days", "workdays", "months", "天", "工作日", "月"):
-        assert allowed in message                    # and the allowed units
+        assert allowed in message  # and the allowed units

@@ -29,8 +29,9 @@ OTHER_CLEADER = Actor("lead2", "其他副县长", Role.COUNTY_LEADER, OTHER_LEAD
 DISABLED = Actor("gone", "已停用", Role.INSPECTOR, 16, OFFICE, active=False)
 EVERYONE = [STAFF, HEAD_A, RESP, OUTSIDER, OUT_HEAD, INSPECTOR, ADMIN, CLEADER, OTHER_CLEADER]
 
-STAKE = Stake(responsible_unit_id=UNIT, responsible_person_id=PERSON, leader_id=LEADER_USER,
-              project_leader_id=COUNTY_LEADER)
+STAKE = Stake(
+    responsible_unit_id=UNIT, responsible_person_id=PERSON, leader_id=LEADER_USER, project_leader_id=COUNTY_LEADER
+)
 NOW = at("2024-01-08")
 
 PARAMS = {
@@ -87,9 +88,16 @@ LEGAL_FROM = {
     "close": {State.REVIEW},
     "send_back": {State.REVIEW},
 }
-DEST = {"assign": State.ASSIGNED, "supervise": State.SUPERVISED, "escalate": State.SUPERVISED,
-        "suspend": State.SUSPENDED, "resume": State.ASSIGNED, "resolve": State.REVIEW, "close": State.CLOSED,
-        "send_back": State.SUPERVISED}
+DEST = {
+    "assign": State.ASSIGNED,
+    "supervise": State.SUPERVISED,
+    "escalate": State.SUPERVISED,
+    "suspend": State.SUSPENDED,
+    "resume": State.ASSIGNED,
+    "resolve": State.REVIEW,
+    "close": State.CLOSED,
+    "send_back": State.SUPERVISED,
+}
 
 
 @pytest.mark.parametrize("state", list(State))
@@ -137,9 +145,18 @@ def test_people_cannot_fire_system_actions_and_the_system_cannot_act_for_people(
             fire(action, s, SYSTEM, STAKE, NOW, rules, **PARAMS[action])
 
 
-@pytest.mark.parametrize("action,missing", [
-    ("feedback", "text"), ("note", "text"), ("supervise", "reason"), ("escalate", "reason"),
-    ("suspend", "reason"), ("resolve", "resolution"), ("send_back", "reason")])
+@pytest.mark.parametrize(
+    "action,missing",
+    [
+        ("feedback", "text"),
+        ("note", "text"),
+        ("supervise", "reason"),
+        ("escalate", "reason"),
+        ("suspend", "reason"),
+        ("resolve", "resolution"),
+        ("send_back", "reason"),
+    ],
+)
 def test_required_text_is_checked_before_anything_changes(rules, action, missing):
     state = sorted(LEGAL_FROM[action])[0]
     params = {k: v for k, v in PARAMS[action].items() if k != missing}
@@ -164,9 +181,15 @@ def test_assign_needs_unit_and_person_and_a_future_deadline(rules):
         fire("assign", s, ADMIN, STAKE, NOW, rules, unit_id=UNIT, person_id=PERSON, deadline=date(2024, 1, 1))
 
 
-@pytest.mark.parametrize("severity,county_level,level", [
-    ("general", False, Level.UNIT), ("general", True, Level.COUNTY_LEADER),
-    ("major", False, Level.GOVERNMENT_MEETING), ("major", True, Level.GOVERNMENT_MEETING)])
+@pytest.mark.parametrize(
+    "severity,county_level,level",
+    [
+        ("general", False, Level.UNIT),
+        ("general", True, Level.COUNTY_LEADER),
+        ("major", False, Level.GOVERNMENT_MEETING),
+        ("major", True, Level.GOVERNMENT_MEETING),
+    ],
+)
 def test_routing_at_assignment(rules, severity, county_level, level):
     s = snap(State.DISCOVERED, rules, severity=severity, county_level=county_level)
     out = fire("assign", s, INSPECTOR, STAKE, NOW, rules, **PARAMS["assign"])
@@ -270,7 +293,7 @@ def test_one_machine_built_once_and_diagram_comes_from_it():
     assert set(ACTIONS) >= set(USER_ACTIONS)
     text = mermaid()
     assert text.startswith("stateDiagram-v2")
-    for name, event in MACHINE.events.items():
+    for event in MACHINE.events.values():
         for source, transitions in event.transitions.items():
             for t in transitions:
                 if t.dest is not None:
@@ -290,8 +313,17 @@ def test_lights_follow_the_thresholds(rules):
 
 def test_a_supervision_letter_may_set_its_own_deadline(rules):
     s = snap(State.ASSIGNED, rules)
-    out = fire("escalate", s, INSPECTOR, STAKE, NOW, rules, reason="督办函另定时限", to="supervision_13710",
-               deadline=date(2024, 1, 12))
+    out = fire(
+        "escalate",
+        s,
+        INSPECTOR,
+        STAKE,
+        NOW,
+        rules,
+        reason="督办函另定时限",
+        to="supervision_13710",
+        deadline=date(2024, 1, 12),
+    )
     assert out.changes["deadline"] == date(2024, 1, 12)
     assert out.changes["feedback_due"] <= date(2024, 1, 12) and out.data["deadline_given"] is True
     with pytest.raises(InvalidValue, match="早于今天"):

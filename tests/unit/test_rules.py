@@ -54,8 +54,7 @@ def dump_toml(data: dict, prefix: str = "") -> str:
     def is_table_array(v):
         return isinstance(v, list) and v and all(isinstance(x, dict) for x in v)
 
-    lines = [f"{_key(k)} = {_value(v)}" for k, v in data.items()
-             if not isinstance(v, dict) and not is_table_array(v)]
+    lines = [f"{_key(k)} = {_value(v)}" for k, v in data.items() if not isinstance(v, dict) and not is_table_array(v)]
     for k, v in data.items():
         path = f"{prefix}{_key(k)}"
         if isinstance(v, dict):
@@ -86,9 +85,11 @@ def _walk(data, path: str):
 
 def set_(path: str, value):
     """A mutation: ``set_("overrides.0.category", "x")`` (list indices as numbers)."""
+
     def mutate(d):
         parent, key = _walk(d, path)
         parent[key] = value
+
     mutate.__name__ = f"{path}={value!r}"
     return mutate
 
@@ -97,6 +98,7 @@ def del_(path: str):
     def mutate(d):
         parent, key = _walk(d, path)
         del parent[key]
+
     mutate.__name__ = f"del {path}"
     return mutate
 
@@ -105,6 +107,7 @@ def both(*mutations):
     def mutate(d):
         for m in mutations:
             m(d)
+
     return mutate
 
 
@@ -112,6 +115,7 @@ def rename(path: str, new: str):
     def mutate(d):
         parent, key = _walk(d, path)
         parent[new] = parent.pop(key)
+
     return mutate
 
 
@@ -214,7 +218,7 @@ def test_shipped_overrides(rules):
         ("unit", "land", "major", Period(20, WD)),
         ("unit", "demolition", "general", Period(15, WD)),
         ("unit", "permit", "general", Period(10, WD)),
-        ("unit", "funding", "major", Period(10, WD)),             # major override is at 13710 only
+        ("unit", "funding", "major", Period(10, WD)),  # major override is at 13710 only
         ("county_leader", "land", "major", Period(10, WD)),
         ("government_meeting", "land", "major", Period(1, MO)),
         (Level.UNIT, Category.LAND, Severity.GENERAL, Period(20, WD)),  # enums work as well as strings
@@ -228,18 +232,23 @@ def test_shipped_time_limit_lookup(rules, level, category, severity, expected):
 @pytest.mark.parametrize(
     "category, severity, expected",
     [
-        ("land", "major", Period(30, WD)),      # category+severity beats either alone
-        ("land", "general", Period(20, WD)),    # category only
-        ("permit", "major", Period(5, WD)),     # severity only
+        ("land", "major", Period(30, WD)),  # category+severity beats either alone
+        ("land", "general", Period(20, WD)),  # category only
+        ("permit", "major", Period(5, WD)),  # severity only
         ("permit", "general", Period(10, WD)),  # the level's own limit
     ],
 )
 def test_time_limit_most_specific_override_wins(combined_first, category, severity, expected):
     combined = {"level": "unit", "category": "land", "severity": "major", "time_limit": "30 workdays"}
-    data = mutated(set_("overrides", [
-        {"level": "unit", "category": "land", "time_limit": "20 workdays"},
-        {"level": "unit", "severity": "major", "time_limit": "5 workdays"},
-    ]))
+    data = mutated(
+        set_(
+            "overrides",
+            [
+                {"level": "unit", "category": "land", "time_limit": "20 workdays"},
+                {"level": "unit", "severity": "major", "time_limit": "5 workdays"},
+            ],
+        )
+    )
     data["overrides"].insert(0 if combined_first else 2, combined)
     rules = parse_rules(data, "x.toml")
     assert rules.time_limit("unit", category, severity) == expected
@@ -271,9 +280,19 @@ def test_routing_is_configurable():
 
 
 def test_optional_sections_have_defaults():
-    data = mutated(del_("lights"), del_("sweep"), del_("discovered"), del_("notices"), del_("overrides"),
-                   del_("calendar.timezone"), del_("calendar.statutory"), del_("levels.unit.label"),
-                   del_("levels.unit.warn_before"), del_("levels.unit.remind_after"), del_("levels.unit.next"))
+    data = mutated(
+        del_("lights"),
+        del_("sweep"),
+        del_("discovered"),
+        del_("notices"),
+        del_("overrides"),
+        del_("calendar.timezone"),
+        del_("calendar.statutory"),
+        del_("levels.unit.label"),
+        del_("levels.unit.warn_before"),
+        del_("levels.unit.remind_after"),
+        del_("levels.unit.next"),
+    )
     rules = parse_rules(data, "x.toml")
     assert rules.red_sticky is True and rules.sweep_minutes == 5
     assert rules.assign_within == Period(2, WD)
@@ -304,8 +323,11 @@ def test_calendar_settings_reach_the_work_calendar(tmp_path):
 
 
 def test_chinese_period_spellings_in_file():
-    data = mutated(set_("levels.unit.time_limit", "10个工作日"), set_("levels.government_meeting.time_limit", "1个月"),
-                   set_("levels.supervision_13710.milestones.deploy", "1天"))
+    data = mutated(
+        set_("levels.unit.time_limit", "10个工作日"),
+        set_("levels.government_meeting.time_limit", "1个月"),
+        set_("levels.supervision_13710.milestones.deploy", "1天"),
+    )
     rules = parse_rules(data, "x.toml")
     assert rules.level("unit").time_limit == Period(10, WD)
     assert rules.level("government_meeting").time_limit == Period(1, MO)
@@ -352,12 +374,12 @@ def test_not_utf8(tmp_path):
 @pytest.mark.parametrize(
     "old, new",
     [
-        ("version = 1", "version = "),                                  # no value
-        ('time_limit = "10 workdays"', 'time_limit = "10 workdays'),    # unclosed string
-        ("[levels.county_leader]", "[levels.county_leader"),            # unclosed header
-        ("[levels.county_leader]", "[levels.unit]"),                    # duplicate table
-        ("red_sticky = true", "red_sticky = yes"),                      # bare word
-        ("statutory = true", "statutory = 是"),                         # non-ASCII bare word
+        ("version = 1", "version = "),  # no value
+        ('time_limit = "10 workdays"', 'time_limit = "10 workdays'),  # unclosed string
+        ("[levels.county_leader]", "[levels.county_leader"),  # unclosed header
+        ("[levels.county_leader]", "[levels.unit]"),  # duplicate table
+        ("red_sticky = true", "red_sticky = yes"),  # bare word
+        ("statutory = true", "statutory = 是"),  # non-ASCII bare word
     ],
 )
 def test_toml_syntax_error_names_file_and_line(tmp_path, old, new):
@@ -387,10 +409,18 @@ BAD = [
     ("top-level typo", rename("levels", "levles"), "levles", ["不认识", "levels", "calendar", "overrides"]),
     ("top-level extra", set_("escalation", {"x": 1}), "escalation", ["不认识"]),
     ("calendar typo", rename("calendar.timezone", "timezon"), "calendar.timezon", ["不认识", "timezone"]),
-    ("level key typo", rename("levels.unit.time_limit", "time_limt"), "levels.unit.time_limt",
-     ["不认识", "time_limit", "warn_before"]),
-    ("milestone typo", set_("levels.supervision_13710.milestones.settle", "7 calendar_days"),
-     "levels.supervision_13710.milestones.settle", ["不认识", "deploy", "feedback"]),
+    (
+        "level key typo",
+        rename("levels.unit.time_limit", "time_limt"),
+        "levels.unit.time_limt",
+        ["不认识", "time_limit", "warn_before"],
+    ),
+    (
+        "milestone typo",
+        set_("levels.supervision_13710.milestones.settle", "7 calendar_days"),
+        "levels.supervision_13710.milestones.settle",
+        ["不认识", "deploy", "feedback"],
+    ),
     ("lights typo", rename("lights.red_sticky", "red_stiky"), "lights.red_stiky", ["不认识", "red_sticky"]),
     ("sweep typo", rename("sweep.interval_minutes", "interval"), "sweep.interval", ["不认识", "interval_minutes"]),
     ("routing typo", set_("routing.urgent", "unit"), "routing.urgent", ["不认识", "major", "county_level", "default"]),
@@ -408,112 +438,256 @@ BAD = [
     ("missing routing", del_("routing"), "routing", ["缺失", "表"]),
     ("missing calendar", del_("calendar"), "calendar", ["缺失", "表"]),
     ("levels.unit not a table", set_("levels.unit", "10 workdays"), "levels.unit", ["应为一个表", "10 workdays"]),
-    ("milestones not a table", set_("levels.supervision_13710.milestones", "1 calendar_days"),
-     "levels.supervision_13710.milestones", ["应为一个表"]),
+    (
+        "milestones not a table",
+        set_("levels.supervision_13710.milestones", "1 calendar_days"),
+        "levels.supervision_13710.milestones",
+        ["应为一个表"],
+    ),
     # level names
-    ("unknown level", set_("levels.city_leader", dict(SHIPPED["levels"]["unit"])), "levels.city_leader",
-     ["不认识", *LEVEL_NAMES]),
-    ("routing unknown level", set_("routing.major", "mayor_office"), "routing.major",
-     ["mayor_office", "无效", "可选", *LEVEL_NAMES]),
+    (
+        "unknown level",
+        set_("levels.city_leader", dict(SHIPPED["levels"]["unit"])),
+        "levels.city_leader",
+        ["不认识", *LEVEL_NAMES],
+    ),
+    (
+        "routing unknown level",
+        set_("routing.major", "mayor_office"),
+        "routing.major",
+        ["mayor_office", "无效", "可选", *LEVEL_NAMES],
+    ),
     ("override unknown level", set_("overrides.1.level", "town"), "overrides[1].level", ["town", "无效", *LEVEL_NAMES]),
     ("override missing level", del_("overrides.2.level"), "overrides[2].level", ["缺失"]),
     # periods
-    ("period not a period", set_("levels.unit.time_limit", "ten workdays"), "levels.unit.time_limit",
-     ["ten workdays", "格式无效", *UNITS]),
+    (
+        "period not a period",
+        set_("levels.unit.time_limit", "ten workdays"),
+        "levels.unit.time_limit",
+        ["ten workdays", "格式无效", *UNITS],
+    ),
     ("period without unit", set_("levels.unit.time_limit", "10"), "levels.unit.time_limit", ["「10」", *UNITS]),
-    ("period bad unit", set_("levels.unit.time_limit", "2 weeks"), "levels.unit.time_limit",
-     ["2 weeks", "weeks", "单位", *UNITS]),
-    ("period decimal", set_("levels.county_leader.time_limit", "1.5 months"), "levels.county_leader.time_limit",
-     ["1.5 months", *UNITS]),
+    (
+        "period bad unit",
+        set_("levels.unit.time_limit", "2 weeks"),
+        "levels.unit.time_limit",
+        ["2 weeks", "weeks", "单位", *UNITS],
+    ),
+    (
+        "period decimal",
+        set_("levels.county_leader.time_limit", "1.5 months"),
+        "levels.county_leader.time_limit",
+        ["1.5 months", *UNITS],
+    ),
     ("period as number", set_("levels.unit.time_limit", 10), "levels.unit.time_limit", ["10", "类型错误", "期限"]),
     ("time_limit missing", del_("levels.unit.time_limit"), "levels.unit.time_limit", ["缺失", "期限"]),
     ("override time_limit missing", del_("overrides.1.time_limit"), "overrides[1].time_limit", ["缺失", "期限"]),
-    ("time_limit zero", set_("levels.unit.time_limit", "0 workdays"), "levels.unit.time_limit",
-     ["0 workdays", "大于 0"]),
-    ("time_limit zero months", set_("levels.government_meeting.time_limit", "0个月"),
-     "levels.government_meeting.time_limit", ["0 months", "大于 0"]),
-    ("time_limit negative", set_("levels.unit.time_limit", "-5 workdays"), "levels.unit.time_limit",
-     ["-5 workdays", *UNITS]),
+    (
+        "time_limit zero",
+        set_("levels.unit.time_limit", "0 workdays"),
+        "levels.unit.time_limit",
+        ["0 workdays", "大于 0"],
+    ),
+    (
+        "time_limit zero months",
+        set_("levels.government_meeting.time_limit", "0个月"),
+        "levels.government_meeting.time_limit",
+        ["0 months", "大于 0"],
+    ),
+    (
+        "time_limit negative",
+        set_("levels.unit.time_limit", "-5 workdays"),
+        "levels.unit.time_limit",
+        ["-5 workdays", *UNITS],
+    ),
     ("warn_before bad", set_("levels.unit.warn_before", "2 hours"), "levels.unit.warn_before", ["2 hours", *UNITS]),
-    ("remind_after bad", set_("levels.county_leader.remind_after", "两天"), "levels.county_leader.remind_after",
-     ["两天", *UNITS]),
-    ("milestone bad", set_("levels.supervision_13710.milestones.feedback", "3 fortnights"),
-     "levels.supervision_13710.milestones.feedback", ["3 fortnights", *UNITS]),
+    (
+        "remind_after bad",
+        set_("levels.county_leader.remind_after", "两天"),
+        "levels.county_leader.remind_after",
+        ["两天", *UNITS],
+    ),
+    (
+        "milestone bad",
+        set_("levels.supervision_13710.milestones.feedback", "3 fortnights"),
+        "levels.supervision_13710.milestones.feedback",
+        ["3 fortnights", *UNITS],
+    ),
     ("assign_within bad", set_("discovered.assign_within", "soon"), "discovered.assign_within", ["soon", *UNITS]),
     ("override time_limit bad", set_("overrides.1.time_limit", "20 wd"), "overrides[1].time_limit", ["20 wd", *UNITS]),
-    ("override time_limit zero", set_("overrides.1.time_limit", "0 workdays"), "overrides[1].time_limit",
-     ["0 workdays", "大于 0"]),
+    (
+        "override time_limit zero",
+        set_("overrides.1.time_limit", "0 workdays"),
+        "overrides[1].time_limit",
+        ["0 workdays", "大于 0"],
+    ),
     # next
-    ("next down", set_("levels.county_leader.next", "unit"), "levels.county_leader.next",
-     ["「unit」", "更高一级", "unit → county_leader → supervision_13710 → government_meeting"]),
+    (
+        "next down",
+        set_("levels.county_leader.next", "unit"),
+        "levels.county_leader.next",
+        ["「unit」", "更高一级", "unit → county_leader → supervision_13710 → government_meeting"],
+    ),
     ("next sideways", set_("levels.unit.next", "unit"), "levels.unit.next", ["「unit」", "更高一级"]),
-    ("next from top", set_("levels.government_meeting.next", "supervision_13710"), "levels.government_meeting.next",
-     ["supervision_13710", "更高一级"]),
+    (
+        "next from top",
+        set_("levels.government_meeting.next", "supervision_13710"),
+        "levels.government_meeting.next",
+        ["supervision_13710", "更高一级"],
+    ),
     ("next unknown", set_("levels.unit.next", "mayor"), "levels.unit.next", ["mayor", "无效", "可选", *LEVEL_NAMES]),
     ("next not a string", set_("levels.unit.next", ["county_leader"]), "levels.unit.next", ["类型错误", "字符串"]),
     # notify
-    ("notify unknown role", set_("levels.unit.notify", ["responsible_person", "boss"]), "levels.unit.notify[1]",
-     ["boss", "无效", "可选", *RECIPIENTS]),
-    ("notify not a list", set_("levels.unit.notify", "unit_head"), "levels.unit.notify",
-     ["unit_head", "类型错误", "数组"]),
+    (
+        "notify unknown role",
+        set_("levels.unit.notify", ["responsible_person", "boss"]),
+        "levels.unit.notify[1]",
+        ["boss", "无效", "可选", *RECIPIENTS],
+    ),
+    (
+        "notify not a list",
+        set_("levels.unit.notify", "unit_head"),
+        "levels.unit.notify",
+        ["unit_head", "类型错误", "数组"],
+    ),
     ("notify missing", del_("levels.county_leader.notify"), "levels.county_leader.notify", ["缺失", "数组"]),
-    ("notify item not a string", set_("levels.unit.notify", ["unit_head", 3]), "levels.unit.notify[1]",
-     ["3", "字符串"]),
-    ("notices unknown role", set_("notices.closed", ["reporter", "mayor"]), "notices.closed[1]",
-     ["mayor", "可选", "reporter"]),
+    (
+        "notify item not a string",
+        set_("levels.unit.notify", ["unit_head", 3]),
+        "levels.unit.notify[1]",
+        ["3", "字符串"],
+    ),
+    (
+        "notices unknown role",
+        set_("notices.closed", ["reporter", "mayor"]),
+        "notices.closed[1]",
+        ["mayor", "可选", "reporter"],
+    ),
     ("notices not a list", set_("notices.review", "inspection_office"), "notices.review", ["数组"]),
     ("discovered notify unknown", set_("discovered.notify", ["督查室"]), "discovered.notify[0]", ["督查室", "可选"]),
     # calendar
-    ("timezone unknown", set_("calendar.timezone", "Beijing"), "calendar.timezone",
-     ["Beijing", "时区", "Asia/Shanghai"]),
+    (
+        "timezone unknown",
+        set_("calendar.timezone", "Beijing"),
+        "calendar.timezone",
+        ["Beijing", "时区", "Asia/Shanghai"],
+    ),
     ("timezone offset", set_("calendar.timezone", "UTC+8"), "calendar.timezone", ["UTC+8", "时区"]),
     ("timezone path", set_("calendar.timezone", "../etc/passwd"), "calendar.timezone", ["../etc/passwd", "时区"]),
     ("timezone empty", set_("calendar.timezone", ""), "calendar.timezone", ["「」", "时区"]),
     ("timezone not a string", set_("calendar.timezone", 8), "calendar.timezone", ["8", "类型错误", "字符串"]),
-    ("holiday impossible date", set_("calendar.extra_holidays", ["2027-02-30"]), "calendar.extra_holidays[0]",
-     ["2027-02-30", "不是日期", "YYYY-MM-DD"]),
-    ("holiday words", set_("calendar.extra_holidays", [date(2027, 1, 1), "春节"]), "calendar.extra_holidays[1]",
-     ["春节", "YYYY-MM-DD"]),
-    ("holiday datetime", set_("calendar.extra_holidays", [datetime(2027, 1, 1, 8, 30)]),
-     "calendar.extra_holidays[0]", ["2027", "YYYY-MM-DD"]),
+    (
+        "holiday impossible date",
+        set_("calendar.extra_holidays", ["2027-02-30"]),
+        "calendar.extra_holidays[0]",
+        ["2027-02-30", "不是日期", "YYYY-MM-DD"],
+    ),
+    (
+        "holiday words",
+        set_("calendar.extra_holidays", [date(2027, 1, 1), "春节"]),
+        "calendar.extra_holidays[1]",
+        ["春节", "YYYY-MM-DD"],
+    ),
+    (
+        "holiday datetime",
+        set_("calendar.extra_holidays", [datetime(2027, 1, 1, 8, 30)]),
+        "calendar.extra_holidays[0]",
+        ["2027", "YYYY-MM-DD"],
+    ),
     ("holiday time", set_("calendar.extra_holidays", [time(8, 30)]), "calendar.extra_holidays[0]", ["YYYY-MM-DD"]),
-    ("holiday number", set_("calendar.extra_holidays", [20270101]), "calendar.extra_holidays[0]",
-     ["20270101", "YYYY-MM-DD"]),
-    ("holidays not a list", set_("calendar.extra_holidays", date(2027, 1, 1)), "calendar.extra_holidays",
-     ["2027", "数组"]),
-    ("workday bad date", set_("calendar.extra_workdays", [date(2027, 2, 20), "2027/02/21"]),
-     "calendar.extra_workdays[1]", ["2027/02/21", "YYYY-MM-DD"]),
-    ("same day both", both(set_("calendar.extra_holidays", [date(2027, 1, 1), date(2027, 2, 20)]),
-                           set_("calendar.extra_workdays", [date(2027, 2, 20)])),
-     "calendar.extra_workdays", ["2027-02-20", "extra_holidays", "既是假日又是工作日"]),
-    ("same day both, string and date", both(set_("calendar.extra_holidays", ["2027-02-20"]),
-                                            set_("calendar.extra_workdays", [date(2027, 2, 20)])),
-     "calendar.extra_workdays", ["2027-02-20", "extra_holidays"]),
-    ("declared year string", set_("calendar.declared_years", ["2027"]), "calendar.declared_years[0]",
-     ["2027", "年份"]),
-    ("declared year short", set_("calendar.declared_years", [2027, 28]), "calendar.declared_years[1]",
-     ["28", "四位年份"]),
+    (
+        "holiday number",
+        set_("calendar.extra_holidays", [20270101]),
+        "calendar.extra_holidays[0]",
+        ["20270101", "YYYY-MM-DD"],
+    ),
+    (
+        "holidays not a list",
+        set_("calendar.extra_holidays", date(2027, 1, 1)),
+        "calendar.extra_holidays",
+        ["2027", "数组"],
+    ),
+    (
+        "workday bad date",
+        set_("calendar.extra_workdays", [date(2027, 2, 20), "2027/02/21"]),
+        "calendar.extra_workdays[1]",
+        ["2027/02/21", "YYYY-MM-DD"],
+    ),
+    (
+        "same day both",
+        both(
+            set_("calendar.extra_holidays", [date(2027, 1, 1), date(2027, 2, 20)]),
+            set_("calendar.extra_workdays", [date(2027, 2, 20)]),
+        ),
+        "calendar.extra_workdays",
+        ["2027-02-20", "extra_holidays", "既是假日又是工作日"],
+    ),
+    (
+        "same day both, string and date",
+        both(set_("calendar.extra_holidays", ["2027-02-20"]), set_("calendar.extra_workdays", [date(2027, 2, 20)])),
+        "calendar.extra_workdays",
+        ["2027-02-20", "extra_holidays"],
+    ),
+    ("declared year string", set_("calendar.declared_years", ["2027"]), "calendar.declared_years[0]", ["2027", "年份"]),
+    (
+        "declared year short",
+        set_("calendar.declared_years", [2027, 28]),
+        "calendar.declared_years[1]",
+        ["28", "四位年份"],
+    ),
     ("declared year bool", set_("calendar.declared_years", [True]), "calendar.declared_years[0]", ["年份"]),
-    ("declared year float", set_("calendar.declared_years", [2027.0]), "calendar.declared_years[0]",
-     ["2027.0", "年份"]),
-    ("declared years not a list", set_("calendar.declared_years", 2027), "calendar.declared_years",
-     ["2027", "年份数组"]),
+    (
+        "declared year float",
+        set_("calendar.declared_years", [2027.0]),
+        "calendar.declared_years[0]",
+        ["2027.0", "年份"],
+    ),
+    (
+        "declared years not a list",
+        set_("calendar.declared_years", 2027),
+        "calendar.declared_years",
+        ["2027", "年份数组"],
+    ),
     ("statutory string", set_("calendar.statutory", "true"), "calendar.statutory", ['「"true"」', "true 或 false"]),
     ("statutory int", set_("calendar.statutory", 1), "calendar.statutory", ["1", "true 或 false"]),
     # overrides
     ("override neither", del_("overrides.0.severity"), "overrides[0].category", ["severity", "至少"]),
-    ("override empty strings", both(set_("overrides.1.category", "")),
-     "overrides[1].category", ["「」", "无效", "land"]),
-    ("override bad category", set_("overrides.1.category", "housing"), "overrides[1].category",
-     ["housing", "无效", "可选", *(c.value for c in Category)]),
-    ("override chinese category", set_("overrides.2.category", "征拆"), "overrides[2].category",
-     ["征拆", "可选", "demolition"]),
-    ("override bad severity", set_("overrides.0.severity", "urgent"), "overrides[0].severity",
-     ["urgent", "可选", "general", "major"]),
-    ("override not a table", set_("overrides", [{"level": "unit", "category": "land", "time_limit": "5 workdays"},
-                                                "unit"]), "overrides[1]", ["表"]),
-    ("overrides a single table", set_("overrides", {"level": "unit", "category": "land", "time_limit": "5 workdays"}),
-     "overrides", ["类型错误", "[[overrides]]"]),
+    (
+        "override empty strings",
+        both(set_("overrides.1.category", "")),
+        "overrides[1].category",
+        ["「」", "无效", "land"],
+    ),
+    (
+        "override bad category",
+        set_("overrides.1.category", "housing"),
+        "overrides[1].category",
+        ["housing", "无效", "可选", *(c.value for c in Category)],
+    ),
+    (
+        "override chinese category",
+        set_("overrides.2.category", "征拆"),
+        "overrides[2].category",
+        ["征拆", "可选", "demolition"],
+    ),
+    (
+        "override bad severity",
+        set_("overrides.0.severity", "urgent"),
+        "overrides[0].severity",
+        ["urgent", "可选", "general", "major"],
+    ),
+    (
+        "override not a table",
+        set_("overrides", [{"level": "unit", "category": "land", "time_limit": "5 workdays"}, "unit"]),
+        "overrides[1]",
+        ["表"],
+    ),
+    (
+        "overrides a single table",
+        set_("overrides", {"level": "unit", "category": "land", "time_limit": "5 workdays"}),
+        "overrides",
+        ["类型错误", "[[overrides]]"],
+    ),
     # sweep
     ("sweep zero", set_("sweep.interval_minutes", 0), "sweep.interval_minutes", ["「0」", "1 到 1440"]),
     ("sweep negative", set_("sweep.interval_minutes", -5), "sweep.interval_minutes", ["「-5」", "1 到 1440"]),

@@ -49,8 +49,10 @@ def test_a_late_sweep_escalates_once_without_a_burst_of_older_notices(rules):
 
 
 def test_thirteen_seven_ten_milestones(rules):
-    s = replace(snap(State.SUPERVISED, rules), **dl.enter_level(snap(State.SUPERVISED, rules),
-                                                                Level.SUPERVISION_13710, at("2024-01-08"), rules))
+    s = replace(
+        snap(State.SUPERVISED, rules),
+        **dl.enter_level(snap(State.SUPERVISED, rules), Level.SUPERVISION_13710, at("2024-01-08"), rules),
+    )
     assert (s.deploy_due, s.feedback_due, s.deadline) == (date(2024, 1, 9), date(2024, 1, 11), date(2024, 1, 15))
     actions, s1 = run(s, at("2024-01-10"), rules)
     assert actions == ["remind"] and s1.light == Light.YELLOW and s1.deploy_reminded_at
@@ -66,8 +68,10 @@ def test_thirteen_seven_ten_milestones(rules):
 
 
 def test_top_of_the_ladder_goes_red_once_and_then_stays_quiet(rules):
-    s = replace(snap(State.SUPERVISED, rules),
-                **dl.enter_level(snap(State.SUPERVISED, rules), Level.GOVERNMENT_MEETING, at("2024-01-08"), rules))
+    s = replace(
+        snap(State.SUPERVISED, rules),
+        **dl.enter_level(snap(State.SUPERVISED, rules), Level.GOVERNMENT_MEETING, at("2024-01-08"), rules),
+    )
     actions, s = run(s, at("2024-03-20"), rules)
     assert actions == ["stall"] and s.light == Light.RED
     assert s.next_check_at is None

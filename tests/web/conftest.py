@@ -5,10 +5,9 @@ logged-in TestClients. Self-contained: nothing here depends on the other conftes
 from __future__ import annotations
 
 import pytest
-
-from tests import backends
 from webkit import PASSWORD, Clock, Web, at, build_db
 
+from tests import backends
 from web import passwords
 from web.app import create_app
 from web.settings import WebSettings

@@ -67,13 +67,19 @@ def test_revoked_expired_and_deactivated(web):
 def test_problem_lifecycle_and_error_mapping(web):
     staff, insp = h(token_for(web, "staff")), h(token_for(web, "insp"))
     c = web.client()
-    r = c.post("/api/v1/problems", headers=staff, json={"project": "嘉润综合物流园区", "category": "land",
-                                                        "title": "用地预审", "unit": "ziranziyuan"})
+    r = c.post(
+        "/api/v1/problems",
+        headers=staff,
+        json={"project": "嘉润综合物流园区", "category": "land", "title": "用地预审", "unit": "ziranziyuan"},
+    )
     assert r.status_code == 201
     code = r.json()["code"]
     assert r.json()["state"] == "discovered" and r.json()["history"][0]["action"] == "log"
-    r = c.post(f"/api/v1/problems/{code}/transitions/assign", headers=insp,
-               json={"unit": "自然资源局", "person": "staff", "deadline": "2024-02-19", "expected_version": 1})
+    r = c.post(
+        f"/api/v1/problems/{code}/transitions/assign",
+        headers=insp,
+        json={"unit": "自然资源局", "person": "staff", "deadline": "2024-02-19", "expected_version": 1},
+    )
     assert r.status_code == 200 and r.json()["state"] == "assigned" and r.json()["deadline"] == "2024-02-19"
     version = r.json()["version"]
 
@@ -83,22 +89,46 @@ def test_problem_lifecycle_and_error_mapping(web):
         return resp.json()["message"]
 
     # 409 stale version, with the service's Chinese message
-    msg = err(c.post(f"/api/v1/problems/{code}/transitions/feedback", headers=staff,
-                     json={"text": "x", "expected_version": version - 1}), 409, "stale_version")
+    msg = err(
+        c.post(
+            f"/api/v1/problems/{code}/transitions/feedback",
+            headers=staff,
+            json={"text": "x", "expected_version": version - 1},
+        ),
+        409,
+        "stale_version",
+    )
     assert "已被他人修改" in msg
     err(c.post(f"/api/v1/problems/{code}/transitions/close", headers=insp, json={}), 409, "invalid_transition")
     err(c.post(f"/api/v1/problems/{code}/transitions/feedback", headers=staff, json={}), 400, "missing_field")
-    err(c.post(f"/api/v1/problems/{code}/transitions/feedback", headers=staff, json={"txt": "typo"}), 400,
-        "invalid_value")
+    err(
+        c.post(f"/api/v1/problems/{code}/transitions/feedback", headers=staff, json={"txt": "typo"}),
+        400,
+        "invalid_value",
+    )
     err(c.post(f"/api/v1/problems/{code}/transitions/frobnicate", headers=staff, json={}), 400, "invalid_value")
-    err(c.post(f"/api/v1/problems/{code}/transitions/suspend", headers=staff, json={"reason": "x"}), 403,
-        "permission_denied")
+    err(
+        c.post(f"/api/v1/problems/{code}/transitions/suspend", headers=staff, json={"reason": "x"}),
+        403,
+        "permission_denied",
+    )
     err(c.get("/api/v1/problems/WT-2024-9999", headers=staff), 404, "not_found")
     err(c.get("/api/v1/problems/garbage", headers=staff), 400, "invalid_value")
     err(c.get("/api/v1/nothing-here", headers=staff), 404, "not_found")
-    err(c.post("/api/v1/problems", headers=staff, json={"project": "不存在的项目", "category": "land", "title": "x"}),
-        404, "not_found")
-    err(c.post("/api/v1/problems", headers=staff, content=b"{not json", ), 400, "invalid_value")
+    err(
+        c.post("/api/v1/problems", headers=staff, json={"project": "不存在的项目", "category": "land", "title": "x"}),
+        404,
+        "not_found",
+    )
+    err(
+        c.post(
+            "/api/v1/problems",
+            headers=staff,
+            content=b"{not json",
+        ),
+        400,
+        "invalid_value",
+    )
     err(c.post("/api/v1/projects", headers=insp, json={"name": "嘉润综合物流园区", "unit": "kaifaqu"}), 409, "conflict")
     err(c.get("/api/v1/problems?state=bogus", headers=staff), 400, "invalid_value")
     err(c.get("/api/v1/problems?sort=title", headers=staff), 400, "invalid_value")
@@ -139,8 +169,15 @@ def test_browser_session_can_use_the_api_but_writes_need_the_csrf_header(web):
 def test_openapi_schema_is_served(web):
     schema = web.client().get("/api/v1/openapi.json").json()
     paths = schema["paths"]
-    for p in ("/api/v1/problems", "/api/v1/problems/{code}", "/api/v1/problems/{code}/events",
-              "/api/v1/problems/{code}/transitions/{action}", "/api/v1/users", "/api/v1/units", "/api/v1/projects"):
+    for p in (
+        "/api/v1/problems",
+        "/api/v1/problems/{code}",
+        "/api/v1/problems/{code}/events",
+        "/api/v1/problems/{code}/transitions/{action}",
+        "/api/v1/users",
+        "/api/v1/units",
+        "/api/v1/projects",
+    ):
         assert p in paths
     assert not any(p.startswith(("/ledger", "/admin", "/login")) for p in paths)  # pages stay out of it
     post = paths["/api/v1/problems/{code}/transitions/{action}"]["post"]
@@ -156,8 +193,12 @@ def _run_cli(web, *args, user="admin", stdin=None):
     for command in COMMANDS:  # what cli.py's registration does
         cli.main_group.add_command(command)
     runner = click.testing.CliRunner()
-    return runner.invoke(cli.main_group, ["--db", web.engine.url.render_as_string(hide_password=False), "--as", user, *args], input=stdin,
-                         catch_exceptions=True)
+    return runner.invoke(
+        cli.main_group,
+        ["--db", web.engine.url.render_as_string(hide_password=False), "--as", user, *args],
+        input=stdin,
+        catch_exceptions=True,
+    )
 
 
 def test_token_and_passwd_commands(web):
@@ -204,7 +245,6 @@ def test_scheduler_runs_in_the_web_process(tmp_path, web_rules, password_hash):
     engine.dispose()
 
 
-
 def test_demo_passwords_for_the_sample_ledger(tmp_path, web_rules):
     """What `duban init --sample` is to do: every sample user (and admin) gets the printed demo password."""
     from webkit import at
@@ -244,7 +284,10 @@ def test_unexpected_errors_are_500_with_the_error_body(web, monkeypatch):
     monkeypatch.setattr("web.pages.page", boom)
     c = TestClient(web.app, raise_server_exceptions=False)
     r = c.get("/api/v1/problems", headers=h(token_for(web, "staff")))
-    assert r.status_code == 500 and r.json() == {"code": "internal_error", "message": "服务器内部错误，请稍后重试或联系管理员"}
+    assert r.status_code == 500 and r.json() == {
+        "code": "internal_error",
+        "message": "服务器内部错误，请稍后重试或联系管理员",
+    }
     c.cookies.clear()
     page_client = web.login("staff")
     r = TestClient(web.app, raise_server_exceptions=False, cookies=dict(page_client.cookies)).get("/ledger")

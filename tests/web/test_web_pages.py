@@ -15,8 +15,15 @@ def test_pages_need_login_and_redirect_back(web):
     for path in ("/dashboard", "/ledger", "/problems/new", "/review", "/admin/users"):
         r = c.get(path)
         assert r.status_code == 303 and r.headers["location"].startswith("/login?next=")
-    r = c.post("/login", data={"login": "staff", "password": PASSWORD, "csrf_token": csrf_of(c, "/login"),
-                               "next": "/ledger?state=assigned"})
+    r = c.post(
+        "/login",
+        data={
+            "login": "staff",
+            "password": PASSWORD,
+            "csrf_token": csrf_of(c, "/login"),
+            "next": "/ledger?state=assigned",
+        },
+    )
     assert r.status_code == 303 and r.headers["location"] == "/ledger?state=assigned"
     assert c.get("/ledger").status_code == 200
 
@@ -31,8 +38,10 @@ def test_session_cookie_flags(web):
 
 def test_open_redirect_refused(web):
     c = web.client()
-    r = c.post("/login", data={"login": "staff", "password": PASSWORD, "csrf_token": csrf_of(c, "/login"),
-                               "next": "//evil.example/x"})
+    r = c.post(
+        "/login",
+        data={"login": "staff", "password": PASSWORD, "csrf_token": csrf_of(c, "/login"), "next": "//evil.example/x"},
+    )
     assert r.headers["location"] == "/dashboard"
 
 
@@ -78,16 +87,19 @@ def test_logout_needs_csrf_and_ends_session(web):
     assert c.get("/dashboard").status_code == 303
 
 
-@pytest.mark.parametrize("path,data", [
-    ("/login", {"login": "staff", "password": PASSWORD}),
-    ("/problems/new", {"project": "嘉润综合物流园区", "category": "land", "title": "无令牌"}),
-    ("/problems/{code}/actions/note", {"text": "无令牌"}),
-    ("/admin/users", {"login": "x.y", "name": "X", "unit": "duchashi", "role": "staff"}),
-    ("/admin/projects", {"name": "无令牌项目", "unit": "kaifaqu"}),
-    ("/admin/units", {"code": "nocsrf", "name": "无令牌单位", "kind": "department"}),
-    ("/admin/users/staff/password", {"password": "another-pass-1"}),
-    ("/account/password", {"current": PASSWORD, "new": "another-pass-1", "again": "another-pass-1"}),
-])
+@pytest.mark.parametrize(
+    "path,data",
+    [
+        ("/login", {"login": "staff", "password": PASSWORD}),
+        ("/problems/new", {"project": "嘉润综合物流园区", "category": "land", "title": "无令牌"}),
+        ("/problems/{code}/actions/note", {"text": "无令牌"}),
+        ("/admin/users", {"login": "x.y", "name": "X", "unit": "duchashi", "role": "staff"}),
+        ("/admin/projects", {"name": "无令牌项目", "unit": "kaifaqu"}),
+        ("/admin/units", {"code": "nocsrf", "name": "无令牌单位", "kind": "department"}),
+        ("/admin/users/staff/password", {"password": "another-pass-1"}),
+        ("/account/password", {"current": PASSWORD, "new": "another-pass-1", "again": "another-pass-1"}),
+    ],
+)
 @pytest.mark.parametrize("token", [None, "forged-token"])
 def test_csrf_rejected_without_a_valid_token(web, path, data, token):
     code = web.problem("assigned")
@@ -134,8 +146,10 @@ def test_stale_version_shows_a_conflict_and_keeps_the_text(web):
     page = c.get(f"/problems/{code}").text
     version = re.search(r'name="version" value="(\d+)"', page).group(1)
     web.service.act("insp", code, "note", text="督查室同时备注")  # someone else acts first
-    r = c.post(f"/problems/{code}/actions/feedback",
-               data={"text": "我写的反馈", "version": version, "csrf_token": csrf_of(c, "/dashboard")})
+    r = c.post(
+        f"/problems/{code}/actions/feedback",
+        data={"text": "我写的反馈", "version": version, "csrf_token": csrf_of(c, "/dashboard")},
+    )
     assert r.status_code == 409
     assert 'data-code="stale_version"' in r.text and "已被他人修改" in r.text and "请刷新后重试" in r.text
     assert "我写的反馈" in r.text  # the text typed is not lost
@@ -157,16 +171,26 @@ def test_action_errors_render_on_the_problem_page(web):
 
 def test_full_loop_through_forms(web):
     staff, insp = web.login("staff"), web.login("insp")
-    r = staff.post("/problems/new", data={"project": "嘉润综合物流园区", "category": "land", "title": "二期用地预审",
-                                          "unit": "ziranziyuan", "csrf_token": csrf_of(staff, "/problems/new")})
+    r = staff.post(
+        "/problems/new",
+        data={
+            "project": "嘉润综合物流园区",
+            "category": "land",
+            "title": "二期用地预审",
+            "unit": "ziranziyuan",
+            "csrf_token": csrf_of(staff, "/problems/new"),
+        },
+    )
     code = r.headers["location"].rsplit("/", 1)[1]
     assert "已登记问题" in staff.get(f"/problems/{code}").text  # the flash message
 
     def act(c, action, **data):
         page = c.get(f"/problems/{code}").text
         version = re.search(r'name="version" value="(\d+)"', page).group(1)
-        r = c.post(f"/problems/{code}/actions/{action}",
-                   data={**data, "version": version, "csrf_token": csrf_of(c, "/dashboard")})
+        r = c.post(
+            f"/problems/{code}/actions/{action}",
+            data={**data, "version": version, "csrf_token": csrf_of(c, "/dashboard")},
+        )
         assert r.status_code == 303, r.text[:400]
 
     act(insp, "assign", unit="ziranziyuan", person="staff", section="耕地保护股", deadline="2024-01-31")
@@ -177,10 +201,13 @@ def test_full_loop_through_forms(web):
     act(staff, "resolve", resolution="补齐扫描件")
     review = insp.get("/review").text
     assert code in review and "补齐扫描件" in review
-    version = re.search(rf'/problems/{code}/actions/close\?from=review".*?name="version" value="(\d+)"', review,
-                        re.S).group(1)
-    r = insp.post(f"/problems/{code}/actions/close?from=review",
-                  data={"rating": "excellent", "version": version, "csrf_token": csrf_of(insp, "/review")})
+    version = re.search(
+        rf'/problems/{code}/actions/close\?from=review".*?name="version" value="(\d+)"', review, re.S
+    ).group(1)
+    r = insp.post(
+        f"/problems/{code}/actions/close?from=review",
+        data={"rating": "excellent", "version": version, "csrf_token": csrf_of(insp, "/review")},
+    )
     assert r.status_code == 303 and r.headers["location"] == "/review"
     p = web.service.get(code)
     assert p.state == "closed" and p.rating == "excellent"
@@ -257,34 +284,74 @@ def test_dashboard_counts_overdue_and_my_items(web):
 def test_admin_manages_users_units_projects(web):
     admin = web.login("admin")
     token = csrf_of(admin, "/admin/users")
-    r = admin.post("/admin/users", data={"login": "qian.fgj", "name": "钱科员", "unit": "fagai", "role": "staff",
-                                         "email": "qian@yc.example", "password": "first-pass-1", "csrf_token": token})
+    r = admin.post(
+        "/admin/users",
+        data={
+            "login": "qian.fgj",
+            "name": "钱科员",
+            "unit": "fagai",
+            "role": "staff",
+            "email": "qian@yc.example",
+            "password": "first-pass-1",
+            "csrf_token": token,
+        },
+    )
     assert r.status_code == 303
     assert web.login("qian.fgj", "first-pass-1").get("/dashboard").status_code == 200
-    r = admin.post("/admin/users", data={"login": "qian.fgj", "name": "重复", "unit": "fagai", "role": "staff",
-                                         "csrf_token": token})
+    r = admin.post(
+        "/admin/users",
+        data={"login": "qian.fgj", "name": "重复", "unit": "fagai", "role": "staff", "csrf_token": token},
+    )
     assert r.status_code == 409 and "已存在" in r.text
-    r = admin.post("/admin/users", data={"login": "Bad Login", "name": "X", "unit": "fagai", "role": "staff",
-                                         "csrf_token": token})
+    r = admin.post(
+        "/admin/users", data={"login": "Bad Login", "name": "X", "unit": "fagai", "role": "staff", "csrf_token": token}
+    )
     assert r.status_code == 400 and "登录名" in r.text
-    assert admin.post("/admin/users/qian.fgj/password", data={"password": "short", "csrf_token": token}).status_code == 400
-    assert admin.post("/admin/users/qian.fgj/password", data={"password": "second-pass-2", "csrf_token": token}).status_code == 303
+    assert (
+        admin.post("/admin/users/qian.fgj/password", data={"password": "short", "csrf_token": token}).status_code == 400
+    )
+    assert (
+        admin.post(
+            "/admin/users/qian.fgj/password", data={"password": "second-pass-2", "csrf_token": token}
+        ).status_code
+        == 303
+    )
     assert admin.post("/admin/users/admin/active", data={"active": "0", "csrf_token": token}).status_code == 400
-    r = admin.post("/admin/units", data={"code": "xinjian", "name": "新建单位", "kind": "department", "csrf_token": token})
+    r = admin.post(
+        "/admin/units", data={"code": "xinjian", "name": "新建单位", "kind": "department", "csrf_token": token}
+    )
     assert r.status_code == 303 and "新建单位" in admin.get("/admin/units").text
-    r = admin.post("/admin/projects", data={"name": "新能源项目", "unit": "xinjian", "leader": "lead2", "csrf_token": token})
+    r = admin.post(
+        "/admin/projects", data={"name": "新能源项目", "unit": "xinjian", "leader": "lead2", "csrf_token": token}
+    )
     assert r.status_code == 303 and "新能源项目" in admin.get("/admin/projects").text
-    r = admin.post("/admin/projects", data={"name": "新能源项目2", "unit": "xinjian", "leader": "staff", "csrf_token": token})
+    r = admin.post(
+        "/admin/projects", data={"name": "新能源项目2", "unit": "xinjian", "leader": "staff", "csrf_token": token}
+    )
     assert r.status_code == 400 and "county_leader" in r.text
 
 
 def test_change_own_password_ends_other_sessions(web):
     first, second = web.login("staff"), web.login("staff")
-    r = first.post("/account/password", data={"current": "wrong", "new": "brand-new-pass", "again": "brand-new-pass",
-                                              "csrf_token": csrf_of(first, "/account/password")})
+    r = first.post(
+        "/account/password",
+        data={
+            "current": "wrong",
+            "new": "brand-new-pass",
+            "again": "brand-new-pass",
+            "csrf_token": csrf_of(first, "/account/password"),
+        },
+    )
     assert r.status_code == 400 and "当前密码不正确" in r.text
-    r = first.post("/account/password", data={"current": PASSWORD, "new": "brand-new-pass", "again": "brand-new-pass",
-                                              "csrf_token": csrf_of(first, "/account/password")})
+    r = first.post(
+        "/account/password",
+        data={
+            "current": PASSWORD,
+            "new": "brand-new-pass",
+            "again": "brand-new-pass",
+            "csrf_token": csrf_of(first, "/account/password"),
+        },
+    )
     assert r.status_code == 303
     assert first.get("/dashboard").status_code == 200
     assert second.get("/dashboard").status_code == 303

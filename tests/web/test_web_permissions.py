@@ -71,8 +71,11 @@ def test_api_transition_by_role(shared_web, tokens, role, action):
     code = shared_web.problem(STATE_FOR.get(action, "assigned"))
     before = shared_web.service.get(code)
     c = shared_web.client()
-    r = c.post(f"/api/v1/problems/{code}/transitions/{action}", json=PARAMS.get(action, {}),
-               headers={"Authorization": f"Bearer {tokens[role]}"})
+    r = c.post(
+        f"/api/v1/problems/{code}/transitions/{action}",
+        json=PARAMS.get(action, {}),
+        headers={"Authorization": f"Bearer {tokens[role]}"},
+    )
     if role in ALLOWED[action]:
         assert r.status_code == 200, r.text
         assert r.json()["version"] == before.version + 1
@@ -123,8 +126,11 @@ def test_admin_pages_by_role(shared_web, clients, role):
 def test_admin_api_by_role(shared_web, tokens, role):
     c = shared_web.client()
     h = {"Authorization": f"Bearer {tokens[role]}"}
-    r = c.post("/api/v1/users", headers=h, json={"login": f"new.{role}", "name": "新人", "unit": "ziranziyuan",
-                                                   "role": "staff"})
+    r = c.post(
+        "/api/v1/users",
+        headers=h,
+        json={"login": f"new.{role}", "name": "新人", "unit": "ziranziyuan", "role": "staff"},
+    )
     assert r.status_code == (201 if role == "admin" else 403), r.text
     r = c.post("/api/v1/projects", headers=h, json={"name": f"新项目-{role}", "unit": "kaifaqu"})
     assert r.status_code == (201 if role in OFFICE else 403), r.text
@@ -137,11 +143,21 @@ def test_admin_api_by_role(shared_web, tokens, role):
 @pytest.mark.parametrize("role", ROLES)
 def test_anyone_logs_a_problem(shared_web, tokens, clients, role):
     c = shared_web.client()
-    r = c.post("/api/v1/problems", headers={"Authorization": f"Bearer {tokens[role]}"},
-               json={"project": "嘉润综合物流园区", "category": "permit", "title": f"{role} 登记的问题"})
+    r = c.post(
+        "/api/v1/problems",
+        headers={"Authorization": f"Bearer {tokens[role]}"},
+        json={"project": "嘉润综合物流园区", "category": "permit", "title": f"{role} 登记的问题"},
+    )
     assert r.status_code == 201, r.text
     assert r.json()["state"] == "discovered"
     form = clients[role]
-    r = form.post("/problems/new", data={"project": "嘉润综合物流园区", "category": "funding", "title": "资金未到位",
-                                         "csrf_token": csrf_of(form, "/problems/new")})
+    r = form.post(
+        "/problems/new",
+        data={
+            "project": "嘉润综合物流园区",
+            "category": "funding",
+            "title": "资金未到位",
+            "csrf_token": csrf_of(form, "/problems/new"),
+        },
+    )
     assert r.status_code == 303 and r.headers["location"].startswith("/problems/WT-2024-")

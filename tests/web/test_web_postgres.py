@@ -47,11 +47,15 @@ def test_pages_and_api_on_postgresql(pg_web):
     assert api["total"] == 1 and api["items"][0]["code"] == b
     page = c.get(f"/problems/{b}").text
     version = re.search(r'name="version" value="(\d+)"', page).group(1)
-    r = c.post(f"/problems/{b}/actions/close", data={"rating": "good", "version": version,
-                                                     "csrf_token": csrf_of(c, "/dashboard")})
+    r = c.post(
+        f"/problems/{b}/actions/close",
+        data={"rating": "good", "version": version, "csrf_token": csrf_of(c, "/dashboard")},
+    )
     assert r.status_code == 303
-    r = c.post(f"/problems/{b}/actions/note", data={"text": "旧版本", "version": version,
-                                                    "csrf_token": csrf_of(c, "/dashboard")})
+    r = c.post(
+        f"/problems/{b}/actions/note",
+        data={"text": "旧版本", "version": version, "csrf_token": csrf_of(c, "/dashboard")},
+    )
     assert r.status_code == 409 and "已被他人修改" in r.text
     xlsx = c.get("/ledger.xlsx")
     assert xlsx.status_code == 200 and xlsx.content[:2] == b"PK"

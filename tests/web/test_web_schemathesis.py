@@ -63,9 +63,15 @@ def test_no_server_error_for_any_input(api_env, mode):
     app, token = api_env
     skipped = []
     for op in operations(app):
+
         @given(case=op.as_strategy(generation_mode=mode))
-        @settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
-                  suppress_health_check=list(HealthCheck))
+        @settings(
+            max_examples=EXAMPLES,
+            deadline=None,
+            derandomize=True,
+            database=None,
+            suppress_health_check=list(HealthCheck),
+        )
         def run(case):
             _check(case, case.call(headers={"Authorization": f"Bearer {token}"}), True)
 
@@ -82,9 +88,11 @@ def test_no_server_error_for_any_input(api_env, mode):
 def test_unauthenticated_is_never_served(api_env):
     app, _ = api_env
     for op in operations(app):
+
         @given(case=op.as_strategy())
-        @settings(max_examples=5, deadline=None, derandomize=True, database=None,
-                  suppress_health_check=list(HealthCheck))
+        @settings(
+            max_examples=5, deadline=None, derandomize=True, database=None, suppress_health_check=list(HealthCheck)
+        )
         def run(case):
             _check(case, case.call(), False)
 

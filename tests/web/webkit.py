@@ -34,7 +34,6 @@ PEOPLE = [
 ]
 
 
-
 def build_db(path_or_url, password_hash):
     url = str(path_or_url)
     engine = make_engine(url if "://" in url else f"sqlite:///{url}")
@@ -91,7 +90,6 @@ def csrf_of(client: TestClient, path: str) -> str:
     m = re.search(r'name="csrf_token" value="([^"]+)"', r.text)
     assert m, f"no CSRF token on {path}"
     return m.group(1)
-
 
 
 def pg_admin_url() -> str:
