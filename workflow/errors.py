@@ -13,9 +13,22 @@ class DubanError(Exception):
     code = "error"
     exit_code = 1
 
-    def __init__(self, message: str | None = None):
+    def __init__(self, message: str | None = None, *, field: str | None = None, value: object = None):
         self.message = message or (self.__doc__ or "").strip()
+        # ``field`` is the input's stable API name ("unit", "deadline"); each front end words it for its
+        # user (a CLI flag, a form label). ``value`` is what was given, shortened for display.
+        self.field = field
+        self.value = None if value is None else _shown(value)
         super().__init__(self.message)
+
+    def as_dict(self) -> dict:
+        """The JSON form: ``{code, field, value, message}``."""
+        return {"code": self.code, "field": self.field, "value": self.value, "message": self.message}
+
+
+def _shown(value: object, limit: int = 200) -> str:
+    text = str(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 class InvalidValue(DubanError):
