@@ -1,5 +1,6 @@
-"""Write workflow outcomes: the problem row, its audit event and its outbox rows, in the caller's
-transaction. Shared by single actions and the bulk sweep so both follow exactly one path.
+"""Read problems as the workflow needs them, and write workflow outcomes: the problem row, its audit event
+and its outbox rows, in the caller's transaction. Shared by single actions, the bulk sweep and the ledger
+import so all follow exactly one path.
 
 The UPDATE is filtered on the version as loaded (optimistic locking, as django-fsm does with the state):
 if someone else changed the problem first, nothing is written and ``StaleVersion`` is raised.
@@ -14,17 +15,26 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from models.tables import Event, Problem
-from service.recipients import Parties, RecipientBook, insert_notices, notice_rows
+from models.tables import Event, Problem, Project
+from service.directory import DirectoryView, stamp_column
+from service.recipients import NoticeSubject, insert_notices, notice_rows
 from workflow import deadlines as dl
 from workflow.errors import StaleVersion
 from workflow.machine import Outcome
-from workflow.permissions import Actor
+from workflow.permissions import Actor, Stake
 
 PROBLEM = Problem.__table__
 EVENT = Event.__table__
+PROJECT = Project.__table__
 REFRESH = "refresh"
 SNAPSHOT_COLUMNS = [PROBLEM.c[name] for name in dl.Snapshot.FIELDS]
+STAKE_COLUMNS = (
+    PROBLEM.c.responsible_unit_id,
+    PROBLEM.c.responsible_person_id,
+    PROBLEM.c.leader_id,
+    PROJECT.c.leader_id.label("project_leader_id"),
+    PROBLEM.c.reporter_id,
+)
 
 
 @dataclass
@@ -33,42 +43,32 @@ class Loaded:
 
     snap: dl.Snapshot
     version: int
-    parties: Parties
+    stake: Stake
 
 
 def select_loaded():
-    """SELECT of everything ``Loaded`` needs (problem columns + the project's contracting leader)."""
-    from models.tables import Project
-
-    proj = Project.__table__
-    return sa.select(
-        *SNAPSHOT_COLUMNS,
-        PROBLEM.c.version,
-        PROBLEM.c.responsible_unit_id,
-        PROBLEM.c.responsible_person_id,
-        PROBLEM.c.leader_id,
-        PROBLEM.c.reporter_id,
-        proj.c.leader_id.label("project_leader_id"),
-    ).select_from(PROBLEM.join(proj, proj.c.id == PROBLEM.c.project_id))
+    """SELECT of everything ``Loaded`` needs: the snapshot columns, the version and the stake."""
+    return sa.select(*SNAPSHOT_COLUMNS, PROBLEM.c.version, *STAKE_COLUMNS).select_from(
+        PROBLEM.join(PROJECT, PROJECT.c.id == PROBLEM.c.project_id)
+    )
 
 
-_N = len(dl.Snapshot.FIELDS)
+def select_one_with_stamp(code: str):
+    """One problem by code together with the directory's version, in one statement — a row even when
+    there is no such problem (its columns are then NULL), so the caller learns both at once."""
+    stamp = sa.select(stamp_column().label("directory_version")).subquery("stamp")
+    problem = select_loaded().where(PROBLEM.c.code == code).subquery("p")
+    return sa.select(stamp.c.directory_version, problem).select_from(stamp.outerjoin(problem, sa.true()))
 
 
 def loaded_from_row(row) -> Loaded:
-    """Unpack by position: ``select_loaded`` fixes the order (snapshot fields, version, parties)."""
-    snap = dl.Snapshot(*row[:_N])
-    version, unit_id, person_id, leader_id, reporter_id, project_leader_id = row[_N:]
-    return Loaded(snap, version, Parties(unit_id, person_id, leader_id, project_leader_id, reporter_id))
-
-
-def stake_fields(parties: Parties) -> dict:
-    return dict(
-        responsible_unit_id=parties.responsible_unit_id,
-        responsible_person_id=parties.responsible_person_id,
-        leader_id=parties.leader_id,
-        project_leader_id=parties.project_leader_id,
+    """A ``Loaded`` from a row of ``select_loaded`` (by column name)."""
+    m = row._mapping
+    snap = dl.Snapshot(**{name: m[name] for name in dl.Snapshot.FIELDS})
+    stake = Stake(
+        m["responsible_unit_id"], m["responsible_person_id"], m["leader_id"], m["project_leader_id"], m["reporter_id"]
     )
+    return Loaded(snap, m["version"], stake)
 
 
 def persist(
@@ -76,16 +76,15 @@ def persist(
     items: Sequence[tuple[Loaded, Sequence[Outcome]]],
     actor: Actor,
     now: datetime,
-    book: RecipientBook | None = None,
+    view: DirectoryView,
 ) -> list[int]:
     """Write each problem's outcomes (one UPDATE per problem, one event per outcome, their notices).
 
     Returns the new event ids in order. Raises StaleVersion, writing nothing, if any row has moved on.
-    An outcome whose action is ``REFRESH`` only updates the row.
+    An outcome whose action is ``refresh`` only updates the row.
     """
     if not items:
         return []
-    book = book or RecipientBook(session)
     groups: dict[tuple[str, ...], list[dict]] = {}
     for loaded, outcomes in items:
         values: dict = {}
@@ -107,7 +106,7 @@ def persist(
         if result.rowcount != len(params):
             raise StaleVersion()
 
-    # A "refresh" only recomputes light and clock: nothing happened to the problem, so no event.
+    # A refresh only recomputes light and clock: nothing happened to the problem, so no event.
     flat = [(loaded, outcome) for loaded, outcomes in items for outcome in outcomes if outcome.action != REFRESH]
     if not flat:
         return []
@@ -132,32 +131,24 @@ def persist(
 
     notices: list[dict] = []
     for (loaded, outcome), event_id in zip(flat, ids):
-        parties = _parties_after(loaded.parties, outcome.changes)
-        deadline = outcome.after.deadline
+        if not outcome.notices:
+            continue
+        after = outcome.after or loaded.snap
+        subject = NoticeSubject(
+            loaded.snap.id, outcome.to_level, after.deadline, stake_after(loaded.stake, outcome.changes), event_id
+        )
         for intent in outcome.notices:
-            notices.extend(
-                notice_rows(
-                    book,
-                    intent,
-                    loaded.snap.id,
-                    outcome.to_level,
-                    deadline,
-                    parties,
-                    event_id,
-                    now,
-                    actor.login,
-                    actor.name,
-                )
-            )
+            notices.extend(notice_rows(view, intent, subject, now, actor))
     insert_notices(session, notices)
     return ids
 
 
-def _parties_after(p: Parties, changes: dict) -> Parties:
-    return Parties(
-        changes.get("responsible_unit_id", p.responsible_unit_id),
-        changes.get("responsible_person_id", p.responsible_person_id),
-        changes.get("leader_id", p.leader_id),
-        p.project_leader_id,
-        p.reporter_id,
+def stake_after(stake: Stake, changes: dict) -> Stake:
+    """The stake once an outcome's changes apply (assignment names the unit and people)."""
+    return Stake(
+        changes.get("responsible_unit_id", stake.responsible_unit_id),
+        changes.get("responsible_person_id", stake.responsible_person_id),
+        changes.get("leader_id", stake.leader_id),
+        stake.project_leader_id,
+        stake.reporter_id,
     )

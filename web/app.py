@@ -24,7 +24,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
 from web.context import WebContext
-from web.db import read_engine
+from models.db import reader as read_engine
 from web.errors import Unauthenticated, body, status_for
 from web.render import make_env
 from web.settings import WebSettings

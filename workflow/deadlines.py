@@ -54,6 +54,12 @@ class Snapshot:
 Snapshot.FIELDS = tuple(f for f in Snapshot.__dataclass_fields__ if f != "FIELDS")
 
 
+def is_overdue(state: str, deadline: date | None, today: date) -> bool:
+    """Overdue: the clock runs (assigned or supervised) and the deadline has passed. The one definition;
+    ``service.ledger.overdue_condition`` is its SQL."""
+    return state in CLOCK_STATES and deadline is not None and deadline < today
+
+
 def local_date(moment: datetime, rules: Rules) -> date:
     return moment.astimezone(rules.timezone).date()
 

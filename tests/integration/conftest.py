@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from models.db import create_schema, make_engine, session
-from service import directory
+from service import directory_admin
 from service.problems import ProblemService
 from tests.conftest import Clock, at
 
@@ -26,10 +26,10 @@ def engine(db_url):
     create_schema(eng)
     now = at("2024-01-02")
     with session(eng) as s, s.begin():
-        directory.load_units(s)
+        directory_admin.load_units(s)
         for login, name, unit, role, email in PEOPLE:
-            directory.add_user(s, login, name, unit, role, email, now)
-        directory.add_project(s, "嘉润综合物流园区", "kaifaqu", "lead", now)
+            directory_admin.create_user(s, login, name, unit, role, email, now)
+        directory_admin.create_project(s, "嘉润综合物流园区", "kaifaqu", "lead", now)
     yield eng
     eng.dispose()
 

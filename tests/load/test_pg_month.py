@@ -22,7 +22,7 @@ from sqlmodel import select
 
 from models.db import create_schema, make_engine, session
 from models.tables import Event, Notice, Problem
-from service import directory
+from service import directory_admin
 from tests import backends
 from tests.conftest import at
 
@@ -39,16 +39,16 @@ def county(tmp_path, rules):
     create_schema(engine)
     now = at("2024-01-02")
     with session(engine) as s, s.begin():
-        directory.load_units(s)
+        directory_admin.load_units(s)
         for login, name, unit, role in [
             ("admin", "管理员", "duchashi", "admin"),
             ("insp", "督查员", "duchashi", "inspector"),
             ("head", "局长", "ziranziyuan", "unit_head"),
             ("lead", "副县长", "county_gov", "county_leader"),
         ]:
-            directory.add_user(s, login, name, unit, role, None, now)
+            directory_admin.create_user(s, login, name, unit, role, None, now)
         for i in range(5):
-            directory.add_project(s, f"示例项目{i}", "kaifaqu", "lead", now)
+            directory_admin.create_project(s, f"示例项目{i}", "kaifaqu", "lead", now)
     # The ledger arrives the way a county's does: an imported spreadsheet, every row through the workflow.
     path = tmp_path / "ledger.csv"
     with path.open("w", encoding="utf-8-sig", newline="") as f:

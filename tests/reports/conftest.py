@@ -7,7 +7,7 @@ import tomllib
 import pytest
 
 from models.db import create_schema, make_engine, session
-from service import directory
+from service import directory_admin
 from service.problems import ProblemService
 from service.sample import SAMPLE, load_sample
 from tests import backends
@@ -19,13 +19,13 @@ def seed_directory(engine, with_people: bool = True) -> None:
     now = at("2023-11-01")
     data = tomllib.loads(SAMPLE.read_text("utf-8"))
     with session(engine) as s, s.begin():
-        directory.load_units(s)
-        directory.add_user(s, "admin", "系统管理员", "duchashi", "admin", "admin@yc.example", now)
+        directory_admin.load_units(s)
+        directory_admin.create_user(s, "admin", "系统管理员", "duchashi", "admin", "admin@yc.example", now)
         if with_people:
             for u in data["user"]:
-                directory.add_user(s, u["login"], u["name"], u["unit"], u["role"], u.get("email"), now)
+                directory_admin.create_user(s, u["login"], u["name"], u["unit"], u["role"], u.get("email"), now)
             for p in data["project"]:
-                directory.add_project(s, p["name"], p["unit"], p.get("leader"), now)
+                directory_admin.create_project(s, p["name"], p["unit"], p.get("leader"), now)
 
 
 def dump(url: str) -> dict:
@@ -65,8 +65,8 @@ def sample_county(db_url, rules):
     """The sample ledger replayed relative to 2024-01-20 09:00, then swept at that moment."""
     county = County(db_url, rules, "2024-01-20")
     with session(county.engine) as s, s.begin():
-        directory.load_units(s)
-        directory.add_user(s, "admin", "系统管理员", "duchashi", "admin", "admin@yc.example", at("2023-11-01"))
+        directory_admin.load_units(s)
+        directory_admin.create_user(s, "admin", "系统管理员", "duchashi", "admin", "admin@yc.example", at("2023-11-01"))
     county.codes = load_sample(county.engine, rules, county.clock.now)["problems"]
     from service.sweep import run_sweep
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 import pytest
 from webkit import PASSWORD, Clock, Web, at, build_db
 
+from service import passwords
 from tests import backends
-from web import passwords
 from web.app import create_app
 from web.settings import WebSettings
 from workflow.rules import load_rules

@@ -12,13 +12,13 @@ import sqlalchemy as sa
 from webkit import csrf_of
 
 from models.db import session
-from service import directory
-from web import tokens as tk
+from service import directory, directory_admin
+from service import tokens as tk
 
 
 def token_for(web, login: str, **kw) -> str:
     with session(web.engine) as s, s.begin():
-        return tk.create(s, directory.find_user(s, login), "test", web.clock(), **kw)
+        return tk.create(s, directory.view(s).user(login).id, "test", web.clock(), **kw)
 
 
 def h(token: str) -> dict:
@@ -250,14 +250,14 @@ def test_demo_passwords_for_the_sample_ledger(tmp_path, web_rules):
     from webkit import at
 
     from models.db import create_schema, make_engine
+    from service.passwords import set_demo_passwords
     from service.sample import load_sample
-    from web.passwords import set_demo_passwords
 
     engine = make_engine(f"sqlite:///{tmp_path / 'demo.db'}")
     create_schema(engine)
     with session(engine) as s, s.begin():
-        directory.load_units(s)
-        directory.add_user(s, "admin", "系统管理员", "duchashi", "admin", None, at("2024-01-02"))
+        directory_admin.load_units(s)
+        directory_admin.create_user(s, "admin", "系统管理员", "duchashi", "admin", None, at("2024-01-02"))
     load_sample(engine, web_rules, at("2024-03-04"))
     with session(engine) as s, s.begin():
         logins = set_demo_passwords(s, "duban-demo-2024")

@@ -13,7 +13,7 @@ with warnings.catch_warnings():
     from fastapi.testclient import TestClient
 
 from models.db import create_schema, make_engine, session
-from service import directory
+from service import directory_admin
 from tests.conftest import Clock, at  # noqa: F401  (re-exported for the web tests)
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -40,12 +40,12 @@ def build_db(path_or_url, password_hash):
     create_schema(engine)
     now = at("2024-01-02")
     with session(engine) as s, s.begin():
-        directory.load_units(s)
+        directory_admin.load_units(s)
         for login, name, unit, role in PEOPLE:
-            u = directory.add_user(s, login, name, unit, role, f"{login}@yc.example", now)
+            u = directory_admin.create_user(s, login, name, unit, role, f"{login}@yc.example", now)
             u.password_hash = password_hash
-        directory.add_project(s, PROJECT, "kaifaqu", "lead", now)
-        directory.add_project(s, "町店镇村民阻工项目", "dingdian", "lead2", now)
+        directory_admin.create_project(s, PROJECT, "kaifaqu", "lead", now)
+        directory_admin.create_project(s, "町店镇村民阻工项目", "dingdian", "lead2", now)
     return engine
 
 
