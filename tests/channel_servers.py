@@ -62,6 +62,10 @@ class Answer:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as the real services
+    # One write per answer and no Nagle delay: otherwise headers and body leave in two segments and the
+    # client's delayed ACK adds ~40 ms to every request.
+    wbufsize = -1
+    disable_nagle_algorithm = True
 
     def do_POST(self) -> None:
         self.server.owner._dispatch(self)  # type: ignore[attr-defined]
