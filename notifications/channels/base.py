@@ -35,6 +35,13 @@ TRUNCATION_MARK = "…（内容过长，已截断）"
 MASK = "***"
 
 
+def kind_label(kind: str) -> str:
+    """The Chinese label of a notice kind; ``test`` for a channel test from the admin page; 通知 otherwise."""
+    from notifications.kinds import KIND_LABELS
+
+    return KIND_LABELS.get(kind) or {"test": "测试消息"}.get(kind, "通知")
+
+
 def system_clock() -> datetime:
     """Real time: the default clock of a channel (DingTalk timestamps, rate windows)."""
     return datetime.now(UTC)

@@ -37,6 +37,7 @@ from notifications.channels.base import (
     DeliveryResult,
     Scrubber,
     fit_utf8,
+    kind_label,
     mask,
     post,
     rate_key,
@@ -44,7 +45,6 @@ from notifications.channels.base import (
     system_clock,
 )
 from notifications.channels.validation import validate_keyword, validate_webhook_url
-from notifications.kinds import kind_label
 from workflow.errors import InvalidValue
 
 SERVICE = "钉钉群机器人"

@@ -30,12 +30,12 @@ from notifications.channels.base import (
     DeliveryResult,
     Scrubber,
     fit_utf8,
+    kind_label,
     post,
     rate_key,
     read_errcode_answer,
 )
 from notifications.channels.validation import validate_webhook_url
-from notifications.kinds import kind_label
 from workflow.errors import InvalidValue
 
 log = logging.getLogger(__name__)

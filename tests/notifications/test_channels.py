@@ -381,3 +381,32 @@ def test_sms_answer_echoing_credentials_is_scrubbed(gateway):
     [result] = run(sms_gateway(gateway).channel("13800138000"), note())
     assert result.outcome == "failed" and "***" in result.answer
     assert_no_secret(result)
+
+
+def test_no_dingtalk_error_carries_a_credential(ding, clock):
+    """Every way a signed robot can fail: the reasons and answers name the robot only by its redacted URL."""
+    channel = ding_channel(ding, clock, secret=SECRET)
+    ding.fail_next("500")
+    ding.fail_next("garbage")
+    ding.fail_next("close")
+    ding.fail_next("hang")
+    slow = DingTalkChannel(
+        DingTalkConfig(channel.config.webhook_url, secret=SECRET, timeout=0.3, allow_http=True), clock
+    )
+    results = run(slow, note(), note(), note(), note())
+    results += run(ding_channel(ding, clock, secret="SEC" + "1" * 64), note())  # sign not match
+    results += run(ding_channel(ding, Clock(clock() - timedelta(hours=2)), secret=SECRET), note())  # stale
+    refused = f"http://127.0.0.1:{free_port()}/robot/send?access_token={TOKEN}"
+    results += run(DingTalkChannel(DingTalkConfig(refused, secret=SECRET, allow_http=True), clock), note())
+    assert [r.outcome for r in results] == ["retry"] * 4 + ["failed", "failed", "retry"]
+    assert "access_token=***&timestamp=***&sign=***" in results[-1].reason
+    for result in results:
+        assert_no_secret(result)
+    assert not ding.accepted
+
+
+def test_channel_test_message(wecom, ding, clock):
+    probe = ChannelMessage("督办系统测试消息", "收到此消息说明机器人设置正确。", None, "test")
+    assert run(wecom_channel(wecom), probe)[0].ok and run(ding_channel(ding, clock, secret=SECRET), probe)[0].ok
+    assert '<font color="comment">测试消息</font>' in wecom.accepted[0]["content"]
+    assert "**测试消息**" in ding.accepted[0]["text"] and "查看详情" not in ding.accepted[0]["text"]
