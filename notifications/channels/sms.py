@@ -191,7 +191,7 @@ class SmsGateway:
             rendered = self._render("body", "", template, ctx)
             try:
                 json.loads(rendered)
-            except ValueError as exc:
+            except json.JSONDecodeError as exc:
                 raise InvalidValue(
                     f"短信网关的请求体模板渲染后不是有效的 JSON（第 {exc.lineno} 行第 {exc.colno} 列）；"
                     "文字变量请写成 {{ text|tojson }} 的形式",
