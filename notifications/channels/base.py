@@ -173,8 +173,10 @@ class Scrubber:
         return text
 
     def answer(self, raw: bytes | str) -> str:
+        """The first ``ANSWER_MAX`` characters of an answer, scrubbed (a secret cut by the limit is masked too)."""
         text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
-        return self(text[:ANSWER_MAX])
+        longest = len(self.secrets[0]) if self.secrets else 0
+        return self(text[: ANSWER_MAX + longest])[:ANSWER_MAX]
 
 
 def _quoted(secret: str) -> str:

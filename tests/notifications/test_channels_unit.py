@@ -372,3 +372,10 @@ def test_success_condition():
     assert parse_success_when(" ") is None
     assert same_value(0, "0") and same_value("0", 0) and same_value(True, "true") and same_value("ok", "ok")
     assert not same_value(None, "0") and not same_value(1, "0") and not same_value({"a": 1}, "{'a': 1}")
+
+
+def test_scrubbed_answer_masks_a_secret_cut_by_the_length_limit():
+    scrub = Scrubber([KEY])
+    for start in range(1990, 2001):
+        answer = scrub.answer("x" * start + KEY + "y" * 100)
+        assert len(answer) <= 2000 and KEY[:8] not in answer
