@@ -8,7 +8,7 @@ key is held for the delay the channel reported, so the next messages for that ro
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Protocol
 
 import httpx
@@ -19,9 +19,9 @@ RATE_ERRCODES = frozenset({45009, 130101})  # WeCom, DingTalk: too many messages
 
 
 class Limiter(Protocol):
-    def allow(self, key: str, now) -> timedelta | None: ...
+    def allow(self, key: str, now: datetime) -> timedelta | None: ...
 
-    def hold(self, key: str, until) -> None: ...
+    def hold(self, key: str, until: datetime) -> None: ...
 
 
 class RateLimited:
