@@ -12,22 +12,23 @@ from __future__ import annotations
 import re
 from urllib.parse import quote, urlsplit
 
-_FULL_WIDTH = str.maketrans(
-    {
-        "\\": "＼",
-        "*": "＊",
-        "_": "＿",
-        "`": "｀",
-        "#": "＃",
-        "[": "［",
-        "]": "］",
-        "<": "＜",
-        ">": "＞",
-        "~": "～",
-        "|": "｜",
-        "&": "＆",
-    }
-)
+_FULL_WIDTH = {
+    "\\": "＼",
+    "*": "＊",
+    "_": "＿",
+    "`": "｀",
+    "#": "＃",
+    "[": "［",
+    "]": "］",
+    "<": "＜",
+    ">": "＞",
+    "~": "～",
+    "|": "｜",
+    "&": "＆",
+}
+# One pass in C over the text; Python only runs for the (rare) special characters. str.translate with a
+# dict would call back into Python for every character of the body.
+_SPECIAL = re.compile("[" + re.escape("".join(_FULL_WIDTH)) + "]")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 # Characters a URL keeps as they are inside ``[label](url)``; parentheses, spaces, quotes and angle brackets
 # are percent-encoded so that they cannot end the link or open a tag.
@@ -41,7 +42,7 @@ def plain(text: str) -> str:
 
 def escape(text: str) -> str:
     """User text made inert in markdown (see the module docstring)."""
-    return plain(text).translate(_FULL_WIDTH)
+    return _SPECIAL.sub(lambda m: _FULL_WIDTH[m.group()], plain(text))
 
 
 def safe_url(url: str | None) -> str | None:
