@@ -191,6 +191,11 @@ def _normal_style(d) -> None:
     spacing = defaults.find(qn("w:pPrDefault")).find(qn("w:pPr")).find(qn("w:spacing"))
     for attr, value in (("w:after", "0"), ("w:line", str(LINE_TW)), ("w:lineRule", "exact")):
         spacing.set(qn(attr), value)
+    ppr = defaults.find(qn("w:pPrDefault")).find(qn("w:pPr"))
+    for tag in ("w:autoSpaceDE", "w:autoSpaceDN"):  # no extra space between 汉字 and Arabic numerals
+        el = OxmlElement(tag)
+        el.set(qn("w:val"), "0")
+        _insert(ppr, el)
     style = d.styles["Normal"]
     style.font.size = Pt(L.BODY_PT)
     _fonts(style.element.get_or_add_rPr(), FANGSONG)
