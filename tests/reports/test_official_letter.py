@@ -16,7 +16,7 @@ from docx import Document
 from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_LINE_SPACING
 from docx.oxml.ns import qn
 from docx.shared import Length, Pt, RGBColor
-from PIL import Image
+from PIL import Image, ImageChops
 from pypdf import PdfReader
 
 from reports.official import layout as L
@@ -87,11 +87,23 @@ def png(pdf: Path, page: int, out: Path) -> Image.Image:
     return Image.open(out.with_suffix(".png")).convert("RGB")
 
 
+def red_mask(image: Image.Image) -> Image.Image:
+    """White where the page is pure red (the organ mark, the separator), black elsewhere."""
+    r, g, b = image.split()
+    high, low = (lambda v: 255 if v > 200 else 0), (lambda v: 255 if v < 60 else 0)
+    return ImageChops.multiply(r.point(high), ImageChops.multiply(g.point(low), b.point(low)))
+
+
 def red_rows(image: Image.Image) -> list[int]:
     """Rows (pixels from the top) holding pure-red pixels."""
-    w, h = image.size
-    px = image.load()
-    return [y for y in range(h) if any(px[x, y][0] > 200 and px[x, y][1] < 60 and px[x, y][2] < 60 for x in range(w))]
+    _, rows = red_mask(image).getprojection()
+    return [y for y, hit in enumerate(rows) if hit]
+
+
+def dark_share(image: Image.Image, box: tuple[int, int, int, int]) -> list[float]:
+    """Per row of ``box``: the share of its pixels that are dark (ink, lines)."""
+    dark = image.convert("L").crop(box).point(lambda v: 255 if v < 200 else 0)
+    return [v / 255 for v in dark.resize((1, dark.height), Image.Resampling.BOX).tobytes()]
 
 
 @pytest.fixture(scope="module")
@@ -319,14 +331,13 @@ def test_pdf_pages_as_images(files):
     assert mark and (37 + 35 - 1) * px < min(mark) < (37 + 35 + 6) * px  # the mark's ink, 35 mm into the block
     rule = [y for y in rows if y > max(mark) + 20]
     assert rule and max(rule) - min(rule) <= 2  # one thin red line below the number ...
-    width = [x for x in range(827) if first.getpixel((x, rule[0]))[0] > 200 and first.getpixel((x, rule[0]))[1] < 60]
+    columns, _ = red_mask(first).crop((0, rule[0], 827, rule[0] + 1)).getprojection()
+    width = [x for x, hit in enumerate(columns) if hit]
     assert abs(min(width) - 28 * px) < 3 and abs(max(width) - 184 * px) < 3  # ... as wide as the text block
     assert not red_rows(last)
-    black = [
-        y
-        for y in range(int(200 * px), int(265 * px))
-        if sum(1 for x in range(int(30 * px), int(182 * px)) if sum(last.getpixel((x, y))) < 600) > 140 * px
-    ]
+    top = int(200 * px)
+    shares = dark_share(last, (int(30 * px), top, int(182 * px), int(265 * px)))
+    black = [top + i for i, share in enumerate(shares) if share > 0.9]
     lines = [y for i, y in enumerate(black) if i == 0 or y - black[i - 1] > 1]
     assert len(lines) == 3 and abs(lines[-1] - 262 * px) < 4  # top, between, bottom; the last at the block's foot
 
