@@ -84,7 +84,8 @@ def png(pdf: Path, page: int, out: Path) -> Image.Image:
         ["pdftoppm", "-r", "100", "-f", str(page), "-l", str(page), "-png", "-singlefile", str(pdf), str(out)],
         check=True,
     )
-    return Image.open(out.with_suffix(".png")).convert("RGB")
+    with Image.open(out.with_suffix(".png")) as image:
+        return image.convert("RGB")
 
 
 def red_mask(image: Image.Image) -> Image.Image:
