@@ -16,8 +16,9 @@ import sqlalchemy as sa
 from models.tables import Event, Problem, Project, Unit, User
 from reports.columns import CellError, parse_date
 from service import directory
+from workflow.actions import ACTION_LABELS
 from workflow.errors import InvalidValue
-from workflow.permissions import ACTION_LABELS, SYSTEM_LOGIN, Manage
+from workflow.permissions import SYSTEM_LOGIN, Manage
 from workflow.rules import Rules
 from workflow.states import OPEN_STATES, Category, Level, Light, Severity, State
 
