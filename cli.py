@@ -458,7 +458,7 @@ def _print_result(app: App, p, action: str, as_json: bool) -> None:
         if p.deadline:
             line += f"，办结时限 {p.deadline}"
             if p.deadline_provisional:
-                line += "（暂定：该年节假日安排未知，按周一至周五推算）"
+                line += "（暂定：该年节假日安排未知，按法定节假日和周一至周五推算）"
         click.echo(line)
 
     emit(app, as_json, data, render)
@@ -659,7 +659,9 @@ def _render_ledger(rows: list[dict]) -> None:
         )
     _console().print(table)
     if any(r["deadline_provisional"] for r in rows):
-        click.echo("* 暂定：该年国务院节假日安排尚未收录，按周一至周五推算；收录后请在规则文件 [calendar] 中补充。")
+        click.echo(
+            "* 暂定：该年国务院节假日安排尚未收录，按法定节假日和周一至周五推算；收录后请在规则文件 [calendar] 中补充。"
+        )
 
 
 @main_group.command()
@@ -726,7 +728,9 @@ def calendar_add(app: App, start, period, as_json):
         app,
         as_json,
         {"start": start, "period": period, "date": due.date.isoformat(), "provisional": due.provisional},
-        lambda d: click.echo(d["date"] + ("（暂定：该年节假日安排未知，按周一至周五推算）" if due.provisional else "")),
+        lambda d: click.echo(
+            d["date"] + ("（暂定：该年节假日安排未知，按法定节假日和周一至周五推算）" if due.provisional else "")
+        ),
     )
 
 
