@@ -79,7 +79,7 @@ def calendar_add(app, start, period, as_json):
         as_json,
         {"start": start, "period": period, "date": due.date.isoformat(), "provisional": due.provisional},
         lambda d: click.echo(
-            d["date"] + ("（暂定：该年节假日安排尚未公布，按法定节假日和周末推算）" if due.provisional else "")
+            d["date"] + ("（暂定：该年节假日安排尚未公布，按法定节假日和周一至周五推算）" if due.provisional else "")
         ),
     )
 

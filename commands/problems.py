@@ -106,7 +106,7 @@ def _print_result(p, spec: ActionSpec, as_json: bool) -> None:
         if p.deadline:
             line += f"，办结时限 {p.deadline}"
             if p.deadline_provisional:
-                line += "（暂定：该年节假日安排尚未公布，按法定节假日和周末推算）"
+                line += "（暂定：该年节假日安排尚未公布，按法定节假日和周一至周五推算）"
         click.echo(line)
 
     emit(as_json, data, render)

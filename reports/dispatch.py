@@ -246,12 +246,12 @@ def build(engine, rules: Rules, period: Period, now: datetime, actor_login: str 
                 unit_fig.to_13710 += 1
             elif to_level == Level.GOVERNMENT_MEETING:
                 unit_fig.to_meeting += 1
-        if action in ("assign", "escalate", "resume") and (data or {}).get("deadline"):
+        if action in ("assign", "escalate", "resume", "send_back") and (data or {}).get("deadline"):
             t.deadline = date.fromisoformat(data["deadline"])
         elif action == "send_back" and t.deadline and t.resolved_at:
-            # The engine gives back the days spent in review (workflow.deadlines.shift_for_pause) and
-            # records no deadline on the event: recompute it the same way.
-            shifted = dl.shift_for_pause(dl.Snapshot(deadline=t.deadline), t.resolved_at, at, rules)
+            # Older send-back events carry no deadline: recompute the days given back for the review the
+            # way the engine does (workflow.deadlines.shift_for_pause).
+            shifted, _ = dl.shift_for_pause(dl.Snapshot(level=t.level, deadline=t.deadline), t.resolved_at, at, rules)
             t.deadline = shifted.get("deadline", t.deadline)
         if action in ("overdue", "stall") or (action == "escalate" and (data or {}).get("auto")):
             t.late_flag = True

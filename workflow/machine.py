@@ -176,12 +176,16 @@ def _g_deadline(ctx: Ctx) -> None:
 
 
 def _set_deadline(ctx: Ctx, given: date) -> None:
-    """A deadline set by a person (交办 or a supervision letter) replaces the computed one."""
-    ctx.changes["deadline"] = given
-    ctx.changes["deadline_provisional"] = not ctx.rules.calendar.is_known(given)
+    """A deadline set by a person (交办 or a supervision letter) replaces the computed one. Like every
+    deadline it ends on a working day (Civil Code art. 203): one typed on a holiday moves to the next."""
+    due, rolled = ctx.rules.calendar.roll_forward(given)
+    ctx.changes["deadline"] = due.date
+    ctx.changes["deadline_provisional"] = due.provisional
+    if rolled:
+        ctx.data["deadline_rolled_from"] = given.isoformat()
     for name in ("deploy_due", "feedback_due"):
         if ctx.changes.get(name):
-            ctx.changes[name] = min(ctx.changes[name], given)
+            ctx.changes[name] = min(ctx.changes[name], due.date)
 
 
 def _g_close(ev) -> bool:
@@ -219,6 +223,7 @@ def _e_assign(ev) -> None:
     )
     ctx.comment = ctx.text("comment", "交办意见", required=False)
     ctx.data = {
+        **ctx.data,
         "deadline": str(ctx.changes["deadline"]),
         "routing": level.value,
         "unit_id": p["unit_id"],
@@ -267,7 +272,12 @@ def _e_escalate(ev) -> None:
     else:
         ctx.comment = ctx.text("reason", "升级理由")
     ch = ctx.changes
-    ctx.data = {"deadline": str(ch["deadline"]), "auto": auto, "deadline_given": bool(ctx.params.get("deadline"))}
+    ctx.data = {
+        **ctx.data,
+        "deadline": str(ch["deadline"]),
+        "auto": auto,
+        "deadline_given": bool(ctx.params.get("deadline")),
+    }
     ctx.notify(
         "escalation",
         _level_notify(ctx, target),
@@ -290,11 +300,16 @@ def _e_suspend(ev) -> None:
 
 def _e_resume(ev) -> None:
     ctx: Ctx = ev.model
-    ctx.changes.update(dl.shift_for_pause(ctx.snap, ctx.snap.suspended_at, ctx.now, ctx.rules))
+    shifted, credit = dl.shift_for_pause(ctx.snap, ctx.snap.suspended_at, ctx.now, ctx.rules)
+    ctx.changes.update(shifted)
     ctx.changes.update(suspended_at=None, suspended_from=None)
     ctx.comment = ctx.text("reason", "恢复说明", required=False)
     new_deadline = ctx.changes.get("deadline", ctx.snap.deadline)
-    ctx.data = {"deadline": str(new_deadline), "paused_since": ctx.snap.suspended_at.isoformat()}
+    ctx.data = {
+        "deadline": str(new_deadline),
+        "paused_since": ctx.snap.suspended_at.isoformat(),
+        "given_back": {"amount": credit.amount, "unit": credit.unit.value},
+    }
     ctx.notify("resumed", ctx.rules.notices["resumed"], comment=ctx.comment, due=str(new_deadline))
 
 
@@ -318,9 +333,13 @@ def _e_send_back(ev) -> None:
     ctx: Ctx = ev.model
     ctx.comment = ctx.text("reason", "退回理由")
     # The clock paused while the inspection office reviewed; the unit gets that time back.
-    ctx.changes.update(dl.shift_for_pause(ctx.snap, ctx.snap.resolved_at or ctx.now, ctx.now, ctx.rules))
+    shifted, credit = dl.shift_for_pause(ctx.snap, ctx.snap.resolved_at or ctx.now, ctx.now, ctx.rules)
+    ctx.changes.update(shifted)
     ctx.changes["resolved_at"] = None
-    ctx.data = {"deadline": str(ctx.changes.get("deadline", ctx.snap.deadline))}
+    ctx.data = {
+        "deadline": str(ctx.changes.get("deadline", ctx.snap.deadline)),
+        "given_back": {"amount": credit.amount, "unit": credit.unit.value},
+    }
     ctx.notify("sent_back", ctx.rules.notices["sent_back"], comment=ctx.comment)
 
 
