@@ -119,14 +119,11 @@ def _print_result(p, spec: ActionSpec, as_json: bool) -> None:
 def show(app, code, as_json):
     """显示问题详情及完整历史。"""
     from commands.terminal import render_detail
-    from models.db import reader
-    from models.db import session as open_session
     from service.problems import normalize_code
-    from service.queries import problem_detail
+    from service.queries import problem_page
 
-    with open_session(reader(app.engine)) as s:
-        detail = problem_detail(s, normalize_code(code), app.today(), app.rules.timezone)
-    emit(as_json, detail, render_detail)
+    page = problem_page(app.engine, normalize_code(code), app.actor(), app.rules, app.today())
+    emit(as_json, {**page.detail, "actions": [a.name for a in page.actions]}, render_detail)
 
 
 @click.command("list", cls=Command)
@@ -143,14 +140,10 @@ def show(app, code, as_json):
 def list_cmd(app, state, level, unit, project, category, severity, light, overdue, open_only, q, sort, limit, as_json):
     """列出问题台账（带预警灯）。"""
     from commands.terminal import render_ledger
-    from models.db import reader
-    from models.db import session as open_session
-    from service import directory, ledger
+    from service import ledger
 
     lq = ledger_query(state, level, unit, project, category, severity, light, overdue, open_only, q, sort)
-    with open_session(reader(app.engine)) as s:
-        rows = ledger.rows(s, lq.validated(directory.view(s)), app.today(), limit)
-    emit(as_json, rows, render_ledger)
+    emit(as_json, ledger.listing(app.engine, app.actor(), lq, app.today(), limit), render_ledger)
 
 
 COMMANDS: list[click.Command] = [log, show, list_cmd, *[_action_command(ACTIONS[name]) for name in USER_ACTIONS]]

@@ -125,6 +125,8 @@ def render_detail(d: dict) -> None:
             _t(e["comment"]),
         )
     out.print(table)
+    if d.get("actions"):
+        out.print(Text("  当前可执行：" + "、".join(action_label(a) for a in d["actions"])))
     if d["notices"]:
         counts = "，".join(
             f"{k} {sum(1 for n in d['notices'] if n['status'] == k)}"

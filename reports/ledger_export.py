@@ -175,7 +175,7 @@ def export_ledger(
     try:
         with open_session(engine) as session:
             view = directory.view(session)
-            require(Manage.EXPORT_LEDGER, view.actor(actor_login))
+            require(Manage.READ_LEDGER, view.actor(actor_login))
             lq = lq.validated(view)
             if progress:
                 total = session.execute(

@@ -19,7 +19,8 @@ from sqlmodel import Session, select
 
 from models.tables import Problem, Project, Unit, User
 from service.directory import DirectoryView
-from workflow.errors import InvalidValue
+from workflow.errors import InvalidValue, NotFound
+from workflow.permissions import Manage, require
 from workflow.states import CLOCK_STATES, OPEN_STATES, Category, Level, Light, Severity, State
 
 Responsible = aliased(User)
@@ -107,8 +108,8 @@ class LedgerQuery:
             q=q,
             unit=unit,
             project=project,
-            unit_id=view.unit(unit, "责任单位", "unit").id if unit else None,
-            project_id=view.project(project, "项目", "project").id if project else None,
+            unit_id=_known(view.unit, unit, "责任单位", "unit"),
+            project_id=_known(view.project, project, "项目", "project"),
         )
 
     def describe(self, view: DirectoryView) -> str:
@@ -144,6 +145,16 @@ class LedgerQuery:
         defaults = {"page": 1, "per_page": DEFAULT_PER_PAGE, "sort": DEFAULT_SORT}
         out = {k: v for k, v in data.items() if v not in ("", False, None) and defaults.get(k) != v}
         return urlencode({k: ("1" if v is True else v) for k, v in out.items()})
+
+
+def _known(lookup, text: str, label: str, field: str) -> int | None:
+    """A filter naming a unit or project that does not exist is bad input (400), not a missing page."""
+    if not text:
+        return None
+    try:
+        return lookup(text, label, field).id
+    except NotFound as exc:
+        raise InvalidValue(exc.message, field=field, value=text, label=label) from None
 
 
 def where(lq: LedgerQuery, today: date) -> list:
@@ -261,14 +272,28 @@ def rows(session: Session, lq: LedgerQuery, today: date, limit: int | None = Non
     return [ledger_row(r, today) for r in session.execute(query)]
 
 
-def browse(engine, lq: LedgerQuery, today: date) -> LedgerPage:
+def browse(engine, actor_login: str | None, lq: LedgerQuery, today: date) -> LedgerPage:
     """A page of the ledger for a person's query (validated here; a bad filter raises naming the field)."""
     from models.db import reader
     from models.db import session as open_session
     from service import directory
 
     with open_session(reader(engine)) as s:
-        return page(s, lq.validated(directory.view(s)), today)
+        view = directory.view(s)
+        require(Manage.READ_LEDGER, view.actor(actor_login))
+        return page(s, lq.validated(view), today)
+
+
+def listing(engine, actor_login: str | None, lq: LedgerQuery, today: date, limit: int | None = None) -> list[dict]:
+    """Every row of a person's query, in its order (``duban list``)."""
+    from models.db import reader
+    from models.db import session as open_session
+    from service import directory
+
+    with open_session(reader(engine)) as s:
+        view = directory.view(s)
+        require(Manage.READ_LEDGER, view.actor(actor_login))
+        return rows(s, lq.validated(view), today, limit)
 
 
 def filter_choices(engine) -> dict:

@@ -222,6 +222,8 @@ class ProblemState:
     snap: dl.Snapshot
     version: int
     event_id: int | None
+    rating: str | None = None  # filled by ``ProblemService.get``
+    progress: str = ""
 
     @property
     def id(self) -> int | None:
@@ -370,9 +372,15 @@ class ProblemService:
         return loaded_from_row(row)
 
     def get(self, code: str) -> ProblemState:
+        code = normalize_code(code)
         with open_session(self.engine) as session:
-            loaded = self.load(session, code)
-        return ProblemState(loaded.snap, loaded.version, None)
+            row = session.execute(
+                select_loaded().add_columns(PROBLEM.c.rating, PROBLEM.c.progress).where(PROBLEM.c.code == code)
+            ).first()
+        if row is None:
+            raise NotFound(f"问题编号「{code}」不存在", field="code", value=code)
+        loaded = loaded_from_row(row)
+        return ProblemState(loaded.snap, loaded.version, None, row.rating, row.progress)
 
     def history(self, problem_id: int) -> list[Event]:
         """The audit trail of a problem, oldest first."""

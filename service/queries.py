@@ -139,9 +139,11 @@ def problem_page(engine: Engine, code: str, actor_login: str, rules: Rules, toda
     from models.db import session as open_session
     from service import directory
     from service.persist import loaded_from_row, select_loaded
+    from workflow.permissions import Manage, require
 
     with open_session(reader(engine)) as s:
         actor = directory.view(s).actor(actor_login)
+        require(Manage.READ_LEDGER, actor)
         row = s.execute(select_loaded().where(Problem.__table__.c.code == code)).first()
         if row is None:
             raise NotFound(f"问题编号「{code}」不存在", field="code", value=code)

@@ -165,7 +165,7 @@ def list_problems(
         page=page_no,
         per_page=per_page,
     )
-    result = ledger.browse(ctx.reader, lq, ctx.today())
+    result = ledger.browse(ctx.reader, viewer.login, lq, ctx.today())
     return {
         "total": result.total,
         "page": result.query.page,

@@ -146,7 +146,7 @@ def ledger_page(request: Request):
     opts = ledger.filter_choices(ctx.reader)
     try:
         lq = ledger_query(request)
-        result = ledger.browse(ctx.reader, lq, ctx.today())
+        result = ledger.browse(ctx.reader, require_viewer(request).login, lq, ctx.today())
     except (InvalidValue, NotFound) as exc:
         empty = LedgerQuery()
         return render(

@@ -134,7 +134,7 @@ class Manage(StrEnum):
     OUTBOX = "outbox"  # re-queue failed notices
     SEE_EMAILS = "see_emails"  # e-mail addresses in the user directory
     REPORTS = "reports"  # dispatch reports and the meeting agenda
-    EXPORT_LEDGER = "export_ledger"
+    READ_LEDGER = "read_ledger"  # the ledger, a problem, exports of them
 
 
 _ANY = frozenset(Role)
@@ -153,7 +153,7 @@ MANAGEMENT: dict[Manage, tuple[str, frozenset[Role], str]] = {
     Manage.OUTBOX: ("重发通知", _ADMIN, "管理员"),
     Manage.SEE_EMAILS: ("查看用户邮箱", _OFFICE, "管理员或督查室"),
     Manage.REPORTS: ("查看报表", _ANY, "在职用户"),
-    Manage.EXPORT_LEDGER: ("导出台账", _ANY, "在职用户"),
+    Manage.READ_LEDGER: ("查看台账", _ANY, "在职用户"),
 }
 
 

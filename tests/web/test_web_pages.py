@@ -243,7 +243,7 @@ def test_ledger_filters_sort_search_and_pages(web):
     assert _codes(c.get("/ledger?overdue=1").text) == [a]
     s.act("insp", a, "note", text="x")
     assert c.get("/ledger?state=nonsense").status_code == 400
-    assert "状态（state）的值「nonsense」无效" in c.get("/ledger?state=nonsense").text
+    assert "状态的值「nonsense」无效" in c.get("/ledger?state=nonsense").text
     assert c.get("/ledger?page=abc").status_code == 400
     assert c.get("/ledger?sort=title").status_code == 400
 

@@ -53,7 +53,7 @@ def _check(case, response, authenticated: bool):
     assert response.status_code < 500, where
     if response.status_code >= 400:
         body = response.json()
-        assert set(body) == {"code", "message"} and body["message"], where
+        assert set(body) == {"code", "field", "value", "message"} and body["message"], where
     if not authenticated:
         assert response.status_code in (400, 401, 404), where
 

@@ -14,19 +14,14 @@ from pathlib import Path
 import httpx
 
 ROOT = Path(__file__).resolve().parents[2]
-# cli.py registers web.cli.COMMANDS; until it does, this runs the same group with them added.
-SHIM = (
-    "import sys, cli\nfrom web.cli import COMMANDS\n"
-    "[cli.main_group.add_command(c) for c in COMMANDS if c.name not in cli.main_group.commands]\n"
-    "sys.exit(cli.main(sys.argv[1:]))\n"
-)
+DUBAN = Path(sys.executable).with_name("duban")  # the installed command
 
 
 def duban(*args, env=None, **kw):
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("DUBAN_")}
     full_env.update(env or {}, PYTHONPATH=str(ROOT))
     return subprocess.Popen(
-        [sys.executable, "-c", SHIM, *args],
+        [str(DUBAN), *args],
         env=full_env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
