@@ -67,6 +67,8 @@ class Problem(SQLModel, table=True):
     __table_args__ = (
         sa.Index("ix_problem_state_level", "state", "level"),
         sa.Index("ix_problem_unit_state", "responsible_unit_id", "state"),
+        # Overdue by unit (the dashboard): only the open problems past their deadline are read.
+        sa.Index("ix_problem_state_deadline_unit", "state", "deadline", "responsible_unit_id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -215,3 +217,26 @@ class ApiToken(SQLModel, table=True):
     created_at: datetime | None = _ts(nullable=False)
     expires_at: datetime | None = _ts()
     revoked_at: datetime | None = _ts()
+
+
+class LedgerTally(SQLModel, table=True):
+    """The dashboard's counts, kept by database triggers (``models.tally``): signed rows per key, summed by
+    ``service.tally`` and compacted now and then. Never dumped: a restore rebuilds it through the triggers."""
+
+    __tablename__ = "ledger_tally"
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=100)
+    n: int
+
+
+class LoginFailure(SQLModel, table=True):
+    """A failed sign-in (``service.login_throttle``): shared by every web worker and kept across restarts."""
+
+    __tablename__ = "login_failure"
+    __table_args__ = (sa.Index("ix_login_failure_key", "login", "ip", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    login: str = Field(max_length=64)
+    ip: str = Field(max_length=64)
+    at: datetime | None = _ts(nullable=False, index=True)

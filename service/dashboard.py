@@ -1,8 +1,12 @@
 """Dashboard figures: counts by state, level and light; overdue items by unit; open vs closed over the
-campaign (as SVG polyline points); red items; the viewer's own items; the review queue."""
+campaign (as SVG polyline points); red items; the viewer's own items; the review queue.
+
+The counts and the series come from the tally the database keeps on every write (``service.tally``), not
+from a scan of the ledger; overdue-by-unit reads only the open problems past their deadline (an index)."""
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from datetime import date, datetime, timedelta
 
@@ -10,23 +14,22 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from models.tables import Problem, Project, Unit
+from service import tally
 from service.ledger import ledger_row, ledger_select
 from workflow.permissions import Manage, may
 from workflow.states import CLOCK_STATES, OPEN_STATES, Level, Light, Role, State
 
+log = logging.getLogger(__name__)
 OPEN = [s.value for s in OPEN_STATES]
 CLOCK = [s.value for s in CLOCK_STATES]
 
 
-def counts(session: Session) -> dict:
-    rows = session.exec(
-        select(Problem.state, Problem.level, Problem.light, sa.func.count()).group_by(
-            Problem.state, Problem.level, Problem.light
-        )
-    ).all()
+def counts(session: Session, totals: dict[str, int] | None = None) -> dict:
+    if totals is None:
+        totals, _ = tally.sums(session)
     by_state, by_level, by_light = Counter(), Counter(), Counter()
     total = 0
-    for state, level, light, n in rows:
+    for (state, level, light), n in tally.by_state(totals).items():
         total += n
         by_state[state] += n
         if state in OPEN:
@@ -54,21 +57,23 @@ def overdue_by_unit(session: Session, today: date, limit: int = 15) -> list[dict
     return [{"code": c, "name": n, "count": k} for c, n, k in rows]
 
 
-def open_closed_series(session: Session, tz, today: date, points: int = 40) -> dict:
+def open_closed_series(
+    session: Session, tz, today: date, points: int = 40, totals: dict[str, int] | None = None
+) -> dict:
     """Cumulative logged and closed counts per day from the first problem to today, sampled to ``points``;
     open = logged − closed. Returns SVG-ready coordinates on a 600×200 canvas."""
-    first = session.exec(select(sa.func.min(Problem.created_at))).one()
-    if first is None:
+    if totals is None:
+        totals, _ = tally.sums(session)
+    created = tally.per_day(totals, "c|", tz)
+    closed = tally.per_day(totals, "x|", tz)
+    if not created:
         return {"empty": True}
-    start = first.astimezone(tz).date()
+    start = min(created)
     days = max(1, (today - start).days)
     step = max(1, -(-days // points))
     marks = [start + timedelta(days=i) for i in range(0, days + 1, step)]
     if marks[-1] != today:
         marks.append(today)
-    # Bucket by the sample each moment falls before: two GROUP BY scans, no per-row Python.
-    created = _daily(session, Problem.created_at, tz)
-    closed = _daily(session, Problem.closed_at, tz)
     logged_c, closed_c = [], []
     for m in marks:
         logged_c.append(sum(n for d, n in created.items() if d <= m))
@@ -96,18 +101,6 @@ def open_closed_series(session: Session, tz, today: date, points: int = 40) -> d
         "h": h,
         "pad": pad,
     }
-
-
-def _daily(session: Session, column, tz) -> dict:
-    # Local dates: shift the UTC timestamps by the zone's current offset (Asia/Shanghai has no DST).
-    offset = datetime.now(tz).utcoffset() or timedelta(0)
-    hours = int(offset.total_seconds() // 3600)
-    if session.get_bind().dialect.name == "sqlite":
-        day = sa.func.date(column, f"{hours:+d} hours")
-    else:
-        day = sa.func.date(column + sa.text(f"interval '{hours} hours'"))
-    rows = session.exec(select(day, sa.func.count()).where(column.is_not(None)).group_by(day)).all()
-    return {date.fromisoformat(str(d)): n for d, n in rows if d}
 
 
 def red_items(session: Session, today: date, limit: int = 10) -> list[dict]:
@@ -149,15 +142,22 @@ def review_queue(session: Session, today: date, limit: int = 200) -> list[tuple[
 
 
 def overview(engine, actor, tz, today: date) -> dict:
-    """Everything the dashboard shows, in one read."""
+    """Everything the dashboard shows, in one read (the tally read once for counts and series)."""
     from models.db import reader
     from models.db import session as open_session
 
     with open_session(reader(engine)) as s:
-        return dict(
-            c=counts(s),
+        totals, rows = tally.sums(s)
+        data = dict(
+            c=counts(s, totals),
             overdue=overdue_by_unit(s, today),
-            chart=open_closed_series(s, tz, today),
+            chart=open_closed_series(s, tz, today, totals=totals),
             red=red_items(s, today),
             mine=my_items(s, actor, today),
         )
+    if tally.needs_compaction(rows, len(totals)):
+        try:
+            tally.compact(engine, patient=False)
+        except Exception:  # noqa: BLE001 — housekeeping: the sweep compacts too; the page is already answered
+            log.info("tally compaction skipped (database busy)")
+    return data
