@@ -64,16 +64,26 @@ _problem_version = sa.Column("version", sa.Integer, nullable=False)
 class Problem(SQLModel, table=True):
     __tablename__ = "problem"
     __mapper_args__ = {"version_id_col": _problem_version}
+    # The ledger lists newest code first: an index per common filter that ends in ``code`` hands the rows
+    # over already in that order, so a page (and a keyset page) is a seek, not a sort of every match.
     __table_args__ = (
         sa.Index("ix_problem_state_level", "state", "level"),
-        sa.Index("ix_problem_unit_state", "responsible_unit_id", "state"),
+        sa.Index("ix_problem_state_code", "state", "code"),
+        sa.Index("ix_problem_unit_code", "responsible_unit_id", "code"),
+        sa.Index("ix_problem_unit_state_code", "responsible_unit_id", "state", "code"),
+        sa.Index("ix_problem_project_code", "project_id", "code"),
+        sa.Index("ix_problem_light_code", "light", "code"),
         # Overdue by unit (the dashboard): only the open problems past their deadline are read.
         sa.Index("ix_problem_state_deadline_unit", "state", "deadline", "responsible_unit_id"),
+        # A person's own problems (the dashboard's "mine").
+        sa.Index("ix_problem_responsible_person_id", "responsible_person_id"),
+        sa.Index("ix_problem_leader_id", "leader_id"),
+        sa.Index("ix_problem_reporter_id", "reporter_id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
     code: str = Field(max_length=32, unique=True, index=True)
-    project_id: int = Field(foreign_key="project.id", index=True)
+    project_id: int = Field(foreign_key="project.id")
     # Text, not VARCHAR: the service caps titles at 200 characters, but imported or older rows may be longer.
     title: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
     description: str = Field(default="", sa_column=sa.Column(sa.Text, nullable=False, default=""))
@@ -82,7 +92,7 @@ class Problem(SQLModel, table=True):
     county_level: bool = Field(default=False)
     state: str = Field(max_length=32)
     level: str = Field(max_length=32)
-    light: str = Field(default="green", max_length=16, index=True)
+    light: str = Field(default="green", max_length=16)
 
     reporter_id: int | None = Field(default=None, foreign_key="user_account.id")
     reporting_unit_id: int | None = Field(default=None, foreign_key="unit.id")

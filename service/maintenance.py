@@ -30,9 +30,33 @@ def reindex(engine: Engine) -> dict:
             conn.exec_driver_sql(sql)
         documents = conn.execute(sa.text(f"SELECT count(*) FROM {search_index.TABLE}")).scalar_one()
         keys = conn.execute(sa.text(f"SELECT count(*) FROM {tally.TABLE}")).scalar_one()
-    if dialect == "postgresql":
-        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.exec_driver_sql(f"ANALYZE {search_index.TABLE}")
+    with engine.begin() as conn:  # the planner's statistics, for the rebuilt index too
+        conn.exec_driver_sql("ANALYZE" if dialect == "sqlite" else f"ANALYZE problem, {search_index.TABLE}")
     seconds = time.perf_counter() - started
     log.info("reindexed %d documents, %d tally keys in %.1f s", documents, keys, seconds)
     return {"documents": documents, "tally_keys": keys, "seconds": round(seconds, 1)}
+
+
+def refresh_statistics(engine: Engine, drift: float = 0.25, minimum: int = 1000) -> bool:
+    """SQLite only: run ANALYZE when the planner's statistics are missing or the ledger has grown or shrunk by
+    more than ``drift`` since they were taken (PostgreSQL's autovacuum does this by itself). Without them
+    SQLite may sort every match of a filter instead of walking an index already in the ledger's order.
+    Returns whether it ran. The sweep calls it; ``reindex`` always analyzes."""
+    if engine.dialect.name != "sqlite":
+        return False
+    with engine.connect() as conn:
+        rows = conn.execute(sa.text("SELECT coalesce(max(id), 0) FROM problem")).scalar_one()
+        try:
+            stat = conn.execute(sa.text("SELECT stat FROM sqlite_stat1 WHERE tbl = 'problem' LIMIT 1")).scalar()
+        except sa.exc.OperationalError:  # no sqlite_stat1 table: never analyzed
+            stat = None
+        conn.rollback()
+    if rows < minimum:
+        return False
+    seen = int(stat.split()[0]) if stat else 0
+    if seen and abs(rows - seen) <= drift * seen:
+        return False
+    with engine.begin() as conn:
+        conn.exec_driver_sql("ANALYZE")
+    log.info("planner statistics refreshed (%d problems, %d at the last ANALYZE)", rows, seen)
+    return True

@@ -21,6 +21,25 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
+# Indexes that end in ``code`` replace single-column ones: each filter then hands rows over in the ledger's order.
+OLD_INDEXES = {
+    "ix_problem_unit_state": ["responsible_unit_id", "state"],
+    "ix_problem_project_id": ["project_id"],
+    "ix_problem_light": ["light"],
+}
+NEW_INDEXES = {
+    "ix_problem_state_code": ["state", "code"],
+    "ix_problem_unit_code": ["responsible_unit_id", "code"],
+    "ix_problem_unit_state_code": ["responsible_unit_id", "state", "code"],
+    "ix_problem_project_code": ["project_id", "code"],
+    "ix_problem_light_code": ["light", "code"],
+    "ix_problem_state_deadline_unit": ["state", "deadline", "responsible_unit_id"],
+    "ix_problem_responsible_person_id": ["responsible_person_id"],
+    "ix_problem_leader_id": ["leader_id"],
+    "ix_problem_reporter_id": ["reporter_id"],
+}
+
+
 def _run(statements: list[str]) -> None:
     for sql in statements:
         op.execute(sql)
@@ -45,19 +64,25 @@ def upgrade() -> None:
     )
     op.create_index("ix_login_failure_key", "login_failure", ["login", "ip", "at"], unique=False)
     op.create_index(op.f("ix_login_failure_at"), "login_failure", ["at"], unique=False)
-    # A plain CREATE INDEX (no batch rebuild of problem on SQLite, which would drop its triggers).
-    op.create_index(
-        "ix_problem_state_deadline_unit", "problem", ["state", "deadline", "responsible_unit_id"], unique=False
-    )
+    # Plain CREATE/DROP INDEX (no batch rebuild of problem on SQLite, which would drop its triggers).
+    for name in OLD_INDEXES:
+        op.drop_index(name, table_name="problem")
+    for name, columns in NEW_INDEXES.items():
+        op.create_index(name, "problem", columns, unique=False)
     _run(tally.fill(dialect) + tally.create_triggers(dialect))
     _run(search_index.create(dialect))
+    # Statistics for the query planner (SQLite has none until ANALYZE runs; they pick the indexes above).
+    op.execute("ANALYZE" if dialect == "sqlite" else "ANALYZE problem")
 
 
 def downgrade() -> None:
     dialect = op.get_bind().dialect.name
     _run(search_index.drop(dialect))
     _run(tally.drop_triggers(dialect))
-    op.drop_index("ix_problem_state_deadline_unit", table_name="problem")
+    for name in NEW_INDEXES:
+        op.drop_index(name, table_name="problem")
+    for name, columns in OLD_INDEXES.items():
+        op.create_index(name, "problem", columns, unique=False)
     op.drop_index(op.f("ix_login_failure_at"), table_name="login_failure")
     op.drop_index("ix_login_failure_key", table_name="login_failure")
     op.drop_table("login_failure")
