@@ -26,7 +26,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 BENCH_DIR = ROOT / "var" / "bench"
-GENERATOR_VERSION = 1  # bump when the generated rows change, to invalidate cached files
+GENERATOR_VERSION = 2  # bump when the generated rows change, to invalidate cached files
 
 # The sweep's "now": Monday 16 June 2025, 10:00 in Asia/Shanghai (a year the statutory calendar knows).
 NOW = datetime(2025, 6, 16, 2, 0, tzinfo=UTC)
@@ -334,7 +334,7 @@ def build_ledger(path: Path, size: int, due: int, seed: int) -> list[int]:
                 "supervised" if supervised else "assigned",
                 "unit",
                 light,
-                leaders[0],
+                staff[unit][(i // 7) % STAFF_PER_UNIT],  # reporter: the unit's own staff log its problems
                 unit,
                 unit,
                 person,

@@ -41,11 +41,13 @@ def by_state(totals: dict[str, int]) -> Counter:
 
 def per_day(totals: dict[str, int], prefix: str, tz) -> Counter:
     """Local date → problems, from the per-UTC-hour keys ``c|`` (logged) or ``x|`` (closed)."""
-    out: Counter = Counter()
+    hours: Counter = Counter()
     for key, n in totals.items():
-        if key.startswith(prefix):
-            hour = datetime.strptime(key[2:], "%Y-%m-%d %H").replace(tzinfo=UTC)
-            out[hour.astimezone(tz).date()] += n
+        if key.startswith(prefix):  # "c|YYYY-MM-DD HH"
+            hours[datetime(int(key[2:6]), int(key[7:9]), int(key[10:12]), int(key[13:15]), tzinfo=UTC)] += n
+    out: Counter = Counter()
+    for hour, n in hours.items():
+        out[hour.astimezone(tz).date()] += n
     return out
 
 
