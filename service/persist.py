@@ -32,8 +32,8 @@ STAKE_COLUMNS = (
     PROBLEM.c.responsible_unit_id,
     PROBLEM.c.responsible_person_id,
     PROBLEM.c.leader_id,
-    PROJECT.c.leader_id.label("project_leader_id"),
     PROBLEM.c.reporter_id,
+    PROJECT.c.leader_id.label("project_leader_id"),
 )
 
 

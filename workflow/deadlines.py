@@ -9,7 +9,7 @@ problems that are due, with an index, however large the ledger grows.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime, time, timedelta
 from typing import ClassVar
 
@@ -52,7 +52,7 @@ class Snapshot:
     FIELDS: ClassVar[tuple[str, ...]] = ()  # filled below: the names copied to and from rows
 
 
-Snapshot.FIELDS = tuple(Snapshot.__dataclass_fields__)
+Snapshot.FIELDS = tuple(f.name for f in fields(Snapshot))
 
 
 def is_overdue(state: str, deadline: date | None, today: date) -> bool:
