@@ -200,7 +200,9 @@ def measure_select(led: Ledger, rounds: int, reps: int) -> dict:
     def raw_typed_select():
         return [
             loaded_from_row(
-                SimpleNamespace(_mapping=dict(zip(names, [v if v is None or f is None else f(v) for f, v in zip(convs, r)])))
+                SimpleNamespace(
+                    _mapping=dict(zip(names, [v if v is None or f is None else f(v) for f, v in zip(convs, r)]))
+                )
             )
             for r in raw.execute(RAW_SELECT, raw_params).fetchall()
         ]

@@ -11,7 +11,7 @@ named unit and persons, the recipients — come from the cached directory (``ser
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -26,6 +26,7 @@ from service import directory
 from service.directory import DirectoryView, UnitInfo, UserInfo
 from service.persist import Loaded, loaded_from_row, persist, select_loaded, select_one_with_stamp
 from workflow import deadlines as dl
+from workflow.actions import ACTIONS
 from workflow.dates import parse_date
 from workflow.errors import InvalidValue, MissingField, NotFound, StaleVersion
 from workflow.machine import fire
@@ -335,6 +336,20 @@ class ProblemService:
             created_at=now,
         )
         return ProblemState(snap, 1, None)
+
+    def log_fields(self, actor_login: str, data: Mapping[str, object]) -> ProblemState:
+        """``log`` from a form or a JSON body: the fields the action table lists for logging."""
+        fields = ACTIONS["log"].read(data)
+        return self.log(
+            actor_login,
+            fields.get("project", ""),
+            fields.get("category", ""),
+            fields.get("title", ""),
+            unit=fields.get("unit"),
+            description=fields.get("description", ""),
+            severity=fields.get("severity") or "general",
+            county_level="county_level" in fields,
+        )
 
     def act(
         self, actor_login: str, code: str, action: str, expected_version: int | None = None, **params: Any
