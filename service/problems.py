@@ -357,9 +357,10 @@ class ProblemService:
         """Run one workflow action on the problem ``code`` as ``actor_login``; returns the problem as left."""
         now = self.clock()
         code = normalize_code(code)
-        with open_session(self.engine) as session, session.begin():
-            row = session.execute(select_one_with_stamp(code)).one()
-            view = self.directory.view(session, row.directory_version)
+        # A plain Connection, not an ORM Session: the act path reads and writes with Core only.
+        with self.engine.begin() as conn:
+            row = conn.execute(*select_one_with_stamp(code)).one()
+            view = self.directory.view(conn, row.directory_version)
             actor = view.actor(actor_login)
             if row.id is None:
                 raise NotFound(f"问题编号「{code}」不存在", field="code", value=code)
@@ -374,7 +375,7 @@ class ProblemService:
             outcome = fire(
                 action, loaded.snap, actor, loaded.stake, now, self.rules, **action_params(view, action, params)
             )
-            (event_id,) = persist(session, [(loaded, [outcome])], actor, now, view) or (None,)
+            (event_id,) = persist(conn, [(loaded, [outcome])], actor, now, view) or (None,)
         return ProblemState(outcome.after or loaded.snap, loaded.version + 1, event_id)
 
     # -- reading ------------------------------------------------------------------------------------------
