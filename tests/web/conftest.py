@@ -1,6 +1,6 @@
-"""Fixtures for the web workspace: a real SQLite file (migrated), Yangcheng's units, one person per
-role, a project contracted by a county leader, the FastAPI app with a clock the test moves, and
-logged-in TestClients. Self-contained: nothing here depends on the other conftest files."""
+"""Fixtures for the web workspace: a fresh migrated database (SQLite file, PostgreSQL; from tests/conftest.py),
+Yangcheng's units, one person per role, a project contracted by a county leader, the FastAPI app with a
+clock the test moves, and logged-in TestClients."""
 
 from __future__ import annotations
 
@@ -25,9 +25,9 @@ def password_hash():
 
 
 @pytest.fixture
-def web(db_url, web_rules, password_hash):
-    """The app on a fresh database: once on SQLite, once on PostgreSQL (tests/conftest.py ``db_url``)."""
-    engine = build_db(db_url, password_hash)
+def web(migrated_db_url, web_rules, password_hash):
+    """The app on a fresh database: once on SQLite, once on PostgreSQL (tests/conftest.py)."""
+    engine = build_db(migrated_db_url, password_hash)
     clock = Clock(at("2024-01-08"))
     settings = WebSettings(secret_key="t" * 48, login_max_failures=3, login_window_seconds=600)
     app = create_app(engine, web_rules, clock, settings)
@@ -41,7 +41,8 @@ def web(db_url, web_rules, password_hash):
 @pytest.fixture(scope="module", params=backends.BACKENDS)
 def shared_web(request, tmp_path_factory, web_rules, password_hash):
     """One database and app for a whole module (the permission matrix creates a problem per case)."""
-    engine = build_db(backends.new_database_url(request.param, tmp_path_factory.mktemp("web")), password_hash)
+    url = backends.new_migrated_url(request.param, tmp_path_factory.mktemp("web"))
+    engine = build_db(url, password_hash)
     clock = Clock(at("2024-01-08"))
     app = create_app(engine, web_rules, clock, WebSettings(secret_key="m" * 48))
     w = Web(engine, web_rules, clock, app)
@@ -49,3 +50,4 @@ def shared_web(request, tmp_path_factory, web_rules, password_hash):
     for c in w.clients:
         c.close()
     engine.dispose()
+    backends.release(url)
