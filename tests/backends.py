@@ -151,6 +151,22 @@ def _pg_template() -> str:
     return sa.engine.make_url(url).database
 
 
+@lru_cache(maxsize=1)
+def _head() -> str:
+    from models import migrate
+
+    return migrate.head()
+
+
+def ensure_migrated(engine: sa.Engine) -> None:
+    """Migrate ``engine``'s database unless it is at the latest revision already (a template copy is)."""
+    from models import migrate
+    from models.db import create_schema
+
+    if migrate.current(engine) != _head():
+        create_schema(engine)
+
+
 def copy_database(url: str, tmp_path) -> str:
     """A copy of a test database (SQLite backup API, or CREATE DATABASE … TEMPLATE).
 

@@ -35,12 +35,13 @@ def dump(url: str) -> dict:
 
 
 class County:
-    """A real database (SQLite file or PostgreSQL, already migrated) with the directory (and optionally the
-    sample ledger) and a service on a clock."""
+    """A real database (SQLite file or PostgreSQL; migrated here unless it is a migrated copy already) with
+    the directory (and optionally the sample ledger) and a service on a clock."""
 
     def __init__(self, url: str, rules, now: str):
         self.url = url
         self.engine = make_engine(url)
+        backends.ensure_migrated(self.engine)
         self.clock = Clock(at(now))
         self.rules = rules
         self.service = ProblemService(self.engine, rules, self.clock)

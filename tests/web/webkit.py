@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 import shutil
 import warnings
-from functools import lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -15,8 +14,7 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     from fastapi.testclient import TestClient
 
-from models import migrate
-from models.db import create_schema, make_engine, session
+from models.db import make_engine, session
 from service import directory
 from tests import backends
 from tests.conftest import Clock, at  # noqa: F401  (re-exported for the web tests)
@@ -48,8 +46,7 @@ def build_db(path_or_url, password_hash):
             shutil.copyfile(backends.sqlite_template(), url)
         url = f"sqlite:///{url}"
     engine = make_engine(url)
-    if migrate.current(engine) != _head():
-        create_schema(engine)
+    backends.ensure_migrated(engine)
     now = at("2024-01-02")
     with session(engine) as s, s.begin():
         directory.load_units(s)
@@ -59,11 +56,6 @@ def build_db(path_or_url, password_hash):
         directory.add_project(s, PROJECT, "kaifaqu", "lead", now)
         directory.add_project(s, "町店镇村民阻工项目", "dingdian", "lead2", now)
     return engine
-
-
-@lru_cache(maxsize=1)
-def _head() -> str:
-    return migrate.head()
 
 
 class Web:
