@@ -5,6 +5,7 @@ clock the test moves, and logged-in TestClients."""
 from __future__ import annotations
 
 import pytest
+from argon2 import PasswordHasher
 from webkit import PASSWORD, Clock, Web, at, build_db
 
 from tests import backends
@@ -19,9 +20,27 @@ def web_rules():
     return load_rules()
 
 
+# argon2id at minimal cost for the web tests. At the product's parameters (RFC 9106 low-memory: 64 MiB,
+# three passes) every login costs about 0.1 s of CPU on two cores, and these tests log in well over a
+# thousand times; what they check is who may log in and do what, not the work factor. The hasher is
+# web.passwords' own kind, so hashing, verifying and the rehash check all run; only the cost differs.
+CHEAP_HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+CHEAP_DUMMY = CHEAP_HASHER.hash("duban-dummy-password")
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _cheap_password_hashing():
+    # Session scope, so that module fixtures that log in (test_web_permissions) come after it.
+    assert isinstance(passwords._HASHER, PasswordHasher), "web.passwords changed: update tests/web/conftest.py"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(passwords, "_HASHER", CHEAP_HASHER)
+        mp.setattr(passwords, "_DUMMY", CHEAP_DUMMY)
+        yield
+
+
 @pytest.fixture(scope="session")
 def password_hash():
-    return passwords.hash_password(PASSWORD)  # argon2 once per run; every test user shares it
+    return CHEAP_HASHER.hash(PASSWORD)  # once per run; every test user shares it
 
 
 @pytest.fixture
