@@ -53,8 +53,10 @@ suite: $(STAMP)
 	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
 
 ## make unit: the inner loop — pure logic only, no database, network or subprocess; a few seconds.
+# tests/unit only, so that pytest does not import the web and browser test modules just to deselect them
+# (four times the CPU); `pytest -m unit` finds unit tests anywhere.
 unit: $(STAMP)
-	$(BIN)/python -m pytest -q -m unit $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -m unit tests/unit $(PYTEST_ARGS)
 
 bench: $(STAMP)
 	$(BIN)/python bench/sweep.py
