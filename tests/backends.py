@@ -265,7 +265,7 @@ def drop_created() -> None:
         for name in list(_created):
             _drop(name)
             _created.remove(name)
-    if pg_admin_url():
+    if _admin_engine.cache_info().currsize:
         _admin_engine().dispose()
     if _template_dir is not None:
         shutil.rmtree(_template_dir, ignore_errors=True)
