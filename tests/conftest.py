@@ -126,7 +126,11 @@ def _unit_tier_is_pure(request: pytest.FixtureRequest, monkeypatch: pytest.Monke
     monkeypatch.setattr(socket.socket, "connect", connect)
     monkeypatch.setattr(socket.socket, "connect_ex", connect)
     monkeypatch.setattr(socket.socket, "bind", bind)
-    monkeypatch.setattr(socket, "getaddrinfo", refuse("resolve host names"))
+
+    def getaddrinfo(host, port, *args, **kwargs):
+        refuse(f"use the network (getaddrinfo {host!r}, {port!r})")()
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
     monkeypatch.setattr(subprocess.Popen, "_execute_child", refuse("start a subprocess"))
     for name in ("system", "fork", "posix_spawn", "posix_spawnp", "execv", "execve"):
         monkeypatch.setattr(os, name, refuse("start a subprocess"))
