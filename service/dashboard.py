@@ -11,7 +11,7 @@ from collections import Counter
 from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from models.tables import Problem, Project, Unit
 from service import tally
@@ -50,7 +50,9 @@ def overdue_by_unit(session: Session, today: date, limit: int = 15) -> list[dict
     unit_id = (Problem.responsible_unit_id + 0).label("unit_id")
     per_unit = (
         select(unit_id, sa.func.count().label("n"))
-        .where(Problem.state.in_(CLOCK), Problem.deadline < today, Problem.responsible_unit_id.is_not(None))
+        .where(
+            col(Problem.state).in_(CLOCK), col(Problem.deadline) < today, col(Problem.responsible_unit_id).is_not(None)
+        )
         .group_by(unit_id)
         .subquery()
     )
@@ -112,10 +114,10 @@ def open_closed_series(
 def red_items(session: Session, today: date, limit: int = 10) -> list[dict]:
     q = (
         ledger_select()
-        .where(Problem.light == Light.RED.value, Problem.state.in_(OPEN))
+        .where(Problem.light == Light.RED.value, col(Problem.state).in_(OPEN))
         # "deadline IS NULL" first: the order no index gives, so the database reads the red problems (few)
         # through the light index instead of walking every problem in deadline order looking for them.
-        .order_by(Problem.deadline.is_(None), Problem.deadline, Problem.code)
+        .order_by(col(Problem.deadline).is_(None), Problem.deadline, Problem.code)
     )
     return [ledger_row(r, today) for r in session.execute(q.limit(limit))]
 
@@ -132,13 +134,13 @@ def my_items(session: Session, viewer, today: date, limit: int = 20) -> list[dic
     if viewer.role in (Role.STAFF, Role.UNIT_HEAD):
         mine.append(p.responsible_unit_id == viewer.unit_id)
     if viewer.role == Role.COUNTY_LEADER:
-        mine.append(p.project_id.in_(select(Project.id).where(Project.leader_id == viewer.user_id)))
+        mine.append(col(p.project_id).in_(select(Project.id).where(Project.leader_id == viewer.user_id)))
     if may(Manage.REVIEW, viewer):
         mine.append(p.state == State.REVIEW.value)
     found: dict[str, dict] = {}
     for reason in mine:
-        q = ledger_select().where(p.state.in_(OPEN), reason)
-        q = q.order_by(LIGHT_ORDER, p.deadline.is_(None), p.deadline, p.code).limit(limit)
+        q = ledger_select().where(col(p.state).in_(OPEN), reason)
+        q = q.order_by(LIGHT_ORDER, col(p.deadline).is_(None), p.deadline, p.code).limit(limit)
         for r in session.execute(q):
             found.setdefault(r.code, ledger_row(r, today))
     rank = {"red": 0, "yellow": 1, "blue": 2, "green": 3}

@@ -18,7 +18,7 @@ from sqlalchemy.engine import Engine
 from models.db import reader
 from models.tables import LoginFailure
 
-T = LoginFailure.__table__
+T = LoginFailure.__table__  # type: ignore[attr-defined]  # SQLModel declares no __table__
 
 
 def wall_clock() -> datetime:

@@ -16,10 +16,12 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import ColumnElement
+from sqlmodel import col
 
 from models.search_index import PG_DOCUMENT, TABLE
 from models.tables import Problem
@@ -146,16 +148,18 @@ def condition(terms: Terms):
 
 def rank(terms: Terms):
     """0 = the code is the query, 1 = the title has every term, 2 = found elsewhere."""
-    whens = []
+    whens: list[tuple[Any, int]] = []
     if terms.code:
         whens.append((Problem.code == terms.code, 0))
-    whens.append((sa.and_(*[Problem.title.icontains(x, autoescape=True) for x in terms.terms]), 1))
+    whens.append((sa.and_(*[col(Problem.title).icontains(x, autoescape=True) for x in terms.terms]), 1))
     return sa.case(*whens, else_=2)
 
 
 def more_than_short_scan(session) -> bool:
     """Whether a short-term search left older problems out (the ledger is longer than SHORT_SCAN)."""
-    found = session.execute(sa.select(Problem.id).order_by(Problem.id.desc()).limit(1).offset(SHORT_SCAN)).first()
+    found = session.execute(
+        sa.select(col(Problem.id)).order_by(col(Problem.id).desc()).limit(1).offset(SHORT_SCAN)
+    ).first()
     return found is not None
 
 

@@ -14,7 +14,7 @@ from sqlmodel import Session
 from models.tables import LedgerTally
 
 log = logging.getLogger(__name__)
-T = LedgerTally.__table__
+T = LedgerTally.__table__  # type: ignore[attr-defined]  # SQLModel declares no __table__
 COMPACT_AFTER = 5000  # rows beyond the number of keys before a read asks for compaction
 
 
