@@ -1,7 +1,7 @@
 """search and scale: the text-search index (FTS5 trigram / pg_trgm), the dashboard's tally, shared login
 throttle, and an index for overdue-by-unit
 
-Revision ID: 0009
+Revision ID: 0004
 Revises: 0003
 Create Date: 2026-12-09
 """
@@ -15,7 +15,7 @@ from alembic import op
 import models.types
 from models import search_index, tally
 
-revision: str = "0009"
+revision: str = "0004"
 down_revision: str | None = "0003"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
