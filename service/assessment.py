@@ -170,19 +170,39 @@ def run_monthly(engine: Engine, rules: Rules, now: datetime) -> int:
         return 0
     if due.month != local.month:  # the run day rolled into next month: that month runs it
         return 0
-    with open_session(reader(engine)) as session:
-        if session.execute(sa.select(RUN.c.month).where(RUN.c.month == m.slug)).first() is not None:
-            return 0
+    if not _claim(engine, m, rules, now):
+        return 0  # done already, or another scheduler is doing it
     try:
         a = compute(engine, rules, m, now, SYSTEM_LOGIN)
+        from reports.assessment import assessment_pdf
+
+        pdf = assessment_pdf(a, rules)
     except NotFound:
         log.info("assessment %s: nothing to assess", m.slug)
-        keep(engine, Assessment(m, *m.period(rules.assessment.day), now, [], [], ""), SYSTEM_LOGIN, now)
         return 0
-    from reports.assessment import assessment_pdf
-
-    keep(engine, a, SYSTEM_LOGIN, now, assessment_pdf(a, rules))
+    except Exception:
+        with open_session(engine) as session, session.begin():  # give the month back for the next round
+            session.execute(sa.delete(RUN).where(RUN.c.month == m.slug, RUN.c.units == 0))
+        raise
+    keep(engine, a, SYSTEM_LOGIN, now, pdf)
     return notify(engine, a, now)
+
+
+def _claim(engine: Engine, m: Month, rules: Rules, now: datetime) -> bool:
+    """The month's run row, inserted unless it exists (INSERT … ON CONFLICT DO NOTHING): one scheduler runs it."""
+    first, after = m.period(rules.assessment.day)
+    if engine.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    stmt = (
+        insert(RUN)
+        .values(month=m.slug, period_start=first, period_end=after, computed_at=now, computed_by=SYSTEM_LOGIN, units=0)
+        .on_conflict_do_nothing(index_elements=[RUN.c.month])
+        .returning(RUN.c.month)
+    )
+    with open_session(engine) as session, session.begin():
+        return session.execute(stmt).first() is not None
 
 
 def notify(engine: Engine, a: Assessment, now: datetime) -> int:

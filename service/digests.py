@@ -174,12 +174,22 @@ def _dispatch(engine: Engine, rules: Rules, now: datetime, period: str) -> int:
         rows = _open_rows(session, Problem.severity == Severity.MAJOR)
         if not rows:
             return 0
-        ids = [r.problem.id for r in rows]
-        done = set(session.execute(sa.select(record.c.problem_id).where(record.c.period == period)).scalars())
-        new = [i for i in ids if i not in done]
+        # ON CONFLICT DO NOTHING … RETURNING: a second scheduler dispatching the same period at the same
+        # time waits for the first's commit, then finds every problem already recorded.
+        if session.get_bind().dialect.name == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert
+        new = sorted(
+            session.execute(
+                insert(record)
+                .on_conflict_do_nothing(index_elements=[record.c.period, record.c.problem_id])
+                .returning(record.c.problem_id),
+                [dict(period=period, problem_id=r.problem.id, at=now) for r in rows],
+            ).scalars()
+        )
         if not new:
             return 0
-        session.execute(sa.insert(record), [dict(period=period, problem_id=i, at=now) for i in new])
         loaded = [loaded_from_row(r) for r in session.execute(select_loaded().where(PROBLEM.c.id.in_(new))).all()]
         text = f"重大问题半月调度（{period_label(period)}）：列入调度清单，发送包联县级领导、分管领导和督查室"
         items = [

@@ -298,13 +298,15 @@ def _audit(
     ).scalar_one()
 
 
-def sign(engine: Engine, rules: Rules, login: str | None, letter_id: int, now: datetime) -> dict:
-    """签发: an inspector signs a draft; it gets the next number of the year and goes out (``deliver``)."""
+def sign(engine: Engine, rules: Rules, login: str | None, letter_id: int, now: datetime, send: bool = True) -> dict:
+    """签发: an inspector signs a draft; it gets the next number of the year and goes out (``deliver``; with
+    ``send`` false the scheduler sends it on its next round)."""
     with open_session(engine) as session, session.begin():
         actor = directory.view(session).actor(login)
         require(Manage.SIGN_LETTERS, actor)
         _sign(session, rules, actor, letter_id, now)
-    deliver(engine, rules, letter_id, now)
+    if send:
+        deliver(engine, rules, letter_id, now)
     return get(engine, login, letter_id, dl.local_date(now, rules), rules)
 
 
@@ -430,8 +432,11 @@ def deliver_pending(engine: Engine, rules: Rules, now: datetime) -> int:
         drafts = list(session.execute(sa.select(LETTER.c.id).where(LETTER.c.status == LetterStatus.DRAFT)).scalars())
     if not rules.letters.sign:
         for letter_id in drafts:
-            with open_session(engine) as session, session.begin():
-                _sign(session, rules, SYSTEM, letter_id, now)
+            try:
+                with open_session(engine) as session, session.begin():
+                    _sign(session, rules, SYSTEM, letter_id, now)
+            except InvalidTransition:  # another scheduler issued it meanwhile
+                continue
     with open_session(reader(engine)) as session:
         waiting = list(
             session.execute(
@@ -552,6 +557,16 @@ def remind_unanswered(engine: Engine, rules: Rules, now: datetime) -> int:
         ).all()
         if not rows:
             return 0
+        # Claim them (a second scheduler's UPDATE waits for this one and then finds them reminded).
+        claimed = set(
+            session.execute(
+                sa.update(LETTER)
+                .where(LETTER.c.id.in_([r.id for r in rows]), LETTER.c.reminded_at.is_(None))
+                .values(reminded_at=now, updated_at=now)
+                .returning(LETTER.c.id)
+            ).scalars()
+        )
+        rows = [r for r in rows if r.id in claimed]
         view = directory.view(session)
         for letter_id, problem_id, number, due in rows:
             loaded = loaded_from_row(session.execute(select_loaded().where(PROBLEM.c.id == problem_id)).one())
@@ -566,7 +581,6 @@ def remind_unanswered(engine: Engine, rules: Rules, now: datetime) -> int:
             )
             subject = NoticeSubject(problem_id, loaded.snap.level, loaded.snap.deadline, loaded.stake, event_id)
             insert_notices(session, notice_rows(view, intent, subject, now, SYSTEM))
-            session.execute(sa.update(LETTER).where(LETTER.c.id == letter_id).values(reminded_at=now, updated_at=now))
     return len(rows)
 
 
