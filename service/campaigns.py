@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from datetime import date, datetime
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session
 
 from models.db import reader
@@ -28,7 +28,7 @@ from workflow.states import CLOCK_STATES, OPEN_STATES, Light, Role, State
 CAMPAIGN, MEMBER, PROBLEM = CampaignRecord.__table__, CampaignProblem.__table__, Problem.__table__
 
 
-def campaigns(session: Session, rules: Rules) -> list[Campaign]:
+def campaigns(session: Session | Connection, rules: Rules) -> list[Campaign]:
     """Every campaign: the rules file's, then those added later (by start date)."""
     stored = session.execute(sa.select(CAMPAIGN).order_by(CAMPAIGN.c.start, CAMPAIGN.c.id)).all()
     return list(rules.campaigns) + [Campaign(r.name, r.start, r.end, r.target, "database") for r in stored]
@@ -92,7 +92,9 @@ def member_condition(c: Campaign, rules: Rules):
     return sa.or_(logged, included)
 
 
-def belongs(session: Session, c: Campaign, rules: Rules, problem_id: int, created_at: datetime | None) -> bool:
+def belongs(
+    session: Session | Connection, c: Campaign, rules: Rules, problem_id: int, created_at: datetime | None
+) -> bool:
     if created_at is not None and c.contains(dl.local_date(created_at, rules)):
         return True
     return (
@@ -104,7 +106,7 @@ def belongs(session: Session, c: Campaign, rules: Rules, problem_id: int, create
 
 
 def deadline_warnings(
-    session: Session, rules: Rules, problem_id: int, created_at: datetime | None, deadline: date | None
+    session: Session | Connection, rules: Rules, problem_id: int, created_at: datetime | None, deadline: date | None
 ) -> list[str]:
     """A deadline after the end of a campaign the problem belongs to: said, not refused."""
     if deadline is None:

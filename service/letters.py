@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from datetime import date, datetime
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
@@ -44,7 +44,9 @@ MAX_REPLY = 5000
 # -- drafting and closing, in the workflow's transaction ------------------------------------------------
 
 
-def on_outcomes(session: Session, flat: Sequence[tuple], event_ids: Sequence[int], now: datetime, rules: Rules) -> None:
+def on_outcomes(
+    session: Session | Connection, flat: Sequence[tuple], event_ids: Sequence[int], now: datetime, rules: Rules
+) -> None:
     """Called by ``service.persist`` for every written outcome: a problem that enters the 13710 level (and
     whose escalation notifies, i.e. not an import) gets a draft letter; a problem that leaves the level
     voids its draft; a problem closed closes its letters."""
@@ -63,7 +65,7 @@ def on_outcomes(session: Session, flat: Sequence[tuple], event_ids: Sequence[int
         _end(session, leaving, closing, now)
 
 
-def _draft(session: Session, drafts: list, now: datetime, rules: Rules) -> None:
+def _draft(session: Session | Connection, drafts: list, now: datetime, rules: Rules) -> None:
     rows = []
     for loaded, outcome, event_id in drafts:
         after = outcome.after or loaded.snap
@@ -86,7 +88,7 @@ def _draft(session: Session, drafts: list, now: datetime, rules: Rules) -> None:
     session.execute(sa.insert(LETTER), rows)
 
 
-def _end(session: Session, leaving: list[int], closing: list[int], now: datetime) -> None:
+def _end(session: Session | Connection, leaving: list[int], closing: list[int], now: datetime) -> None:
     c = LETTER.c
     ended = list(set(leaving) | set(closing))
     session.execute(

@@ -67,9 +67,7 @@ def test_two_processes_signing_at_once_get_distinct_numbers_without_gaps(pg_engi
 
     ctx = multiprocessing.get_context("spawn")
     barrier, results = ctx.Barrier(2), ctx.Queue()
-    procs = [
-        ctx.Process(target=_sign_all, args=(url, ids[i::2], barrier, results), daemon=True) for i in range(2)
-    ]
+    procs = [ctx.Process(target=_sign_all, args=(url, ids[i::2], barrier, results), daemon=True) for i in range(2)]
     for p in procs:
         p.start()
     signed = [pair for _ in procs for pair in results.get(timeout=300)]
