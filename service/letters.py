@@ -422,7 +422,7 @@ def deliver(engine: Engine, rules: Rules, letter_id: int, now: datetime) -> bool
         intent = NoticeIntent("letter", rules.level(L13710).notify, payload)
         settle = date.fromisoformat(settle)
         subject = NoticeSubject(problem_id, L13710, settle, loaded.stake, sign_event)
-        insert_notices(session, notice_rows(view, intent, subject, now, signer))
+        insert_notices(session.connection(), notice_rows(view, intent, subject, now, signer))
     log.info("督办函 %s sent", number, extra={"letter": letter_id})
     return True
 
@@ -582,7 +582,7 @@ def remind_unanswered(engine: Engine, rules: Rules, now: datetime) -> int:
                 {"letter_id": letter_id, "number": number, "due": due.isoformat()},
             )
             subject = NoticeSubject(problem_id, loaded.snap.level, loaded.snap.deadline, loaded.stake, event_id)
-            insert_notices(session, notice_rows(view, intent, subject, now, SYSTEM))
+            insert_notices(session.connection(), notice_rows(view, intent, subject, now, SYSTEM))
     return len(rows)
 
 

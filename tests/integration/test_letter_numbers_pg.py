@@ -36,12 +36,10 @@ def _sign_all(url: str, ids: list[int], barrier, results) -> None:
 
 @pytest.fixture
 def pg_engine(tmp_path):
-    from models.db import create_schema
     from service import directory_admin
 
-    url = backends.new_database_url("postgresql", tmp_path)
+    url = backends.new_migrated_url("postgresql", tmp_path)
     engine = make_engine(url)
-    create_schema(engine)
     with session(engine) as s, s.begin():
         directory_admin.load_units(s)
         for login, name, unit, role, email in PEOPLE:
@@ -49,6 +47,7 @@ def pg_engine(tmp_path):
         directory_admin.create_project(s, "嘉润综合物流园区", "kaifaqu", "lead", at("2024-01-02"))
     yield url, engine
     engine.dispose()
+    backends.release(url)
 
 
 def test_two_processes_signing_at_once_get_distinct_numbers_without_gaps(pg_engine, rules):
