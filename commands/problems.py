@@ -97,6 +97,7 @@ def _print_result(p, spec: ActionSpec, as_json: bool) -> None:
         "deadline": p.deadline.isoformat() if p.deadline else None,
         "deadline_provisional": p.deadline_provisional,
         "version": p.version,
+        "warnings": list(p.warnings),
     }
 
     def render(d):
@@ -108,6 +109,8 @@ def _print_result(p, spec: ActionSpec, as_json: bool) -> None:
             if p.deadline_provisional:
                 line += "（暂定：该年节假日安排尚未公布，按法定节假日和周一至周五推算）"
         click.echo(line)
+        for warning in p.warnings:
+            click.echo(f"提示：{warning}")
 
     emit(as_json, data, render)
 

@@ -90,6 +90,7 @@ class ContextLoader:
         self._office: str | None = None
         self.blocks: dict[int, tuple] = {}  # problem id → rendered problem block (see render.py)
         self.bodies: dict[tuple, tuple] = {}  # event → rendered subject and bodies (see render.py)
+        self.files: dict[tuple, tuple] = {}  # attachments read once per batch (see attachments.py)
 
     def prefetch(self, notices: Iterable[Notice]) -> None:
         notices = list(notices)
@@ -220,9 +221,25 @@ def notice_view(notice: Notice) -> dict:
         "rating": label(Rating, payload.get("rating")),
         "final": bool(payload.get("final")),
         "milestone_id": payload.get("milestone") or "",
+        "number": header_text(payload.get("number"), 64),
+        "meeting": header_text(payload.get("meeting"), 100),
+        "summary": _clean(payload.get("summary") or {}),  # assessment and campaign figures
         "rows": rows,  # not "items": Jinja would find dict.items
         "counts": {light.value: sum(1 for r in rows if r["light_id"] == light.value) for light in Light},
     }
+
+
+def _clean(value: Any, depth: int = 0) -> Any:
+    """Payload figures for a template: strings made one safe line, containers walked (not too deep)."""
+    if isinstance(value, str):
+        return header_text(value, 500)
+    if depth > 3:
+        return None
+    if isinstance(value, dict):
+        return {str(k): _clean(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_clean(v, depth + 1) for v in value[:500]]
+    return value
 
 
 def _item(raw: dict) -> dict:

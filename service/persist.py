@@ -23,6 +23,7 @@ from workflow import deadlines as dl
 from workflow.errors import StaleVersion
 from workflow.machine import Outcome
 from workflow.permissions import Actor, Stake
+from workflow.rules import Rules
 
 PROBLEM = Problem.__table__
 EVENT = Event.__table__
@@ -101,11 +102,13 @@ def persist(
     actor: Actor,
     now: datetime,
     view: DirectoryView,
+    rules: Rules | None = None,
 ) -> list[int]:
     """Write each problem's outcomes (one UPDATE per problem, one event per outcome, their notices).
 
     Returns the new event ids in order. Raises StaleVersion, writing nothing, if any row has moved on.
-    An outcome whose action is ``refresh`` only updates the row.
+    An outcome whose action is ``refresh`` only updates the row. With ``rules``, the 督办函 register follows
+    the outcomes too (``service.letters.on_outcomes``: a draft on entering the 13710 level, …).
     """
     conn = session.connection() if isinstance(session, Session) else session
     if not items:
@@ -157,6 +160,10 @@ def persist(
         for intent in outcome.notices:
             notices.extend(notice_rows(view, intent, subject, now, actor))
     insert_notices(conn, notices)
+    if rules is not None:
+        from service import letters
+
+        letters.on_outcomes(conn, flat, ids, now, rules)
     return ids
 
 

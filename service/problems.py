@@ -225,6 +225,7 @@ class ProblemState:
     event_id: int | None
     rating: str | None = None  # filled by ``ProblemService.get``
     progress: str = ""
+    warnings: tuple[str, ...] = ()  # said, not refused: e.g. a deadline after the end of the problem's campaign
 
     @property
     def id(self) -> int | None:
@@ -262,7 +263,7 @@ def action_params(view: DirectoryView, action: str, params: dict[str, Any]) -> d
         out["deadline"] = parse_date(params["deadline"], "办结时限", "deadline")
     else:
         out.pop("deadline", None)
-    if action != "assign":
+    if action not in ("assign", "decide"):
         return out
     unit = view.unit(params["unit"], "责任单位", "unit") if params.get("unit") else None
     if unit is not None:
@@ -375,8 +376,17 @@ class ProblemService:
             outcome = fire(
                 action, loaded.snap, actor, loaded.stake, now, self.rules, **action_params(view, action, params)
             )
-            (event_id,) = persist(conn, [(loaded, [outcome])], actor, now, view) or (None,)
-        return ProblemState(outcome.after or loaded.snap, loaded.version + 1, event_id)
+            (event_id,) = persist(conn, [(loaded, [outcome])], actor, now, view, rules=self.rules) or (None,)
+            warnings: tuple[str, ...] = ()
+            if "deadline" in outcome.changes and not actor.is_system:
+                from service.campaigns import deadline_warnings
+
+                warnings = tuple(
+                    deadline_warnings(
+                        conn, self.rules, loaded.snap.id, loaded.snap.created_at, outcome.changes["deadline"]
+                    )
+                )
+        return ProblemState(outcome.after or loaded.snap, loaded.version + 1, event_id, warnings=warnings)
 
     # -- reading ------------------------------------------------------------------------------------------
 

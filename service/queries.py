@@ -149,6 +149,18 @@ def problem_page(engine: Engine, code: str, actor_login: str, rules: Rules, toda
             raise NotFound(f"问题编号「{code}」不存在", field="code", value=code)
         loaded = loaded_from_row(row)
         detail = problem_detail(s, code, today, rules.timezone)
+        from service import campaigns, letters
+
+        detail["letters"] = letters.for_problem(s, loaded.snap.id)
+        detail["campaigns"] = [
+            {
+                "name": c.name,
+                "end": c.end.isoformat(),
+                "deadline_after_end": bool(loaded.snap.deadline and loaded.snap.deadline > c.end),
+            }
+            for c in campaigns.campaigns(s, rules)
+            if campaigns.belongs(s, c, rules, loaded.snap.id, loaded.snap.created_at)
+        ]
     return ProblemPage(detail, available_actions(loaded.snap, actor, loaded.stake, rules))
 
 

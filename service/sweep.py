@@ -126,5 +126,5 @@ def _sweep_batch_inner(
             if dry_run:
                 session.rollback()
                 return len(rows)
-            persist(session, items, SYSTEM, now, directory.view(session))
+            persist(session, items, SYSTEM, now, directory.view(session), rules=rules)
     return len(rows)

@@ -224,7 +224,7 @@ def transition(
     data = body.model_dump(exclude_none=True, mode="json") if body is not None else {}  # type: ignore[attr-defined]
     params = ACTIONS[action.value].read(data)
     problem = ctx.service.act(viewer.login, code, action.value, expected_version=data.get("expected_version"), **params)
-    return _detail(request, viewer, problem.code)
+    return {**_detail(request, viewer, problem.code), "warnings": list(problem.warnings)}
 
 
 @router.get("/users", summary="用户列表（邮箱只对管理员和督查室显示）")

@@ -171,9 +171,11 @@ def create_app(
 
     app.add_middleware(GuardHeaders)
 
-    from web import admin, api, pages, reports_pages
+    from web import admin, api, documents, pages, reports_pages
 
     app.include_router(api.router)
+    app.include_router(documents.api)
+    app.include_router(documents.pages, include_in_schema=False)
     app.include_router(pages.router, include_in_schema=False)
     app.include_router(admin.router, include_in_schema=False)
     app.include_router(reports_pages.router, include_in_schema=False)

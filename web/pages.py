@@ -110,6 +110,9 @@ def dashboard_page(request: Request):
     viewer = require_viewer(request)
     ctx = ctx_of(request)
     data = dashboard.overview(ctx.reader, viewer.actor, ctx.rules.timezone, ctx.today())
+    from service.campaigns import for_dashboard
+
+    data["campaigns"] = for_dashboard(ctx.reader, ctx.rules, ctx.today())
     return render(request, "dashboard.html", title="工作台", nav="dashboard", now=ctx.now(), **data)
 
 
@@ -327,12 +330,12 @@ async def problem_act(request: Request, code: str, action: str):
         raw_values = {f.name: str(form.get(f.name) or "") for f in spec.fields}
         try:
             version = query_int(str(form.get("version") or ""), "version", 0, 2_000_000_000) or None
-            ctx.service.act(viewer.login, code_n, action, expected_version=version, **spec.read(form))
+            done = ctx.service.act(viewer.login, code_n, action, expected_version=version, **spec.read(form))
         except DubanError as exc:
             if from_review:
                 return show_review(request, error=exc)
             return show_problem(request, code_n, error=exc, open_action=action, values=raw_values)
-        flash(request, f"{code_n} 已{spec.label}")
+        flash(request, f"{code_n} 已{spec.label}" + "".join(f"。提示：{w}" for w in done.warnings))
         return redirect("/review" if from_review else f"/problems/{code_n}")
 
     return await run_in_threadpool(work)

@@ -282,6 +282,35 @@ _TABLE: tuple[ActionSpec, ...] = (
         help="退回（督查室审核不通过），问题回到督办状态。",
         danger=True,
     ),
+    # 重大问题每半月至少调度一次: the scheduler records each half-month's dispatch as the system; a person
+    # records a dispatch meeting's arrangements.
+    ActionSpec(
+        "dispatch",
+        "调度",
+        OPEN,
+        fields=(_f("text", "调度情况", _TEXTAREA, True, hint="调度了什么、作出了哪些安排"),),
+        allow=(Relation.OFFICE, Relation.CONTRACTOR, Relation.SYSTEM),
+        who="督查室、管理员或该项目的包联县级领导",
+        help="记录一次调度（重大问题每半月至少调度一次）：调度情况和作出的安排，不改变状态。",
+    ),
+    # The county government meeting's decision on an agenda item (会议纪要), carried forward by the workflow.
+    ActionSpec(
+        "decide",
+        "会议决定",
+        ACTIVE,
+        (S.SUPERVISED,),
+        (
+            _f("decision", "会议决定", _TEXTAREA, True, hint="会议纪要中对该问题的决定"),
+            _f("meeting", "会议", max_length=100, hint="如 2024年1月25日县政府常务会议"),
+            _f("unit", "责任单位", FieldKind.UNIT, max_length=128, hint="不填则不变"),
+            _f("person", "责任人", FieldKind.USER, max_length=64, hint="登录名；更换责任单位时必填"),
+            _f("leader", "分管领导", FieldKind.USER, max_length=64, hint="登录名；不填则为责任单位负责人"),
+            _f("deadline", "新办结时限", FieldKind.DATE, max_length=20, hint="YYYY-MM-DD；不填则不变"),
+        ),
+        (Relation.OFFICE,),
+        who="督查室或管理员（会议组织方）",
+        help="记录县政府会议对该问题的决定（会议纪要）：决定事项，以及新的责任单位和办结时限。",
+    ),
     # The sweep's actions: no person takes them, but each is an audited workflow step.
     ActionSpec("warn", "临期预警", ACTIVE, allow=(Relation.SYSTEM,), system=True),
     ActionSpec("remind", "催办", ACTIVE, allow=(Relation.SYSTEM,), system=True),
@@ -300,6 +329,10 @@ SYSTEM_ACTIONS: frozenset[str] = frozenset(a.name for a in _TABLE if a.system)
 # whose data says ``auto``.
 ACTION_LABELS: dict[str, str] = {a.name: a.label for a in _TABLE}
 AUTO_ESCALATE_LABEL = "超期自动升级"
+# Audit events that are not workflow actions: the 督办函 register (service.letters) records its signing and
+# its overdue reminders on the problem's history.
+AUDIT_ONLY_LABELS = {"letter_sign": "签发督办函", "letter_overdue": "督办函逾期未回复"}
+ACTION_LABELS.update(AUDIT_ONLY_LABELS)
 
 
 def label(action: str) -> str:

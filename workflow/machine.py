@@ -132,7 +132,15 @@ def _ready_escalate(snap: dl.Snapshot, rules: Rules) -> None:
         raise InvalidTransition(f"问题 {snap.code} 已在最高层级「{current.label}」，不能再升级")
 
 
-_READY = {"ack": _ready_ack, "escalate": _ready_escalate}
+def _ready_decide(snap: dl.Snapshot, rules: Rules) -> None:
+    if Level(snap.level) != Level.GOVERNMENT_MEETING:
+        raise InvalidTransition(
+            f"问题 {snap.code} 在「{Level(snap.level).label}」层级，会议决定只记录"
+            f"「{Level.GOVERNMENT_MEETING.label}」层级的问题"
+        )
+
+
+_READY = {"ack": _ready_ack, "escalate": _ready_escalate, "decide": _ready_decide}
 
 
 def _target_level(ctx: Ctx) -> Level:
@@ -193,6 +201,27 @@ def _g_close(ev) -> bool:
     rating = ctx.params.get("rating")
     if rating:
         ctx.params["rating"] = Rating.parse(rating, "评价等级", field="rating").value
+    return True
+
+
+def _g_dispatch(ev) -> bool:
+    ctx: Ctx = ev.model
+    if not ctx.auto:
+        ctx.text("text", "调度情况")
+    return True
+
+
+def _g_decide(ev) -> bool:
+    ctx: Ctx = ev.model
+    _ready_decide(ctx.snap, ctx.rules)
+    ctx.text("decision", "会议决定")
+    ctx.text("meeting", "会议", required=False)
+    p = ctx.params
+    if (p.get("person_id") or p.get("leader_id")) and not p.get("unit_id"):
+        raise MissingField("更换责任人或分管领导须同时写明责任单位", field="unit", label="责任单位")
+    if p.get("unit_id") and not p.get("person_id"):
+        raise MissingField("更换责任单位须同时指定责任人", field="person", label="责任人")
+    _g_deadline(ctx)
     return True
 
 
@@ -344,6 +373,39 @@ def _e_send_back(ev) -> None:
     ctx.notify("sent_back", ctx.rules.notices["sent_back"], comment=ctx.comment)
 
 
+def _e_dispatch(ev) -> None:
+    ctx: Ctx = ev.model
+    period = str(ctx.params.get("period") or "")
+    if ctx.auto:
+        ctx.comment = (
+            ctx.text("text", "调度情况", required=False)
+            or "重大问题半月调度：列入调度清单，通知包联领导、分管领导和督查室"
+        )
+    else:
+        ctx.comment = ctx.text("text", "调度情况")
+    ctx.data = {"period": period} if period else {}
+
+
+def _e_decide(ev) -> None:
+    ctx: Ctx = ev.model
+    p, snap = ctx.params, ctx.snap
+    ctx.comment = ctx.text("decision", "会议决定")
+    meeting = ctx.text("meeting", "会议", required=False)
+    ctx.data = {"meeting": meeting, "previous_deadline": str(snap.deadline or "")}
+    if p.get("unit_id"):
+        ctx.changes.update(
+            responsible_unit_id=p["unit_id"], responsible_person_id=p["person_id"], leader_id=p.get("leader_id")
+        )
+        ctx.data.update(unit_id=p["unit_id"], person_id=p["person_id"], leader_id=p.get("leader_id"))
+    if p.get("deadline"):
+        # A new deadline is a new start for the sweep: warnings and reminders apply to it afresh.
+        ctx.changes.update(dl.reset_reminders())
+        _set_deadline(ctx, p["deadline"])
+    ctx.data["deadline"] = str(ctx.changes.get("deadline", snap.deadline) or "")
+    recipients = ctx.rules.notices.get("decision") or _level_notify(ctx, snap.level)
+    ctx.notify("decision", recipients, comment=ctx.comment, meeting=meeting, due=ctx.data["deadline"])
+
+
 def _e_warn(ev) -> None:
     ctx: Ctx = ev.model
     ctx.changes["warned_at"] = ctx.now
@@ -415,6 +477,8 @@ _GUARDS: dict[str, list] = {
     "resolve": [_g_text("resolution", "办结情况")],
     "close": [_g_close],
     "send_back": [_g_text("reason", "退回理由")],
+    "decide": [_g_decide],
+    "dispatch": [_g_dispatch],
 }
 _EFFECTS = {
     "assign": _e_assign,
@@ -428,6 +492,8 @@ _EFFECTS = {
     "resolve": _e_resolve,
     "close": _e_close,
     "send_back": _e_send_back,
+    "dispatch": _e_dispatch,
+    "decide": _e_decide,
     "warn": _e_warn,
     "remind": _e_remind,
     "overdue": _e_overdue,

@@ -135,11 +135,15 @@ class Manage(StrEnum):
     SEE_EMAILS = "see_emails"  # e-mail addresses in the user directory
     REPORTS = "reports"  # dispatch reports and the meeting agenda
     READ_LEDGER = "read_ledger"  # the ledger, a problem, exports of them
+    SIGN_LETTERS = "sign_letters"  # sign (签发) a 督办函: an official act, so inspectors only
+    CAMPAIGNS = "campaigns"  # add a campaign, include problems in one
+    ASSESSMENT = "assessment"  # compute and keep a month's assessment (考核), notify the units
 
 
 _ANY = frozenset(Role)
 _OFFICE = frozenset({Role.ADMIN, Role.INSPECTOR})
 _ADMIN = frozenset({Role.ADMIN})
+_INSPECTOR = frozenset({Role.INSPECTOR})
 
 # What each management action is called and who may take it.
 MANAGEMENT: dict[Manage, tuple[str, frozenset[Role], str]] = {
@@ -154,6 +158,9 @@ MANAGEMENT: dict[Manage, tuple[str, frozenset[Role], str]] = {
     Manage.SEE_EMAILS: ("查看用户邮箱", _OFFICE, "管理员或督查室"),
     Manage.REPORTS: ("查看报表", _ANY, "在职用户"),
     Manage.READ_LEDGER: ("查看台账", _ANY, "在职用户"),
+    Manage.SIGN_LETTERS: ("签发督办函", _INSPECTOR, "督查室人员"),
+    Manage.CAMPAIGNS: ("管理专项行动", _OFFICE, "管理员或督查室"),
+    Manage.ASSESSMENT: ("生成月度考核", _OFFICE, "管理员或督查室"),
 }
 
 

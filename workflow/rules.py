@@ -15,9 +15,17 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from workflow.calendar import Period, WorkCalendar
 from workflow.errors import CalendarError, RulesError
+from workflow.office_rules import (
+    AssessmentRules,
+    Campaign,
+    LetterSettings,
+    parse_assessment,
+    parse_campaigns,
+    parse_letters,
+)
 from workflow.states import LADDER, Category, Level, Milestone, Recipient, Severity
 
-NOTICE_KINDS = ("assignment", "review", "sent_back", "closed", "suspended", "resumed")
+NOTICE_KINDS = ("assignment", "review", "sent_back", "closed", "suspended", "resumed", "decision")
 
 
 @dataclass(frozen=True)
@@ -56,6 +64,9 @@ class Rules:
     digest_at: time = time(8, 30)
     dispatch_days: tuple[int, ...] = (1, 16)
     dispatch_at: time = time(9, 0)
+    letters: LetterSettings = field(default_factory=LetterSettings)
+    assessment: AssessmentRules = field(default_factory=AssessmentRules)
+    campaigns: tuple[Campaign, ...] = ()
     # Memo for workflow.deadlines.thresholds: pure in (level, deadline, milestones) for these rules.
     memo: dict = field(default_factory=dict, init=False, compare=False, repr=False)
 
@@ -229,6 +240,9 @@ def parse_rules(data: dict, source: str = "<rules>") -> Rules:
             "levels",
             "notices",
             "overrides",
+            "letters",
+            "assessment",
+            "campaigns",
         )
     )
     version = top.get("version", int, what="整数 1")
@@ -317,6 +331,9 @@ def parse_rules(data: dict, source: str = "<rules>") -> Rules:
         digest_at=digest.clock("at", "08:30"),
         dispatch_days=tuple(sorted(set(days))),
         dispatch_at=dispatch.clock("at", "09:00"),
+        letters=parse_letters(top.table("letters", required=False)),
+        assessment=parse_assessment(top.table("assessment", required=False)),
+        campaigns=parse_campaigns(top),
     )
 
 
