@@ -1,8 +1,8 @@
 """documents: the 督办函 register and its per-year numbering, dispatch records, monthly assessment scores,
 campaigns
 
-Revision ID: 0007
-Revises: 0003
+Revision ID: 0005
+Revises: 0004
 Create Date: 2026-12-02
 """
 from typing import Sequence, Union
@@ -14,8 +14,8 @@ from alembic import op
 import models.types  # noqa: F401
 
 
-revision: str = '0007'
-down_revision: Union[str, None] = '0003'
+revision: str = '0005'
+down_revision: Union[str, None] = '0004'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
