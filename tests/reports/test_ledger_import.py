@@ -123,7 +123,7 @@ def test_every_imported_problem_has_an_audit_trail_and_no_notices(sample_county,
     # The escalated one went there by a real escalation, keeping the ledger's deadline.
     code = next(c for _, c, _, lv in problems if lv == "supervision_13710")
     detail = {e.action: e for e in by_problem[next(p for p, c, _, _ in problems if c == code)]}
-    assert detail["escalate"].from_level == "county_leader" and detail["escalate"].data["deadline_from_ledger"]
+    assert detail["escalate"].from_level == "county_leader" and detail["escalate"].data["deadline_given"]
 
 
 def test_imported_problems_continue_through_the_workflow(sample_county, empty_county, tmp_path):
