@@ -181,7 +181,6 @@ def test_only_an_administrator_or_the_person_may_sign_someone_out(sec, capsys):
     assert staff.post("/api/v1/users/staff/signout").status_code == 403
     r = staff.post("/api/v1/users/staff/signout", headers={"X-CSRF-Token": csrf_of(staff, "/dashboard")})
     assert r.json() == {"login": "staff", "ended": 1} and staff.get("/dashboard").status_code == 303
-    from cli import main_group
 
     code, _, err = run_cli(capsys, "--db", sec.url, "--as", "town", "user", "signout", "head")
     assert code == 4 and err.startswith("错误：只有管理员或 head 本人") and head.get("/dashboard").status_code == 200
