@@ -65,9 +65,7 @@ def test_escalation_deadline_and_the_web_form_use_the_same_check(sec):
     code = sec.problem("assigned")
     insp, c = sec.login("insp"), api(sec)
     before = snapshot(sec)
-    r = c.post(
-        f"/api/v1/problems/{code}/transitions/escalate", json={"reason": "协调不动", "deadline": "2099-12-31"}
-    )
+    r = c.post(f"/api/v1/problems/{code}/transitions/escalate", json={"reason": "协调不动", "deadline": "2099-12-31"})
     assert r.status_code == 400 and "太远" in r.json()["message"]
     from seckit import csrf_of
 
