@@ -299,6 +299,10 @@ def _error_handlers(app: FastAPI) -> None:
     async def validation_error(request: Request, exc: RequestValidationError):
         parts = []
         for e in exc.errors()[:5]:
+            if e.get("type") == "json_invalid":  # its loc is a character position, not a field
+                position = (e.get("loc") or ("", 0))[-1]
+                parts.append(f"请求：JSON 格式无效（第 {position} 个字符附近）")
+                continue
             where = ".".join(str(p) for p in e.get("loc", ()) if p not in ("body", "query", "path"))
             parts.append(f"{where or '请求'}：{_cn(e)}")
         err = DubanError("输入无效：" + "；".join(parts))
