@@ -46,10 +46,9 @@ def head_of(sock: socket.socket) -> bytes:
     return data
 
 
-@pytest.fixture
-def server(tmp_path):
+def start(tmp_path, **extra_env):
     env = {k: v for k, v in os.environ.items() if not k.startswith("DUBAN_")}
-    env.update(DUBAN_DB=f"sqlite:///{tmp_path / 'duban.db'}", DUBAN_SECRET_FILE=str(tmp_path / "secret"))
+    env.update(DUBAN_DB=f"sqlite:///{tmp_path / 'duban.db'}", DUBAN_SECRET_FILE=str(tmp_path / "secret"), **extra_env)
     subprocess.run([str(DUBAN), "init"], env=env, cwd=tmp_path, check=True, capture_output=True, timeout=180)
     port = free_port()
     proc = subprocess.Popen(
@@ -68,13 +67,45 @@ def server(tmp_path):
         except OSError:
             assert proc.poll() is None and time.monotonic() < deadline, "server did not start"
             time.sleep(0.2)
-    yield proc, port
+    return proc, port
+
+
+def stop(proc) -> None:
     proc.send_signal(signal.SIGTERM)
     out, _ = proc.communicate(timeout=60)
     assert "Traceback" not in out, out
 
 
-def test_a_200_mb_anonymous_post_is_refused_without_being_read(server):
+@pytest.fixture
+def server(tmp_path):
+    proc, port = start(tmp_path)
+    yield proc, port
+    stop(proc)
+
+
+def failed_login_from(tmp_path, port: int, forwarded: str) -> str:
+    """One wrong password with an X-Forwarded-For header; returns the address the throttle counted."""
+    import re
+
+    import httpx
+    import sqlalchemy as sa
+
+    with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as c:
+        token = re.search(r'name="csrf_token" value="([^"]+)"', c.get("/login").text).group(1)
+        r = c.post(
+            "/login",
+            data={"login": "admin", "password": "not-the-password", "csrf_token": token},
+            headers={"X-Forwarded-For": forwarded},
+        )
+        assert r.status_code == 401
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'duban.db'}")
+    with engine.connect() as conn:
+        ip = conn.execute(sa.text("SELECT ip FROM login_failure ORDER BY id DESC LIMIT 1")).scalar_one()
+    engine.dispose()
+    return ip
+
+
+def test_a_200_mb_anonymous_post_is_refused_without_being_read(server, tmp_path):
     proc, port = server
     with socket.create_connection(("127.0.0.1", port), timeout=30) as warm:  # imports, first request
         warm.sendall(b"GET /api/v1/problems HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
@@ -113,3 +144,13 @@ def test_a_200_mb_anonymous_post_is_refused_without_being_read(server):
 
     assert rss_mib(proc.pid) - before < 30, (before, rss_mib(proc.pid))
     assert proc.poll() is None  # still serving
+    # Not behind a trusted proxy: a forged X-Forwarded-For does not change the address counted.
+    assert failed_login_from(tmp_path, port, "198.51.100.7") == "127.0.0.1"
+
+
+def test_behind_a_trusted_proxy_the_throttle_counts_the_forwarded_address(tmp_path):
+    proc, port = start(tmp_path, DUBAN_TRUSTED_PROXIES="127.0.0.1")
+    try:
+        assert failed_login_from(tmp_path, port, "198.51.100.7") == "198.51.100.7"
+    finally:
+        stop(proc)
