@@ -84,7 +84,8 @@ def ledger_rows(session, rules: Rules, today: date, lq: LedgerQuery) -> Iterator
 def backdated_notes(session, tz) -> dict[int, str]:
     """Problem id → its audit entries whose business time is not when they were written (a simulated
     "now"): "交办（记为 2024-02-08 09:00，实际录入 2026-12-09 14:03）". Usually none, so one filtered scan."""
-    e = Event.__table__
+    e: sa.Table = Event.__table__  # type: ignore[attr-defined]
+    skew: sa.ColumnElement
     if session.get_bind().dialect.name == "postgresql":
         skew = sa.func.abs(sa.extract("epoch", e.c.recorded_at - e.c.at))
     else:

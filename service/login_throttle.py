@@ -23,7 +23,7 @@ from models.db import reader
 from models.db import session as open_session
 from models.tables import LoginFailure
 
-FAILURE = LoginFailure.__table__
+FAILURE: sa.Table = LoginFailure.__table__  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,7 @@ EVENT = Event.__table__
 PROJECT = Project.__table__
 REFRESH = "refresh"
 SNAPSHOT_COLUMNS = [PROBLEM.c[name] for name in dl.Snapshot.FIELDS]
-UNIT = Unit.__table__
+UNIT: sa.Table = Unit.__table__  # type: ignore[attr-defined]
 STAKE_COLUMNS = (
     PROBLEM.c.responsible_unit_id,
     PROBLEM.c.responsible_person_id,

@@ -24,7 +24,9 @@ from models.tables import Unit, User, UserSession
 from service.clock import wall_now
 from workflow.permissions import Actor
 
-SESSION, USER, UNIT = UserSession.__table__, User.__table__, Unit.__table__
+SESSION: sa.Table = UserSession.__table__  # type: ignore[attr-defined]
+USER: sa.Table = User.__table__  # type: ignore[attr-defined]
+UNIT: sa.Table = Unit.__table__  # type: ignore[attr-defined]
 TOKEN_BYTES = 32
 # last_seen_at is written at most this often per session: a page view is then a read, not a write.
 TOUCH_EVERY = timedelta(seconds=60)
@@ -132,7 +134,7 @@ def end_all(session: Session, user_id: int, reason: str, keep: object = None) ->
     if _token_ok(keep):
         condition = sa.and_(condition, SESSION.c.id != digest(str(keep)))
     result = session.execute(sa.update(SESSION).where(condition).values(revoked_at=now, end_reason=reason))
-    return int(result.rowcount or 0)
+    return int(getattr(result, "rowcount", 0) or 0)  # a CursorResult: UPDATE reports its row count
 
 
 def _end_where(engine: Engine, condition, now: datetime, reason: str) -> None:
