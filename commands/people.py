@@ -60,6 +60,15 @@ user.command("activate", help="启用用户（管理员）。")(_set_active(True
 user.command("deactivate", help="停用用户（管理员）：停用后不能登录，也不能再做任何操作。")(_set_active(False))
 
 
+@user.command("signout")
+@click.argument("login")
+@click.pass_obj
+def user_signout(app, login):
+    """让用户 LOGIN 在所有浏览器上立即退出登录（管理员或本人）；API 令牌另用 duban token revoke 吊销。"""
+    ended = app.admin.sign_out_everywhere(app.actor(), login)
+    click.echo(f"已让 {login} 在所有浏览器上退出登录（结束 {ended} 个会话）")
+
+
 @click.group("unit", cls=Group)
 def unit():
     """单位名录。"""

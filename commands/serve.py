@@ -5,6 +5,7 @@ runs in exactly one of them, or in none with ``--no-scheduler`` (a separate ``du
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime
 
 import click
@@ -56,7 +57,19 @@ def serve(app, host, port, workers, no_scheduler):
         f"督办网页工作台：http://{host}:{port}/  （API：http://{host}:{port}/api/v1/openapi.json）"
         + ("" if no_scheduler else "；调度器已在本进程运行")
     )
-    uvicorn.run(web_app, host=host, port=port, log_level="info", proxy_headers=False, server_header=False)
+    # Behind a reverse proxy every request comes from the proxy's address: name it in DUBAN_TRUSTED_PROXIES
+    # (e.g. 127.0.0.1) so the client address — which the per-address login throttle counts — is taken from
+    # its X-Forwarded-For. Never trust forwarded headers from anyone else: they are trivially forged.
+    trusted = (os.environ.get("DUBAN_TRUSTED_PROXIES") or "").strip()
+    uvicorn.run(
+        web_app,
+        host=host,
+        port=port,
+        log_level="info",
+        proxy_headers=bool(trusted),
+        forwarded_allow_ips=trusted or None,
+        server_header=False,
+    )
 
 
 def _serve_workers(app, host: str, port: int, workers: int, no_scheduler: bool) -> None:

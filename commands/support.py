@@ -80,6 +80,7 @@ class App:
 
 def parse_at(text: str, tz, field: str) -> datetime:
     """ISO 8601; a time without offset is local (Asia/Shanghai); a bare date means 09:00 local."""
+    from workflow.dates import check_window
     from workflow.errors import InvalidValue
 
     raw = text.strip()
@@ -89,10 +90,12 @@ def parse_at(text: str, tz, field: str) -> datetime:
         raise InvalidValue(
             f"时间「{text}」不是 ISO 8601 时间，应形如 2024-02-08T09:00 或 2024-02-08", field=field, value=text
         ) from None
+    check_window(value, "时间", field, shown=text)  # before any arithmetic: 9999-12-31 + 8 h overflows
     if len(raw) == 10:
         value = value.replace(hour=9)
     if value.tzinfo is None:
         value = value.replace(tzinfo=tz)
+    check_window(value.astimezone(tz), "时间", field, shown=text)
     return value
 
 

@@ -100,6 +100,8 @@ class Problem(SQLModel, table=True):
     responsible_person_id: int | None = Field(default=None, foreign_key="user_account.id")
     leader_id: int | None = Field(default=None, foreign_key="user_account.id")
     responsible_section: str = Field(default="", max_length=128)
+    # Who applied to close it (the latest 申请销号): they may never close or send back their own application.
+    resolver_id: int | None = Field(default=None, foreign_key="user_account.id")
 
     deadline: date | None = Field(default=None, index=True)
     deadline_provisional: bool = Field(default=False)
@@ -139,7 +141,10 @@ class Event(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     problem_id: int = Field(foreign_key="problem.id", index=True)
-    at: datetime | None = _ts(nullable=False, index=True)
+    at: datetime | None = _ts(nullable=False, index=True)  # business time: what the workflow counted with
+    # Wall-clock time of the write, never the simulated "now" (--at): a backdated entry shows as such.
+    # NULL for events written before duban recorded it.
+    recorded_at: datetime | None = _ts()
     actor: str = Field(max_length=64)
     action: str = Field(max_length=32, index=True)
     from_state: str | None = Field(default=None, max_length=32)
@@ -240,11 +245,32 @@ class LedgerTally(SQLModel, table=True):
     n: int
 
 
+class UserSession(SQLModel, table=True):
+    """A browser session. The signed cookie holds a random token (32 bytes); the table keeps its SHA-256
+    digest as the id, so a copy of the database holds no usable session. The table is the truth for every
+    process: ending a session (``revoked_at``) takes effect on the next request, whichever worker serves it."""
+
+    __tablename__ = "user_session"
+
+    id: str = Field(primary_key=True, max_length=64)
+    user_id: int = Field(foreign_key="user_account.id", index=True)
+    created_at: datetime | None = _ts(nullable=False, index=True)
+    last_seen_at: datetime | None = _ts(nullable=False)
+    revoked_at: datetime | None = _ts()
+    # logout | password | deactivated | signout | idle | expired
+    end_reason: str | None = Field(default=None, max_length=16)
+    ip: str = Field(default="", max_length=64)
+    user_agent: str = Field(default="", max_length=255)
+
+
 class LoginFailure(SQLModel, table=True):
     """A failed sign-in (``service.login_throttle``): shared by every web worker and kept across restarts."""
 
     __tablename__ = "login_failure"
-    __table_args__ = (sa.Index("ix_login_failure_key", "login", "ip", "at"),)
+    __table_args__ = (
+        sa.Index("ix_login_failure_key", "login", "ip", "at"),
+        sa.Index("ix_login_failure_ip_at", "ip", "at"),  # the per-address limit
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     login: str = Field(max_length=64)

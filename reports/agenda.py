@@ -14,7 +14,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from models.tables import Event, Problem, Project, Unit, User
-from reports.columns import CellError, parse_date
+from reports.columns import DATE_HINT, CellError, parse_date
 from service import directory
 from workflow.actions import ACTION_LABELS
 from workflow.errors import InvalidValue
@@ -39,16 +39,18 @@ _CATEGORY_ASK = {
 def parse_meeting_date(text: str) -> date:
     try:
         value = parse_date(text)
-    except CellError:
-        value = None
-    if value is None:
-        raise InvalidValue(
-            f"会议日期「{text}」无效，应为日期，如 2024-01-25 或 2024年1月25日",
-            field="meeting",
-            value=text,
-            label="会议日期",
-        )
-    return value
+    except CellError as exc:
+        reason = exc.message
+    else:
+        if value is not None:
+            return value
+        reason = "不能为空，" + DATE_HINT
+    raise InvalidValue(
+        f"会议日期「{str(text)[:40]}」无效：{reason}",
+        field="meeting",
+        value=text,
+        label="会议日期",
+    )
 
 
 @dataclass

@@ -19,6 +19,7 @@ from models.tables import Event, Problem, Project, Unit, User
 from reports.columns import clean
 from service import directory
 from workflow import deadlines as dl
+from workflow.dates import check_year
 from workflow.errors import InvalidValue
 from workflow.permissions import Manage
 from workflow.rules import Rules
@@ -40,6 +41,7 @@ class Period:
             raise InvalidValue(
                 f"统计期「{text}」无效，应为年-月，如 2024-01 或 2024年1月", field="period", value=text, label="统计期"
             )
+        check_year(int(m.group(1)), "统计期", "period", shown=text)
         h = None
         if half not in (None, ""):
             if clean(half) not in ("1", "2"):

@@ -16,10 +16,12 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from models.tables import Problem, Project, Unit, User
+from models.tables import Event, Problem, Project, Unit, User
 from reports.columns import COLUMNS, HEADERS, col_letter, yes_no
 from service import directory, ledger
 from service.ledger import LedgerQuery
+from workflow.actions import label as action_label
+from workflow.dates import BACKDATE_TOLERANCE, is_backdated
 from workflow.deadlines import is_overdue
 from workflow.errors import InvalidValue
 from workflow.permissions import Manage, require
@@ -35,6 +37,7 @@ def _query():
     p, proj = Problem.__table__, Project.__table__
     unit = Unit.__table__.alias("ru")
     q = sa.select(
+        p.c.id,
         p.c.code,
         proj.c.name,
         p.c.title,
@@ -65,7 +68,7 @@ def _query():
     return q
 
 
-_WIDTH = 26  # the columns of ``_query``; the keyset columns ``batches`` adds follow them
+_WIDTH = 27  # the columns of ``_query``; the keyset columns ``batches`` adds follow them
 
 
 def person_labels(session) -> dict[int, str]:
@@ -82,15 +85,42 @@ def ledger_rows(session, rules: Rules, today: date, lq: LedgerQuery) -> Iterator
     return _rows(session, ledger.batches(session, _query(), lq, today), rules, today)
 
 
+def backdated_notes(session, tz) -> dict[int, str]:
+    """Problem id → its audit entries whose business time is not when they were written (a simulated
+    "now"): "交办（记为 2024-02-08 09:00，实际录入 2026-12-09 14:03）". Usually none, so one filtered scan."""
+    e: sa.Table = Event.__table__  # type: ignore[attr-defined]
+    skew: sa.ColumnElement
+    if session.get_bind().dialect.name == "postgresql":
+        skew = sa.func.abs(sa.extract("epoch", e.c.recorded_at - e.c.at))
+    else:
+        skew = sa.func.abs(sa.func.julianday(e.c.recorded_at) - sa.func.julianday(e.c.at)) * 86400
+    rows = session.execute(
+        sa.select(e.c.problem_id, e.c.action, e.c.at, e.c.recorded_at)
+        .where(e.c.recorded_at.is_not(None), skew > BACKDATE_TOLERANCE.total_seconds())
+        .order_by(e.c.problem_id, e.c.at, e.c.id)
+    )
+    notes: dict[int, list[str]] = {}
+    for pid, action, at, recorded in rows:
+        if not is_backdated(at, recorded):
+            continue
+        notes.setdefault(pid, []).append(
+            f"{action_label(action)}（记为 {at.astimezone(tz):%Y-%m-%d %H:%M}，"
+            f"实际录入 {recorded.astimezone(tz):%Y-%m-%d %H:%M}）"
+        )
+    return {pid: "；".join(parts) for pid, parts in notes.items()}
+
+
 def _rows(session, result, rules: Rules, today: date) -> Iterator[dict]:
     people = person_labels(session)
     tz = rules.timezone
+    backdated = backdated_notes(session, tz)
 
     def day(moment: datetime | None) -> date | None:
         return moment.astimezone(tz).date() if moment else None
 
     for seq, r in enumerate(result, start=1):
         (
+            problem_id,
             code,
             project,
             title,
@@ -155,6 +185,7 @@ def _rows(session, result, rules: Rules, today: date) -> Iterator[dict]:
             "closed": closed_day if state == State.CLOSED else None,
             "rating": rating_label if state == State.CLOSED else "",
             "closing": closing,
+            "backdated": backdated.get(problem_id, ""),
             "_light": light,
             "_overdue": is_overdue(state, deadline, today),
             "_open": state in OPEN_STATES,

@@ -21,7 +21,7 @@ from sqlmodel import Session, select
 from models.db import reader
 from models.db import session as open_session
 from models.tables import ApiToken, Project, Unit, User
-from service import directory, passwords, tokens
+from service import directory, passwords, sessions, tokens
 from service.directory import DirectoryView
 from workflow.errors import Conflict, InvalidValue, MissingField, NotFound
 from workflow.permissions import Actor, Manage, may, require
@@ -269,17 +269,31 @@ class DirectoryAdmin:
             if target.login == actor.login and not active:
                 raise InvalidValue("不能停用自己的账号", field="login", value=login)
             s.execute(sa.update(User).where(User.id == target.id).values(active=active))
+            if not active:
+                sessions.end_all(s, target.id, sessions.EndReason.DEACTIVATED)
         return self.user(actor_login, login)
+
+    def sign_out_everywhere(self, actor_login: str, login: str) -> int:
+        """End every browser session of ``login`` at once (an administrator, or that user); returns how many
+        were live. API tokens are separate: revoke them with ``revoke_token``."""
+        with open_session(self.engine) as s, s.begin():
+            actor = self._actor(s, actor_login)
+            target = directory.view(s).user(login, "用户", "login")
+            require(Manage.USERS, actor, owner_login=target.login)
+            return sessions.end_all(s, target.id, sessions.EndReason.SIGNOUT)
 
     def set_password(self, actor_login: str, login: str, password: str) -> None:
         """An administrator sets anyone's password; everyone may set their own."""
         with open_session(self.engine) as s, s.begin():
             actor = self._actor(s, actor_login)
             require(Manage.USERS, actor, owner_login=(login or "").strip())
-            passwords.set_password(s, login, password)
+            user = passwords.set_password(s, login, password)
+            assert user.id is not None
+            sessions.end_all(s, user.id, sessions.EndReason.PASSWORD)
 
-    def change_own_password(self, login: str, current: str, new: str, again: str) -> str:
-        """Change the caller's password after checking the current one; returns the new hash."""
+    def change_own_password(self, login: str, current: str, new: str, again: str, keep_session: object = None) -> str:
+        """Change the caller's password after checking the current one; every session of theirs ends but the
+        one whose token is ``keep_session`` (the browser they changed it in). Returns the new hash."""
         with open_session(self.engine) as s, s.begin():
             actor = self._actor(s, login)
             require(Manage.USERS, actor, owner_login=actor.login)
@@ -290,6 +304,8 @@ class DirectoryAdmin:
                 raise InvalidValue("两次输入的新密码不一致", field="again")
             user.password_hash = passwords.hash_password(new or "")
             s.add(user)
+            assert user.id is not None
+            sessions.end_all(s, user.id, sessions.EndReason.PASSWORD, keep=keep_session)
             return user.password_hash
 
     def add_unit(self, actor_login: str, code: str, name: str, kind: str) -> UnitRow:

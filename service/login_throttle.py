@@ -1,67 +1,92 @@
-"""Failed sign-ins counted in the database: after ``max_failures`` failures for one login name from one IP
-address within ``window`` seconds, that pair is refused until the oldest failure leaves the window; a
-successful sign-in clears the pair.
+"""Login throttling, shared by every process through the database (table ``login_failure``).
 
-In the database (``login_failure``) rather than in memory, so every web worker — several ``duban serve
---workers`` processes, or several servers on one PostgreSQL — counts the same failures, and a restart does
-not reset the count. Time is wall time (a lock-out is about real seconds, not business time).
+Two limits within one window (default 15 minutes):
+
+- **per login name and address**: after ``per_login`` failures for one login from one address, that pair
+  waits (a person mistyping their own password; a guess at one account). A successful login clears it.
+- **per address**: after ``per_ip`` failures from one address, whatever the login names, that address waits
+  (password spraying: a few guesses at each of many accounts). A successful login does not clear it, or one
+  valid account would reset the count for the others.
+
+A refused attempt is not counted and its password is not checked (no argon2 work for a locked-out caller).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from models.db import reader
+from models.db import session as open_session
 from models.tables import LoginFailure
 
-T = LoginFailure.__table__  # type: ignore[attr-defined]  # SQLModel declares no __table__
+FAILURE: sa.Table = LoginFailure.__table__  # type: ignore[attr-defined]
 
 
-def wall_clock() -> datetime:
-    return datetime.now(UTC)
+@dataclass(frozen=True)
+class ThrottlePolicy:
+    per_login: int = 5  # failures per login name + address within the window
+    per_ip: int = 30  # failures per address within the window, whatever the login names
+    window: timedelta = timedelta(minutes=15)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """0 seconds: may try now. ``scope`` says which limit refused: "login" or "ip"."""
+
+    retry_after: int = 0
+    scope: str = ""
 
 
 def _key(login: str) -> str:
-    return login.strip().lower()[:64]
+    return (login or "").strip().lower()[:64]
 
 
-class SharedLoginThrottle:
-    def __init__(
-        self,
-        engine: Engine,
-        max_failures: int = 5,
-        window: float = 900.0,
-        clock: Callable[[], datetime] = wall_clock,
-    ):
-        self.engine, self.max_failures, self.window, self.clock = engine, max_failures, window, clock
+def check(engine: Engine, login: str, ip: str, now: datetime, policy: ThrottlePolicy) -> Verdict:
+    """Whether ``login`` from ``ip`` may try a password now, and if not, for how many seconds not."""
+    since = now - policy.window
+    ip = (ip or "")[:64]
+    recent = sa.and_(FAILURE.c.ip == ip, FAILURE.c.at > since)
+    with open_session(reader(engine)) as s:
+        by_ip = s.execute(
+            sa.select(FAILURE.c.at).where(recent).order_by(FAILURE.c.at.desc()).limit(policy.per_ip)
+        ).scalars()
+        ip_times = list(by_ip)
+        pair_times = list(
+            s.execute(
+                sa.select(FAILURE.c.at)
+                .where(recent, FAILURE.c.login == _key(login))
+                .order_by(FAILURE.c.at.desc())
+                .limit(policy.per_login)
+            ).scalars()
+        )
+    # Refused until the oldest of the last ``limit`` failures leaves the window.
+    waits = []
+    if len(pair_times) >= policy.per_login:
+        waits.append((_seconds(pair_times[-1] + policy.window - now), "login"))
+    if len(ip_times) >= policy.per_ip:
+        waits.append((_seconds(ip_times[-1] + policy.window - now), "ip"))
+    if not waits:
+        return Verdict()
+    wait, scope = max(waits)
+    return Verdict(wait, scope)
 
-    def retry_after(self, login: str, ip: str) -> int:
-        """Seconds until this login+IP may try again; 0 when it may try now."""
-        now = self.clock()
-        since = now - timedelta(seconds=self.window)
-        with reader(self.engine).connect() as conn:
-            n, oldest = conn.execute(
-                sa.select(sa.func.count(), sa.func.min(T.c.at)).where(
-                    T.c.login == _key(login), T.c.ip == ip[:64], T.c.at > since
-                )
-            ).one()
-        if n < self.max_failures or oldest is None:
-            return 0
-        if oldest.tzinfo is None:  # SQLite through a plain aggregate: naive UTC text
-            oldest = datetime.fromisoformat(str(oldest)).replace(tzinfo=UTC)
-        return max(1, int(self.window - (now - oldest).total_seconds() + 0.999))
 
-    def failed(self, login: str, ip: str) -> None:
-        now = self.clock()
-        with self.engine.begin() as conn:
-            # Forget what has left the window (an index on ``at``), so the table stays small.
-            conn.execute(T.delete().where(T.c.at <= now - timedelta(seconds=self.window)))
-            conn.execute(T.insert().values(login=_key(login), ip=ip[:64], at=now))
+def failed(engine: Engine, login: str, ip: str, now: datetime, policy: ThrottlePolicy) -> None:
+    """Count a failed attempt; rows that left the window are purged on the way."""
+    with open_session(engine) as s, s.begin():
+        s.execute(sa.delete(FAILURE).where(FAILURE.c.at <= now - policy.window))
+        s.execute(sa.insert(FAILURE).values(at=now, ip=(ip or "")[:64], login=_key(login)))
 
-    def succeeded(self, login: str, ip: str) -> None:
-        with self.engine.begin() as conn:
-            conn.execute(T.delete().where(T.c.login == _key(login), T.c.ip == ip[:64]))
+
+def succeeded(engine: Engine, login: str, ip: str) -> None:
+    """A correct password clears its own login+address count (not the address's)."""
+    with open_session(engine) as s, s.begin():
+        s.execute(sa.delete(FAILURE).where(FAILURE.c.ip == (ip or "")[:64], FAILURE.c.login == _key(login)))
+
+
+def _seconds(delta: timedelta) -> int:
+    return max(1, int(delta.total_seconds() + 0.999))

@@ -16,7 +16,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from sqlmodel import Session
 
-from models.tables import Event, Problem, Project
+from models.tables import Event, Problem, Project, Unit
+from service.clock import wall_now
 from service.directory import DirectoryView, stamp_column
 from service.recipients import NoticeSubject, insert_notices, notice_rows
 from workflow import deadlines as dl
@@ -24,18 +25,25 @@ from workflow.errors import StaleVersion
 from workflow.machine import Outcome
 from workflow.permissions import Actor, Stake
 from workflow.rules import Rules
+from workflow.states import UnitKind
 
 PROBLEM = Problem.__table__
 EVENT = Event.__table__
 PROJECT = Project.__table__
 REFRESH = "refresh"
 SNAPSHOT_COLUMNS = [PROBLEM.c[name] for name in dl.Snapshot.FIELDS]
+UNIT: sa.Table = Unit.__table__  # type: ignore[attr-defined]
 STAKE_COLUMNS = (
     PROBLEM.c.responsible_unit_id,
     PROBLEM.c.responsible_person_id,
     PROBLEM.c.leader_id,
-    PROBLEM.c.reporter_id,
     PROJECT.c.leader_id.label("project_leader_id"),
+    PROBLEM.c.reporter_id,
+    PROBLEM.c.resolver_id,
+    # Is the responsible unit the inspection office itself (its problems are reviewed inside the office)?
+    sa.exists()
+    .where(UNIT.c.id == PROBLEM.c.responsible_unit_id, UNIT.c.kind == UnitKind.INSPECTION_OFFICE.value)
+    .label("office_unit"),
 )
 
 
@@ -91,7 +99,13 @@ def loaded_from_row(row) -> Loaded:
     m = row._mapping
     snap = dl.Snapshot(**{name: m[name] for name in dl.Snapshot.FIELDS})
     stake = Stake(
-        m["responsible_unit_id"], m["responsible_person_id"], m["leader_id"], m["project_leader_id"], m["reporter_id"]
+        m["responsible_unit_id"],
+        m["responsible_person_id"],
+        m["leader_id"],
+        m["project_leader_id"],
+        m["reporter_id"],
+        m["resolver_id"],
+        bool(m["office_unit"]),
     )
     return Loaded(snap, m["version"], stake)
 
@@ -132,10 +146,12 @@ def persist(
     flat = [(loaded, outcome) for loaded, outcomes in items for outcome in outcomes if outcome.action != REFRESH]
     if not flat:
         return []
+    recorded = wall_now()  # the real time of this write, beside the business time ``now``
     event_rows = [
         dict(
             problem_id=loaded.snap.id,
             at=now,
+            recorded_at=recorded,
             actor=actor.login,
             action=outcome.action,
             from_state=outcome.from_state,
@@ -175,4 +191,6 @@ def stake_after(stake: Stake, changes: dict) -> Stake:
         changes.get("leader_id", stake.leader_id),
         stake.project_leader_id,
         stake.reporter_id,
+        changes.get("resolver_id", stake.resolver_id),
+        stake.office_unit,
     )

@@ -23,6 +23,7 @@ from sqlmodel import Session
 from models.db import session as open_session
 from models.tables import CodeCounter, Event, Problem
 from service import directory
+from service.clock import wall_now
 from service.directory import DirectoryView, UnitInfo, UserInfo
 from service.persist import Loaded, loaded_from_row, persist, select_loaded, select_one_with_stamp
 from workflow import deadlines as dl
@@ -148,12 +149,14 @@ def create_problems(session: Session, drafts: list[NewProblem], actor: Actor, ru
     session.execute(sa.insert(PROBLEM), rows)
     found = dict(session.execute(sa.select(PROBLEM.c.code, PROBLEM.c.id).where(PROBLEM.c.code.in_(codes))).all())
     ids = [found[code] for code in codes]
+    recorded = wall_now()  # the real time of this write, beside the business time ``created_at``
     session.execute(
         sa.insert(EVENT),
         [
             dict(
                 problem_id=pid,
                 at=d.created_at,
+                recorded_at=recorded,
                 actor=actor.login,
                 action="log",
                 from_state=None,

@@ -10,6 +10,7 @@ from sqlmodel import Session, select
 
 from models.tables import Event, Notice, Problem, User
 from workflow.actions import ActionSpec
+from workflow.dates import is_backdated
 from workflow.deadlines import Snapshot, is_overdue
 from workflow.errors import NotFound
 from workflow.machine import available_actions
@@ -94,6 +95,9 @@ def problem_detail(session: Session, code: str, today: date, tz) -> dict:
     detail["history"] = [
         {
             "at": ts(e.at),
+            # When it was really written; shown beside ``at`` where they differ (a simulated "now").
+            "recorded_at": ts(e.recorded_at),
+            "backdated": is_backdated(e.at, e.recorded_at),
             "actor": e.actor,
             "actor_name": names.get(e.actor, "系统自动" if e.actor == "system" else e.actor),
             "action": e.action,

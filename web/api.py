@@ -245,6 +245,14 @@ def set_active(request: Request, login: str, active: bool, viewer: Viewer = Depe
     return ctx_of(request).admin.set_active(viewer.login, login, active).as_dict()
 
 
+@router.post("/users/{login}/signout", summary="让该用户在所有浏览器上退出登录（管理员或本人）")
+def sign_out_everywhere(
+    request: Request, login: str = Path(max_length=64), viewer: Viewer = Depends(api_viewer)
+) -> dict:
+    """结束该用户的全部网页会话（API 令牌不受影响，需另行吊销）。"""
+    return {"login": login, "ended": ctx_of(request).admin.sign_out_everywhere(viewer.login, login)}
+
+
 @router.get("/units", summary="单位名录")
 def units(request: Request, viewer: Viewer = Depends(api_viewer)) -> list[dict]:
     return [u.as_dict() for u in ctx_of(request).admin.units()]

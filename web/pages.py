@@ -379,19 +379,20 @@ async def password_submit(request: Request):
     form = await read_form(request)
 
     def work():
-        from service.accounts import fingerprint
-
         viewer = require_viewer(request)
         check_csrf(request, form.get("csrf_token"))
         ctx = ctx_of(request)
         try:
-            new_hash = ctx.admin.change_own_password(
-                viewer.login, str(form.get("current") or ""), str(form.get("new") or ""), str(form.get("again") or "")
+            # Every other session of this user ends; this browser stays signed in.
+            ctx.admin.change_own_password(
+                viewer.login,
+                str(form.get("current") or ""),
+                str(form.get("new") or ""),
+                str(form.get("again") or ""),
+                keep_session=auth.session_token(request),
             )
         except DubanError as exc:
             return render(request, "password.html", status=status_for(exc), title="修改密码", error=exc)
-        request.session["pw"] = fingerprint(new_hash)  # keep this session; every other session of this user ends
-        request.scope.pop("duban.viewer", None)
         flash(request, "密码已修改")
         return redirect("/dashboard")
 

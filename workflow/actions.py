@@ -65,6 +65,7 @@ class ActionSpec:
     fields: tuple[FieldSpec, ...] = ()
     allow: tuple[Relation, ...] = ()
     deny_own_unit: bool = False  # nobody of the responsible unit may (a unit never closes its own problem)
+    deny_resolver: bool = False  # not the person who applied to close it (nobody reviews their own application)
     who: str = ""  # who may, in words (refusals and help)
     help: str = ""  # what it does, in words (CLI help, form hints)
     danger: bool = False  # the web asks for confirmation
@@ -266,7 +267,8 @@ _TABLE: tuple[ActionSpec, ...] = (
         ),
         (Relation.OFFICE,),
         deny_own_unit=True,
-        who="督查室或管理员，且责任单位不能给自己的问题销号",
+        deny_resolver=True,
+        who="督查室或管理员（责任单位不能给自己的问题销号，申请人不能审核自己的申请）",
         help="销号（督查室审核通过）。",
         danger=True,
     ),
@@ -278,7 +280,8 @@ _TABLE: tuple[ActionSpec, ...] = (
         (_f("reason", "退回理由", _TEXTAREA, True),),
         (Relation.OFFICE,),
         deny_own_unit=True,
-        who="督查室或管理员，且责任单位不能审核自己的问题",
+        deny_resolver=True,
+        who="督查室或管理员（责任单位不能审核自己的问题，申请人不能审核自己的申请）",
         help="退回（督查室审核不通过），问题回到督办状态。",
         danger=True,
     ),

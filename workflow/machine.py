@@ -19,6 +19,8 @@ from workflow import deadlines as dl
 from workflow.actions import ACTIONS as SPECS
 from workflow.actions import USER_ACTIONS, ActionSpec, spec
 from workflow.actions import label as action_label
+from workflow.calendar import PeriodUnit
+from workflow.dates import latest_deadline
 from workflow.errors import InvalidTransition, InvalidValue, MissingField
 from workflow.permissions import Actor, Stake, allowed, check
 from workflow.rules import Rules
@@ -174,9 +176,22 @@ def _g_escalate(ev) -> bool:
 
 def _g_deadline(ctx: Ctx) -> None:
     deadline = ctx.params.get("deadline")
-    if deadline is not None and deadline < _today(ctx):
+    if deadline is None:
+        return
+    today = _today(ctx)
+    if deadline < today:
         raise InvalidValue(
-            f"办结时限 {deadline} 早于今天 {_today(ctx)}，请给出今天或以后的日期",
+            f"办结时限 {deadline} 早于今天 {today}，请给出今天或以后的日期",
+            field="deadline",
+            value=deadline,
+            label="办结时限",
+        )
+    limit = ctx.rules.max_deadline_ahead
+    latest = latest_deadline(today, *((limit.amount, 0) if limit.unit is PeriodUnit.MONTHS else (0, limit.amount)))
+    if deadline > latest:
+        raise InvalidValue(
+            f"办结时限 {deadline} 太远：最多可定在今天起 {limit.label}以内（{latest} 及以前）；"
+            "如确需更长，请修改规则文件 [limits] max_deadline_ahead",
             field="deadline",
             value=deadline,
             label="办结时限",
@@ -346,7 +361,7 @@ def _e_resume(ev) -> None:
 def _e_resolve(ev) -> None:
     ctx: Ctx = ev.model
     ctx.comment = ctx.text("resolution", "办结情况")
-    ctx.changes.update(resolution=ctx.comment, resolved_at=ctx.now)
+    ctx.changes.update(resolution=ctx.comment, resolved_at=ctx.now, resolver_id=ctx.actor.user_id)
     ctx.notify("review", ctx.rules.notices["review"], comment=ctx.comment)
 
 
@@ -365,7 +380,7 @@ def _e_send_back(ev) -> None:
     # The clock paused while the inspection office reviewed; the unit gets that time back.
     shifted, credit = dl.shift_for_pause(ctx.snap, ctx.snap.resolved_at or ctx.now, ctx.now, ctx.rules)
     ctx.changes.update(shifted)
-    ctx.changes["resolved_at"] = None
+    ctx.changes.update(resolved_at=None, resolver_id=None)
     ctx.data = {
         "deadline": str(ctx.changes.get("deadline", ctx.snap.deadline)),
         "given_back": {"amount": credit.amount, "unit": credit.unit.value},

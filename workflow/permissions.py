@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from workflow.actions import ACTIONS, Relation, spec
+from workflow.actions import ACTIONS, ActionSpec, Relation, spec
 from workflow.actions import label as action_label
 from workflow.errors import PermissionDenied
 from workflow.states import Role
@@ -55,6 +55,8 @@ class Stake:
     leader_id: int | None = None
     project_leader_id: int | None = None
     reporter_id: int | None = None
+    resolver_id: int | None = None  # who applied to close it (申请销号), while it waits for review
+    office_unit: bool = False  # the responsible unit is the county inspection office (督查室) itself
 
 
 # -- problem actions ------------------------------------------------------------------------------------
@@ -98,9 +100,18 @@ def allowed(action: str, actor: Actor, stake: Stake) -> bool:
         return Relation.SYSTEM in a.allow
     if a.system:
         return False
-    if a.deny_own_unit and _unit_member(actor, stake):
+    if _own_review(a, actor, stake):
         return False
     return any(_relation_holds(r, actor, stake) for r in a.allow)
+
+
+def _own_review(a: ActionSpec, actor: Actor, stake: Stake) -> bool:
+    """A unit never reviews its own problem, and nobody reviews their own application to close one. The
+    inspection office's own problems are reviewed inside the office, so there only the second rule holds:
+    another inspector or an administrator closes what one inspector resolved."""
+    if a.deny_own_unit and _unit_member(actor, stake) and not stake.office_unit:
+        return True
+    return a.deny_resolver and actor.user_id is not None and actor.user_id == stake.resolver_id
 
 
 def check(action: str, actor: Actor, stake: Stake, code: str = "") -> None:
@@ -112,6 +123,8 @@ def check(action: str, actor: Actor, stake: Stake, code: str = "") -> None:
         raise PermissionDenied(f"用户 {actor.describe()} 已停用，不能{what}", field="actor", value=actor.login)
     a = spec(action)
     reason = f"只有{a.who}可以{a.label}" if a.who else "该操作由系统自动执行"
+    if a.deny_resolver and actor.user_id is not None and actor.user_id == stake.resolver_id:
+        reason = f"销号申请是你提交的，不能自己审核，请由督查室其他人员或管理员{a.label}"
     target = f"问题 {code} " if code else ""
     raise PermissionDenied(
         f"{actor.describe()} 无权对{target}执行「{what}」：{reason}", field="actor", value=actor.login

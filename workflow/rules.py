@@ -6,6 +6,7 @@ Chinese, because the person fixing it is the county IT officer editing that file
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass, field
 from datetime import date, time
@@ -13,7 +14,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from workflow.calendar import Period, WorkCalendar
+from workflow.calendar import Period, PeriodUnit, WorkCalendar
 from workflow.errors import CalendarError, RulesError
 from workflow.office_rules import (
     AssessmentRules,
@@ -67,6 +68,8 @@ class Rules:
     letters: LetterSettings = field(default_factory=LetterSettings)
     assessment: AssessmentRules = field(default_factory=AssessmentRules)
     campaigns: tuple[Campaign, ...] = ()
+    # [limits] max_deadline_ahead: how far ahead a person may set a deadline (months or calendar days).
+    max_deadline_ahead: Period = field(default_factory=lambda: Period(24, PeriodUnit.MONTHS))
     # Memo for workflow.deadlines.thresholds: pure in (level, deadline, milestones) for these rules.
     memo: dict = field(default_factory=dict, init=False, compare=False, repr=False)
 
@@ -113,6 +116,10 @@ def load_rules(path: str | Path | None = None) -> Rules:
         raise RulesError(f"{path}: 文件不是 UTF-8 编码") from None
     except tomllib.TOMLDecodeError as exc:
         raise RulesError(f"{path}: TOML 语法错误：{exc}") from None
+    except RecursionError:
+        # tomllib parses nested arrays and inline tables recursively: a hostile file 100,000 levels deep
+        # exhausts the stack. No rules file nests more than a few levels.
+        raise RulesError(f"{path}: 嵌套层数过多（数组或内联表一层套一层），不是有效的规则文件") from None
     return parse_rules(data, str(path))
 
 
@@ -243,6 +250,7 @@ def parse_rules(data: dict, source: str = "<rules>") -> Rules:
             "letters",
             "assessment",
             "campaigns",
+            "limits",
         )
     )
     version = top.get("version", int, what="整数 1")
@@ -334,7 +342,34 @@ def parse_rules(data: dict, source: str = "<rules>") -> Rules:
         letters=parse_letters(top.table("letters", required=False)),
         assessment=parse_assessment(top.table("assessment", required=False)),
         campaigns=parse_campaigns(top),
+        max_deadline_ahead=_deadline_limit(top.table("limits", required=False)),
     )
+
+
+_YEARS = re.compile(r"^\s*(\d+)\s*(years|year|年)\s*$")
+
+
+def _deadline_limit(limits: _Reader) -> Period:
+    """``[limits] max_deadline_ahead``: "2 years" / "2年", "24 months" / "24个月" or "730 calendar_days";
+    default two years. Working days are refused: the limit is a distance on the calendar, not a workload."""
+    limits.only(("max_deadline_ahead",))
+    text = limits.get(
+        "max_deadline_ahead", str, "2 years", "期限字符串，如「2 years」「24 months」「730 calendar_days」"
+    )
+    years = _YEARS.match(text)
+    if years:
+        period = Period(int(years.group(1)) * 12, PeriodUnit.MONTHS)
+    else:
+        try:
+            period = Period.parse(text)
+        except CalendarError as exc:
+            raise limits.fail("max_deadline_ahead", f"的值无效：{exc.message}；也可写「2 years」") from None
+    if period.unit is PeriodUnit.WORKDAYS:
+        raise limits.fail("max_deadline_ahead", f"的值「{text}」应以年、月或自然日计，如「2 years」「24 months」")
+    months = period.amount if period.unit is PeriodUnit.MONTHS else period.amount / 30.4
+    if not 1 <= months <= 100 * 12:
+        raise limits.fail("max_deadline_ahead", f"的值「{text}」超出范围，应在 1 个月到 100 年之间")
+    return period
 
 
 def _parse_levels(levels_t: _Reader) -> dict[Level, LevelRule]:

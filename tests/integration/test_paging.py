@@ -8,16 +8,15 @@ from __future__ import annotations
 import base64
 import json
 from collections import Counter
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
 
-from models.db import reader, session
-from service import directory, ledger, tally
+from models.db import make_engine, reader, session
+from service import directory, ledger, login_throttle, tally
 from service.dashboard import open_closed_series
 from service.ledger import LedgerQuery
-from service.login_throttle import SharedLoginThrottle
 from workflow.errors import InvalidValue
 
 pytestmark = [pytest.mark.integration, pytest.mark.pg]
@@ -208,22 +207,25 @@ def test_the_tally_equals_a_count_of_the_ledger_after_every_kind_of_write(engine
 
 
 def test_failed_sign_ins_are_shared_by_every_process(engine):
-    """Two throttles on one database — two workers — count the same failures."""
-    clock_now = [__import__("datetime").datetime(2024, 1, 8, 1, 0, tzinfo=__import__("datetime").UTC)]
-    a = SharedLoginThrottle(engine, max_failures=3, window=600, clock=lambda: clock_now[0])
-    b = SharedLoginThrottle(engine, max_failures=3, window=600, clock=lambda: clock_now[0])
-    a.failed("Staff", "10.0.0.1")
-    b.failed("staff", "10.0.0.1")
-    assert a.retry_after("staff", "10.0.0.1") == 0
-    a.failed("staff ", "10.0.0.1")
-    assert b.retry_after("staff", "10.0.0.1") == 600 and a.retry_after("staff", "10.0.0.1") == 600
-    assert b.retry_after("staff", "10.0.0.2") == 0 and b.retry_after("head", "10.0.0.1") == 0
-    clock_now[0] += timedelta(seconds=599)
-    assert a.retry_after("staff", "10.0.0.1") == 1
-    clock_now[0] += timedelta(seconds=1)
-    assert a.retry_after("staff", "10.0.0.1") == 0  # the window has passed
-    b.failed("staff", "10.0.0.1")
-    b.succeeded("staff", "10.0.0.1")
-    assert a.retry_after("staff", "10.0.0.1") == 0
-    with engine.connect() as conn:  # old failures are forgotten as new ones arrive
-        assert conn.execute(sa.text("SELECT count(*) FROM login_failure")).scalar() == 0
+    """Every worker asks the same table, so failures counted by one process lock the pair out in all."""
+    now = datetime(2024, 1, 8, 1, 0, tzinfo=UTC)
+    policy = login_throttle.ThrottlePolicy(per_login=3, per_ip=100, window=timedelta(seconds=600))
+    other = make_engine(engine.url.render_as_string(hide_password=False))  # a second process's engine
+    try:
+        login_throttle.failed(engine, "Staff", "10.0.0.1", now, policy)
+        login_throttle.failed(other, "staff", "10.0.0.1", now, policy)
+        assert login_throttle.check(engine, "staff", "10.0.0.1", now, policy).retry_after == 0
+        login_throttle.failed(engine, "staff ", "10.0.0.1", now, policy)
+        assert login_throttle.check(other, "staff", "10.0.0.1", now, policy) == login_throttle.Verdict(600, "login")
+        assert login_throttle.check(other, "staff", "10.0.0.2", now, policy).retry_after == 0
+        assert login_throttle.check(other, "head", "10.0.0.1", now, policy).retry_after == 0
+        assert login_throttle.check(engine, "staff", "10.0.0.1", now + timedelta(seconds=599), policy).retry_after == 1
+        later = now + timedelta(seconds=600)
+        assert login_throttle.check(engine, "staff", "10.0.0.1", later, policy).retry_after == 0  # window passed
+        login_throttle.failed(other, "staff", "10.0.0.1", later, policy)  # purges what left the window
+        login_throttle.succeeded(other, "staff", "10.0.0.1")
+        assert login_throttle.check(engine, "staff", "10.0.0.1", later, policy).retry_after == 0
+        with engine.connect() as conn:
+            assert conn.execute(sa.text("SELECT count(*) FROM login_failure")).scalar() == 0
+    finally:
+        other.dispose()

@@ -203,7 +203,9 @@ def test_assign_computes_the_deadline_from_the_rules_and_honours_a_given_one(rul
     # Land at unit level: 20 working days from Monday 2024-01-08 (Sunday 02-04 is a make-up workday).
     assert out.changes["deadline"] == date(2024, 2, 4)
     assert {n.kind for n in out.notices} == {"assignment"}
-    given = fire("assign", s, INSPECTOR, STAKE, NOW, rules, **PARAMS["assign"], deadline=date(2027, 3, 1))
+    # A deadline in a year without a published schedule, within the two years ahead the rules allow.
+    later = NOW.replace(year=2025, month=6)
+    given = fire("assign", s, INSPECTOR, STAKE, later, rules, **PARAMS["assign"], deadline=date(2027, 3, 1))
     assert given.changes["deadline"] == date(2027, 3, 1) and given.changes["deadline_provisional"] is True
 
 
