@@ -1,0 +1,401 @@
+"""A bounded, streaming reader of .xlsx workbooks that may be hostile.
+
+Every limit is checked before the work it bounds, and every way a workbook can be wrong ends in one
+``InvalidValue`` (field "file") whose Chinese message names the file, the part or cell, and the limit:
+
+- the file's size, the zip's member count, each part's uncompressed size and compression ratio (zip
+  bombs), and the bytes decompressed from all parts together (counted as they are read);
+- XML through lxml with entities unresolved, no network, no DTD (a DOCTYPE is refused outright) and
+  libxml2's default safety limits (``huge_tree`` off: depth, text node and name sizes);
+- sheets: the declared dimension and the real rows and columns against the row/column limits; cell
+  references must be well formed, inside Excel's grid, in the row they belong to and in increasing order
+  (so a reference such as ``ZZZZZZ5`` or a row number of 2,000,000,000 costs nothing before it is refused);
+- shared-string indexes, style ids, numbers, booleans and cell text length (Excel's 32,767 characters).
+
+Memory stays flat: parts are parsed as a stream and every element is dropped once used; only the shared
+strings table (bounded by its part's size and a count) and the current row are held.
+
+Formula cells: the value Excel cached when it last saved the file is read (what people saw); no formula is
+ever evaluated. A formula without a cached value (a file written by a program, never opened in Excel or
+WPS) is a ``BadCell``, as is an error value such as ``#N/A``: the caller reports it for the cell concerned
+if that column is imported, and ignores it otherwise.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+import struct
+import zipfile
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import NoReturn
+
+from lxml import etree
+
+from reports.cells import xlsx_untext
+from workflow.errors import InvalidValue
+
+MiB = 1 << 20
+EXCEL_ROWS, EXCEL_COLUMNS = 1_048_576, 16_384
+EXCEL_CELL_CHARS = 32_767
+
+
+@dataclass(frozen=True)
+class ReadLimits:
+    """What an import reads at most. The defaults fit a county ledger with room to spare."""
+
+    max_file_bytes: int = 20 * MiB  # an .xlsx file on disk
+    max_csv_bytes: int = 64 * MiB  # a .csv file on disk (plain text: about 3× the .xlsx of the same ledger)
+    max_rows: int = 100_000  # row number of any row in a sheet (the header and title rows included)
+    max_columns: int = 64  # column of any cell
+    max_part_bytes: int = 128 * MiB  # one XML part, uncompressed
+    max_total_bytes: int = 256 * MiB  # all parts read, uncompressed, together
+    max_ratio: int = 200  # uncompressed ÷ compressed size of a part larger than 1 MiB
+    max_members: int = 10_000  # entries in the zip
+    max_shared_strings: int = 1_000_000
+    max_styles: int = 100_000  # cell formats (cellXfs) in styles.xml
+    max_merged: int = 100_000  # merged ranges in a sheet
+
+
+@dataclass(frozen=True)
+class BadCell:
+    """A cell with no usable value: ``shown`` is what it holds (for messages), ``message`` why it is unusable."""
+
+    shown: str
+    message: str
+
+    def __str__(self) -> str:
+        return self.shown
+
+
+@dataclass(frozen=True)
+class SheetRef:
+    name: str
+    member: str
+
+
+MAIN_NS = ("http://schemas.openxmlformats.org/spreadsheetml/2006/main", "http://purl.oclc.org/ooxml/spreadsheetml/main")
+REL_NS = "{http://schemas.openxmlformats.org/package/2006/relationships}Relationship"
+_REF = re.compile(r"([A-Z]{1,3})([1-9][0-9]{0,6})")
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]{1,3})?")
+# ECMA-376 built-in formats 27–36 and 50–58 are the East Asian (zh-CN: 年月日) date and time formats.
+_EAST_ASIAN_DATES = frozenset(range(27, 37)) | frozenset(range(50, 59))
+PENDING = 100_000  # elements held inside one unit (a cell, a string item) before it is refused
+_PARSE_ERRORS = (etree.LxmlError, zipfile.BadZipFile, zlib.error, EOFError, OSError, RuntimeError, NotImplementedError)
+
+
+def column_number(letters: str) -> int:
+    """ "A" → 1, "AB" → 28."""
+    n = 0
+    for ch in letters:
+        n = n * 26 + ord(ch) - 64
+    return n
+
+
+class _Tags:
+    """Element names in the namespace a part uses (transitional or strict OOXML)."""
+
+    def __init__(self, ns: str):
+        names = "row c v f t r rPh si sheet sheets xf cellXfs numFmt numFmts workbookPr sheetData mergeCells mergeCell dimension"
+        for name in names.split():
+            setattr(self, name.lower(), f"{{{ns}}}{name}")
+        self.is_ = f"{{{ns}}}is"
+
+
+class Workbook:
+    """An open workbook: ``sheets`` in workbook order; ``rows(sheet)`` streams one; ``merged`` is filled when
+    a ``rows`` iteration reaches the end of its sheet. Use as a context manager."""
+
+    def __init__(self, path: Path, limits: ReadLimits | None = None):
+        self.path, self.name = path, path.name
+        self.limits = limits or ReadLimits()
+        self.spent = 0
+        self.merged: list[tuple[int, int, int, int]] = []
+        size = path.stat().st_size
+        if size > self.limits.max_file_bytes:
+            self.refuse(
+                f"有 {size / MiB:.1f} MiB，超过导入上限 {self.limits.max_file_bytes / MiB:g} MiB；"
+                f"请分成几个文件导入，或删除多余的工作表和图片后另存"
+            )
+        self._check_member_count(path)
+        try:
+            self.zip = zipfile.ZipFile(path)
+        except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, struct.error, UnicodeDecodeError):
+            self.refuse("不是有效的 .xlsx 文件（无法作为 zip 压缩包打开）；请在 Excel 或 WPS 中另存为 .xlsx 后再导入")
+        try:
+            self._names = {n.lower(): n for n in self.zip.namelist()}
+            self._load()
+        except BaseException:
+            self.zip.close()
+            raise
+
+    def __enter__(self) -> Workbook:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.zip.close()
+
+    def refuse(self, message: str) -> NoReturn:
+        raise InvalidValue(f"「{self.name}」{message}", field="file", value=self.name)
+
+    # -- the zip ------------------------------------------------------------------------------------
+
+    def _check_member_count(self, path: Path) -> None:
+        """Read the end-of-central-directory record before zipfile builds an object per member."""
+        with path.open("rb") as f:
+            f.seek(0, 2)
+            end = f.tell()
+            f.seek(max(0, end - 65_557))
+            tail = f.read()
+        at = tail.rfind(b"PK\x05\x06")
+        if at < 0 or len(tail) - at < 22:
+            self.refuse("不是有效的 .xlsx 文件（无法作为 zip 压缩包打开）；请在 Excel 或 WPS 中另存为 .xlsx 后再导入")
+        total = struct.unpack("<H", tail[at + 10 : at + 12])[0]
+        if total > self.limits.max_members:
+            self.refuse(f"压缩包中有 {total} 个文件，超过上限 {self.limits.max_members} 个，不像是台账工作簿")
+
+    def _member(self, name: str) -> zipfile.ZipInfo | None:
+        real = self._names.get(name.lstrip("/").lower())
+        return None if real is None else self.zip.getinfo(real)
+
+    def _open(self, info: zipfile.ZipInfo):
+        limits, size = self.limits, info.file_size
+        if size > limits.max_part_bytes:
+            self.refuse(
+                f"中的「{info.filename}」解压后有 {size / MiB:.0f} MiB，超过上限 {limits.max_part_bytes / MiB:g} MiB"
+            )
+        if size > MiB and size > limits.max_ratio * max(info.compress_size, 1):
+            self.refuse(
+                f"中的「{info.filename}」压缩比异常（{size / max(info.compress_size, 1):.0f} 倍，"
+                f"上限 {limits.max_ratio} 倍），可能是恶意构造的文件（压缩炸弹），拒绝导入"
+            )
+        try:
+            return _Counted(self, self.zip.open(info), info.filename)
+        except _PARSE_ERRORS + (ValueError,):
+            self.refuse(f"中的「{info.filename}」无法解压，文件已损坏；请在 Excel 或 WPS 中打开后另存再导入")
+
+    def charge(self, n: int) -> None:
+        self.spent += n
+        if self.spent > self.limits.max_total_bytes:
+            self.refuse(
+                f"解压后超过 {self.limits.max_total_bytes / MiB:g} MiB（导入上限），可能是恶意构造的文件（压缩炸弹），拒绝导入"
+            )
+
+    def _parse(self, info: zipfile.ZipInfo, events=("end",)) -> Iterator[tuple[str, etree._Element]]:
+        """(event, element) from one part, with hostile XML refused; the caller drops what it has used."""
+        with self._open(info) as f:
+            it = etree.iterparse(
+                f,
+                events=events,
+                resolve_entities=False,
+                no_network=True,
+                load_dtd=False,
+                huge_tree=False,
+                remove_comments=True,
+                remove_pis=True,
+            )
+            checked = False
+            try:
+                for event, el in it:
+                    if not checked:
+                        if el.getroottree().docinfo.doctype or el.getroottree().docinfo.internalDTD is not None:
+                            self.refuse(f"中的「{info.filename}」含有 DTD 声明（工作簿从不需要），拒绝导入")
+                        checked = True
+                    yield event, el
+            except _PARSE_ERRORS as exc:
+                self.refuse(
+                    f"中的「{info.filename}」不是有效的 XML（{_short(exc)}）；文件已损坏，"
+                    f"请在 Excel 或 WPS 中打开后另存再导入"
+                )
+
+    # -- workbook, shared strings, styles -------------------------------------------------------------
+
+    def _require(self, name: str) -> zipfile.ZipInfo:
+        info = self._member(name)
+        if info is None:
+            self.refuse(f"缺少「{name}」，不是完整的 .xlsx 工作簿；请在 Excel 或 WPS 中另存为 .xlsx 后再导入")
+        return info
+
+    def units(
+        self, info: zipfile.ZipInfo, depth: int, what: str | None
+    ) -> Iterator[tuple[_Tags | None, etree._Element]]:
+        """Each element ``depth`` levels below the root (root = 0), whole, then freed: the caller reads it while
+        it is yielded. Elements above are freed as they end; those below belong to their unit and are
+        bounded by ``PENDING``. ``what`` names the part for a spreadsheetml root check (None: no check)."""
+        level, pending, tags = -1, 0, None
+        for event, el in self._parse(info, events=("start", "end")):
+            if event == "start":
+                level += 1
+                if level == 0 and what is not None:
+                    tags = self.tags_of(el, info, what)
+                continue
+            if level == depth:
+                yield tags, el
+                _drop(el)
+                pending = 0
+            elif level > depth:
+                pending += 1
+                if pending > PENDING:
+                    self.refuse(f"中的「{info.filename}」结构异常（单个元素内嵌套过多），拒绝导入")
+            else:
+                _drop(el)
+            level -= 1
+
+    def tags_of(self, root: etree._Element, info: zipfile.ZipInfo, what: str) -> _Tags:
+        ns = etree.QName(root).namespace if isinstance(root.tag, str) else None
+        if ns not in MAIN_NS:
+            self.refuse(f"中的「{info.filename}」不是 Excel 的{what}部件（根元素 {_short_text(str(root.tag))}）")
+        return _Tags(ns)
+
+    def _rels(self, part: str) -> dict[str, tuple[str, str]]:
+        """Relationship id → (type, target part name) of ``part``."""
+        folder, base = posixpath.split(part)
+        info = self._member(posixpath.join(folder, "_rels", base + ".rels"))
+        out: dict[str, tuple[str, str]] = {}
+        if info is None:
+            return out
+        for _, el in self.units(info, 1, None):
+            if el.tag == REL_NS and el.get("TargetMode") != "External":
+                target = el.get("Target") or ""
+                name = target.lstrip("/") if target.startswith("/") else posixpath.join(folder, target)
+                out[el.get("Id") or ""] = (el.get("Type") or "", posixpath.normpath(name))
+                if len(out) > self.limits.max_members:
+                    self.refuse(f"中的「{info.filename}」条目过多")
+        return out
+
+    def _load(self) -> None:
+        book = "xl/workbook.xml"
+        for kind, target in self._rels("").values():
+            if kind.endswith("/officeDocument"):
+                book = target
+        info = self._require(book)
+        rels = self._rels(book)
+        self.sheets: list[SheetRef] = []
+        self.date1904 = False
+        for tags, el in self.units(info, 1, "工作簿"):
+            if el.tag == tags.workbookpr:
+                self.date1904 = (el.get("date1904") or "").lower() in ("1", "true")
+            elif el.tag == tags.sheets:
+                for sheet in el.iterchildren(tags.sheet):
+                    rid = next((v for k, v in sheet.attrib.items() if k.endswith("}id")), "")
+                    kind, target = rels.get(rid, ("", ""))
+                    if kind.endswith("/worksheet") and self._member(target) is not None:
+                        self.sheets.append(SheetRef(sheet.get("name") or "", target))
+        if not self.sheets:
+            self.refuse("中没有工作表")
+        from openpyxl.utils.datetime import MAC_EPOCH, WINDOWS_EPOCH
+
+        self.epoch = MAC_EPOCH if self.date1904 else WINDOWS_EPOCH
+        strings = styles = None
+        for kind, target in rels.values():
+            if kind.endswith("/sharedStrings"):
+                strings = self._member(target)
+            elif kind.endswith("/styles"):
+                styles = self._member(target)
+        self.strings = self._shared_strings(strings) if strings else []
+        self.dates, self.styles = self._styles(styles) if styles else (frozenset(), 1)
+
+    def _shared_strings(self, info: zipfile.ZipInfo) -> list[str]:
+        out: list[str] = []
+        limit = self.limits.max_shared_strings
+        for tags, el in self.units(info, 1, "共享字符串"):
+            if el.tag != tags.si:
+                continue
+            text = rich_text(el, tags)
+            if len(text) > EXCEL_CELL_CHARS:
+                self.refuse(
+                    f"中第 {len(out) + 1} 个共享字符串有 {len(text)} 个字符，超过 Excel 的上限 {EXCEL_CELL_CHARS}"
+                )
+            out.append(xlsx_untext(text))
+            if len(out) > limit:
+                self.refuse(f"中的共享字符串超过 {limit} 个（导入上限）")
+        return out
+
+    def _styles(self, info: zipfile.ZipInfo) -> tuple[frozenset[int], int]:
+        """(indexes of the cell formats that show dates, number of cell formats)."""
+        from openpyxl.styles.numbers import BUILTIN_FORMATS, is_date_format
+
+        custom: dict[int, str] = {}
+        formats: list[int] = []
+        for tags, el in self.units(info, 2, "样式"):
+            parent = el.getparent()
+            if el.tag == tags.numfmt and parent is not None and parent.tag == tags.numfmts:
+                custom[_int(el.get("numFmtId"), -1)] = (el.get("formatCode") or "")[:255]
+                if len(custom) > 10_000:
+                    self.refuse("中的数字格式超过 10000 个")
+            elif el.tag == tags.xf and parent is not None and parent.tag == tags.cellxfs:
+                formats.append(_int(el.get("numFmtId"), 0))
+                if len(formats) > self.limits.max_styles:
+                    self.refuse(f"中的单元格样式超过 {self.limits.max_styles} 个")
+        dates = frozenset(
+            i
+            for i, fmt in enumerate(formats)
+            if fmt in _EAST_ASIAN_DATES or is_date_format(custom.get(fmt, BUILTIN_FORMATS.get(fmt)))
+        )
+        return dates, max(len(formats), 1)
+
+    # -- a sheet ------------------------------------------------------------------------------------
+
+    def rows(self, sheet: SheetRef) -> Iterator[tuple[int, tuple]]:
+        """(row number, values) for each row element of ``sheet``, in order; values are indexed by column
+        (0-based) and are None, str, int, float, bool, datetime or BadCell."""
+        from reports.xlsx_sheet import SheetReader
+
+        reader = SheetReader(self, sheet)
+        yield from reader.rows()
+        self.merged = reader.merged
+
+
+class _Counted:
+    """A part's stream that charges every byte read to the workbook's total."""
+
+    def __init__(self, book: Workbook, f, name: str):
+        self.book, self.f, self.name = book, f, name
+
+    def read(self, n: int = -1) -> bytes:
+        data = self.f.read(n if 0 < n <= MiB else MiB)
+        self.book.charge(len(data))
+        return data
+
+    def __enter__(self) -> _Counted:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.f.close()
+
+
+def rich_text(el: etree._Element, tags: _Tags) -> str:
+    """The text of a string item (``si`` or ``is``): its ``t``, or its runs' ``t``; phonetic runs skipped."""
+    parts = []
+    for child in el:
+        if child.tag == tags.t:
+            parts.append(child.text or "")
+        elif child.tag == tags.r:
+            for t in child.iterchildren(tags.t):
+                parts.append(t.text or "")
+    return "".join(parts)
+
+
+def _drop(el: etree._Element) -> None:
+    """Free an element that has been used, and the siblings parsed before it."""
+    el.clear(keep_tail=False)
+    parent = el.getparent()
+    if parent is not None:
+        while el.getprevious() is not None:
+            del parent[0]
+
+
+def _int(text: str | None, default: int) -> int:
+    return int(text) if text and text.isdigit() and len(text) < 10 else default
+
+
+def _short(exc: BaseException) -> str:
+    return _short_text(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+
+
+def _short_text(text: str, limit: int = 80) -> str:
+    text = "".join(ch if ch.isprintable() else "?" for ch in text)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
