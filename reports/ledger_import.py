@@ -29,6 +29,7 @@ from reports.columns import (
     parse_rating,
     parse_severity,
     parse_state,
+    text_of,
 )
 from reports.ledger_read import Issue, Sheet
 from service.problems import CODE_RE
@@ -151,6 +152,10 @@ class _Row:
     def text(self, key: str) -> str:
         return clean(self.raw(key))
 
+    def free(self, key: str) -> str:
+        """A free-text column, exactly as written (trimmed): titles must round-trip byte for byte."""
+        return text_of(self.raw(key))
+
     def fail(self, key: str | None, message: str, value: Any = None) -> None:
         self.ok = False
         shown = clean(value if value is not None else (self.raw(key) if key else ""))
@@ -259,8 +264,8 @@ def _plan_row(row: _Row, d: Directory, rules: Rules, now: datetime, today: date)
         project = d.projects.get(project_text)
         if project is None:
             row.fail("project", "项目不存在；运行 duban project list 查看全部项目，或先用 duban project add 登记")
-    title = row.text("title")
-    description = row.text("description")
+    title = row.free("title")
+    description = row.free("description")
     if "title" not in row.sheet.columns:
         title = description
     if not title:
@@ -288,7 +293,7 @@ def _plan_row(row: _Row, d: Directory, rules: Rules, now: datetime, today: date)
     if state is None and not row.text("state"):
         state = State.ASSIGNED if person_id else State.DISCOVERED
     leader_id = _leader(row, d, unit_id, person_id)
-    section = row.text("section")
+    section = row.free("section")
     if len(section) > MAX_SECTION:
         row.fail("section", f"过长：{len(section)} 字，最多 {MAX_SECTION} 字")
 
@@ -296,11 +301,11 @@ def _plan_row(row: _Row, d: Directory, rules: Rules, now: datetime, today: date)
         key: row.parse(key, parse_date)
         for key in ("created", "assigned", "deadline", "level_started", "suspended", "resolved", "closed")
     }
-    progress, resolution = row.text("progress"), row.text("resolution")
+    progress, resolution = row.free("progress"), row.free("resolution")
     rating = row.parse("rating", parse_rating)
     for key in ("progress", "resolution"):
-        if len(row.text(key)) > MAX_TEXT:
-            row.fail(key, f"过长：{len(row.text(key))} 字，最多 {MAX_TEXT} 字")
+        if len(row.free(key)) > MAX_TEXT:
+            row.fail(key, f"过长：{len(row.free(key))} 字，最多 {MAX_TEXT} 字")
     if not row.ok or state is None or severity is None or category is None or project is None:
         return None
 

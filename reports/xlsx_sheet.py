@@ -13,9 +13,9 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from reports.cells import xlsx_untext
+from reports.columns import col_letter
 from reports.xlsx_stream import (
     _NUMBER,
-    _REF,
     EXCEL_CELL_CHARS,
     EXCEL_COLUMNS,
     EXCEL_ROWS,
@@ -23,7 +23,6 @@ from reports.xlsx_stream import (
     BadCell,
     SheetRef,
     _drop,
-    column_number,
     rich_text,
 )
 
@@ -31,6 +30,7 @@ if TYPE_CHECKING:
     from reports.xlsx_stream import Workbook
 
 _KINDS = frozenset({"n", "s", "str", "inlineStr", "b", "e", "d"})
+COLUMN_OF = {col_letter(i): i + 1 for i in range(EXCEL_COLUMNS)}  # "A" → 1 … "XFD" → 16384
 
 
 class SheetReader:
@@ -39,42 +39,59 @@ class SheetReader:
         self.limits = book.limits
         self.merged: list[tuple[int, int, int, int]] = []  # (first column 0-based, first row, last column, last row)
         self.where = f"的工作表「{sheet.name}」"
+        self._styles_seen: set[str] = set()  # style ids already checked
 
     def refuse(self, message: str):
         self.book.refuse(self.where + message)
 
     def rows(self) -> Iterator[tuple[int, tuple]]:
+        """Only "end" events (half the work of start+end): a row's number is checked when its first cell
+        ends (its attributes are parsed by then) or when it ends. Everything not inside a row's cell is
+        freed when it ends; what is inside waits for its row, bounded by ``PENDING`` elements per row."""
         info = self.book._require(self.sheet.member)
-        tags = None
-        level, pending, number, column = -1, 0, 0, 0
+        t = None
+        row_el = None  # the row element whose cells are being read
+        number, column, pending = 0, 0, 0
         values: list = []
-        in_row = False
-        for event, el in self.book._parse(info, events=("start", "end")):
-            if event == "start":
-                level += 1
-                if level == 0:
-                    tags = self.book.tags_of(el, info, "工作表")
-                elif level == 2 and el.tag == tags.row and el.getparent().tag == tags.sheetdata:
-                    number = self._row_number(el.get("r"), number)
-                    in_row, values, column = True, [], 0
-                continue
-            if level > 3:  # inside a cell (or something else at that depth): kept until its level-3 element ends
+        most = self.limits.max_elements
+        for n, (_, el) in enumerate(self.book._parse(info)):
+            if t is None:
+                t = self.book.tags_of(el.getroottree().getroot(), info, "工作表")
+                inside, row_tag, c_tag, data_tag = t.inside, t.row, t.c, t.sheetdata
+            tag = el.tag
+            if tag in inside:
                 pending += 1
                 if pending > PENDING:
                     self.refuse(f"结构异常（第 {number} 行附近的元素内嵌套过多），拒绝导入")
-            elif level == 3 and in_row and el.tag == tags.c:
-                column = self._cell(el, tags, number, column, values)
-            elif level == 2 and in_row and el.tag == tags.row:
-                in_row = False
+                continue
+            if tag == c_tag:
+                parent = el.getparent()
+                if parent.tag == row_tag and parent.getparent().tag == data_tag:
+                    if parent is not row_el:
+                        row_el, number, column, values = parent, self._row_number(parent.get("r"), number), 0, []
+                        row_text = str(number)
+                    column = self._cell(el, t, number, row_text, column, values)
+                    continue
+            elif tag == row_tag and el.getparent().tag == data_tag:
+                if el is not row_el:  # a row without cells
+                    number, values = self._row_number(el.get("r"), number), []
+                row_el, pending = None, 0
+                if n > most:
+                    self.book.too_many_elements(info)
                 yield number, tuple(values)
-            elif level == 1 and el.tag == tags.dimension:
-                self._dimension(el.get("ref") or "")
-            elif level == 2 and el.tag == tags.mergecell:
-                self._merge(el.get("ref") or "")
-            if level <= 3:
                 _drop(el)
-                pending = 0
-            level -= 1
+                continue
+            elif tag == t.dimension:
+                self._dimension(el.get("ref") or "")
+            elif tag == t.mergecell:
+                self._merge(el.get("ref") or "")
+            if n > most:
+                self.book.too_many_elements(info)
+            parent = el.getparent()
+            if parent is not None and parent.tag in inside:
+                pending += 1  # part of a cell's content (run properties …): freed with its row
+                continue
+            _drop(el)
 
     # -- structure ------------------------------------------------------------------------------------
 
@@ -96,18 +113,14 @@ class SheetReader:
 
     def _ref(self, ref: str) -> tuple[int, int]:
         """(column 1-based, row) of an A1 reference inside Excel's grid; refuses anything else."""
-        m = _REF.fullmatch(ref) if len(ref) <= 10 else None
-        col = column_number(m.group(1)) if m else 0
-        if not m or col > EXCEL_COLUMNS or int(m.group(2)) > EXCEL_ROWS:
+        digits = ref.lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+        col = COLUMN_OF.get(ref[: len(ref) - len(digits)], 0)
+        if not (col and digits.isascii() and digits.isdigit() and digits[0] != "0" and len(digits) <= 7):
             self.refuse(f"中有无效的单元格引用「{_shown(ref)}」，文件已损坏")
-        return col, int(m.group(2))
-
-    def _check_column(self, col: int, ref: str) -> None:
-        if col > self.limits.max_columns:
-            self.refuse(
-                f"的单元格 {ref} 在第 {col} 列，超出导入上限 {self.limits.max_columns} 列；"
-                f"请删除多余的列（包括只有格式的空列）后另存"
-            )
+        row = int(digits)
+        if row > EXCEL_ROWS:
+            self.refuse(f"中有无效的单元格引用「{_shown(ref)}」，文件已损坏")
+        return col, row
 
     def _dimension(self, ref: str) -> None:
         parts = ref.split(":")
@@ -134,56 +147,79 @@ class SheetReader:
 
     # -- a cell ---------------------------------------------------------------------------------------
 
-    def _cell(self, c, tags, number: int, previous: int, values: list) -> int:
-        """Append ``c``'s value to ``values`` at its column; return that column (1-based)."""
+    def _cell(self, c, t, number: int, row_text: str, previous: int, values: list) -> int:
+        """Append ``c``'s value to ``values`` at its column; return that column (1-based). The hot path of
+        a read: the common kinds (inline string, shared string, number) are handled inline."""
         ref = c.get("r")
         if ref is None:
             col = previous + 1
             ref = f"第 {number} 行第 {col} 列"
         else:
-            col, row = self._ref(ref)
-            if row != number:
-                self.refuse(f"第 {number} 行中出现了第 {row} 行的单元格 {ref}，文件已损坏")
+            col = COLUMN_OF.get(ref[: -len(row_text)], 0) if ref.endswith(row_text) else 0
+            if not col:
+                col, row = self._ref(ref)
+                if row != number:
+                    self.refuse(f"第 {number} 行中出现了第 {row} 行的单元格 {ref}，文件已损坏")
         if col <= previous:
             self.refuse(f"的单元格 {ref} 与前一个单元格的顺序颠倒，文件已损坏")
-        self._check_column(col, ref)
-        value = self._value(c, tags, ref)
+        if col > self.limits.max_columns:
+            self.refuse(
+                f"的单元格 {ref} 在第 {col} 列，超出导入上限 {self.limits.max_columns} 列；"
+                f"请删除多余的列（包括只有格式的空列）后另存"
+            )
+        style = c.get("s")
+        if style is not None and style not in self._styles_seen:
+            self._style(style, ref)
+        kind = c.get("t")
+        if kind == "inlineStr":
+            value = None
+            for node in c.iterchildren(t.is_):
+                value = self._text(rich_text(node, t), ref)
+                break
+        else:
+            text = c.findtext(t.v)
+            if not text:
+                value = self._empty(c, t, kind, ref)
+            elif kind == "s":
+                if not (text.isdigit() and text.isascii() and len(text) <= 9) or int(text) >= len(self.book.strings):
+                    self.refuse(
+                        f"的单元格 {ref} 引用了不存在的共享字符串「{_shown(text)}」"
+                        f"（共 {len(self.book.strings)} 个），文件已损坏"
+                    )
+                value = self.book.strings[int(text)]
+            elif kind is None or kind == "n":
+                value = self._number(text, style, ref)
+            else:
+                value = self._other(kind, text, ref)
         if value is not None:
             values.extend([None] * (col - 1 - len(values)))
             values.append(value)
         return col
 
-    def _value(self, c, tags, ref: str):
-        kind = c.get("t") or "n"
-        if kind not in _KINDS:
+    def _empty(self, c, t, kind: str | None, ref: str) -> BadCell | None:
+        """A cell without a value: blank, or a formula whose result was never saved."""
+        formula = c.find(t.f)
+        if formula is not None:
+            return BadCell(
+                "=" + (formula.text or "")[:60],
+                "是公式但没有计算结果（文件由程序生成、未在 Excel/WPS 中保存过）；duban 不计算公式："
+                "请在 Excel 或 WPS 中打开并保存后再导入，或把公式改为值",
+            )
+        if kind is not None and kind not in _KINDS:
             self.refuse(f"的单元格 {ref} 类型「{_shown(kind)}」无效，文件已损坏")
-        style = self._style(c.get("s"), ref)
-        formula = c.find(tags.f)
-        if kind == "inlineStr":
-            node = c.find(tags.is_)
-            return None if node is None else self._text(rich_text(node, tags), ref)
-        text = c.findtext(tags.v)
-        if not text:
-            if formula is not None:
-                shown = "=" + (formula.text or "")[:60]
-                return BadCell(
-                    shown,
-                    "是公式但没有计算结果（文件由程序生成、未在 Excel/WPS 中保存过）；duban 不计算公式："
-                    "请在 Excel 或 WPS 中打开并保存后再导入，或把公式改为值",
-                )
-            return None
-        if kind == "s":
-            return self._shared(text, ref)
-        if kind == "str":
+        return None
+
+    def _other(self, kind: str, text: str, ref: str):
+        if kind == "str":  # a formula's text result
             return self._text(text, ref)
-        if kind == "n":
-            return self._number(text, style, ref)
         if kind == "b":
             if text not in ("0", "1"):
                 self.refuse(f"的单元格 {ref} 的逻辑值「{_shown(text)}」无效（应为 0 或 1），文件已损坏")
             return text == "1"
         if kind == "e":
             return BadCell(text[:20], f"是错误值 {_shown(text)}（公式计算出错），请改正后再导入")
+        if kind != "d":
+            self.refuse(f"的单元格 {ref} 类型「{_shown(kind)}」无效，文件已损坏")
         from openpyxl.utils.datetime import from_ISO8601
 
         try:
@@ -191,35 +227,28 @@ class SheetReader:
         except (ValueError, OverflowError, TypeError):
             return BadCell(text[:40], "不是有效的日期时间")
 
-    def _style(self, text: str | None, ref: str) -> int:
-        if text is None:
-            return 0
+    def _style(self, text: str, ref: str) -> None:
         if not (text.isascii() and text.isdigit() and len(text) <= 9) or int(text) >= self.book.styles:
             self.refuse(
                 f"的单元格 {ref} 的样式编号「{_shown(text)}」不存在（共 {self.book.styles} 个样式），文件已损坏"
             )
-        return int(text)
-
-    def _shared(self, text: str, ref: str) -> str:
-        strings = self.book.strings
-        if not (text.isascii() and text.isdigit() and len(text) <= 9) or int(text) >= len(strings):
-            self.refuse(
-                f"的单元格 {ref} 引用了不存在的共享字符串「{_shown(text)}」（共 {len(strings)} 个），文件已损坏"
-            )
-        return strings[int(text)]
+        self._styles_seen.add(text)
 
     def _text(self, text: str, ref: str) -> str:
         if len(text) > EXCEL_CELL_CHARS:
             self.refuse(f"的单元格 {ref} 有 {len(text)} 个字符，超过 Excel 的上限 {EXCEL_CELL_CHARS}")
         return xlsx_untext(text)
 
-    def _number(self, text: str, style: int, ref: str):
-        if len(text) > 40 or not _NUMBER.fullmatch(text):
-            self.refuse(f"的单元格 {ref} 的数值「{_shown(text)}」无效，文件已损坏")
-        value = float(text) if any(ch in text for ch in ".eE") else int(text)
-        if not math.isfinite(value):
-            self.refuse(f"的单元格 {ref} 的数值「{_shown(text)}」超出范围，文件已损坏")
-        if style in self.book.dates:
+    def _number(self, text: str, style: str | None, ref: str):
+        if text.isdigit() and text.isascii() and len(text) <= 20:
+            value: int | float = int(text)
+        else:
+            if len(text) > 40 or not _NUMBER.fullmatch(text):
+                self.refuse(f"的单元格 {ref} 的数值「{_shown(text)}」无效，文件已损坏")
+            value = float(text) if any(ch in text for ch in ".eE") else int(text)
+            if not math.isfinite(value):
+                self.refuse(f"的单元格 {ref} 的数值「{_shown(text)}」超出范围，文件已损坏")
+        if style is not None and int(style) in self.book.dates:
             from openpyxl.utils.datetime import from_excel
 
             try:

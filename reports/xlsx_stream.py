@@ -51,9 +51,9 @@ class ReadLimits:
     max_csv_bytes: int = 64 * MiB  # a .csv file on disk (plain text: about 3× the .xlsx of the same ledger)
     max_rows: int = 100_000  # row number of any row in a sheet (the header and title rows included)
     max_columns: int = 64  # column of any cell
-    max_part_bytes: int = 128 * MiB  # one XML part, uncompressed
-    max_total_bytes: int = 256 * MiB  # all parts read, uncompressed, together
+    max_unzipped_bytes: int = 512 * MiB  # any one part, and all parts read together, uncompressed
     max_ratio: int = 200  # uncompressed ÷ compressed size of a part larger than 1 MiB
+    max_elements: int = 25_600_000  # XML elements in any one part: rows × columns × 4 (a cell and its value)
     max_members: int = 10_000  # entries in the zip
     max_shared_strings: int = 1_000_000
     max_styles: int = 100_000  # cell formats (cellXfs) in styles.xml
@@ -79,7 +79,6 @@ class SheetRef:
 
 MAIN_NS = ("http://schemas.openxmlformats.org/spreadsheetml/2006/main", "http://purl.oclc.org/ooxml/spreadsheetml/main")
 REL_NS = "{http://schemas.openxmlformats.org/package/2006/relationships}Relationship"
-_REF = re.compile(r"([A-Z]{1,3})([1-9][0-9]{0,6})")
 _NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]{1,3})?")
 # ECMA-376 built-in formats 27–36 and 50–58 are the East Asian (zh-CN: 年月日) date and time formats.
 _EAST_ASIAN_DATES = frozenset(range(27, 37)) | frozenset(range(50, 59))
@@ -103,6 +102,7 @@ class _Tags:
         for name in names.split():
             setattr(self, name.lower(), f"{{{ns}}}{name}")
         self.is_ = f"{{{ns}}}is"
+        self.inside = frozenset({self.v, self.f, self.is_, self.t, self.r, self.rph, f"{{{ns}}}rPr"})
 
 
 class Workbook:
@@ -163,14 +163,15 @@ class Workbook:
 
     def _open(self, info: zipfile.ZipInfo):
         limits, size = self.limits, info.file_size
-        if size > limits.max_part_bytes:
-            self.refuse(
-                f"中的「{info.filename}」解压后有 {size / MiB:.0f} MiB，超过上限 {limits.max_part_bytes / MiB:g} MiB"
-            )
         if size > MiB and size > limits.max_ratio * max(info.compress_size, 1):
             self.refuse(
                 f"中的「{info.filename}」压缩比异常（{size / max(info.compress_size, 1):.0f} 倍，"
                 f"上限 {limits.max_ratio} 倍），可能是恶意构造的文件（压缩炸弹），拒绝导入"
+            )
+        if size > limits.max_unzipped_bytes:
+            self.refuse(
+                f"中的「{info.filename}」解压后有 {size / MiB:.0f} MiB，超过导入上限 {limits.max_unzipped_bytes / MiB:g} MiB；"
+                f"请分成几个文件导入"
             )
         try:
             return _Counted(self, self.zip.open(info), info.filename)
@@ -179,15 +180,19 @@ class Workbook:
 
     def charge(self, n: int) -> None:
         self.spent += n
-        if self.spent > self.limits.max_total_bytes:
-            self.refuse(
-                f"解压后超过 {self.limits.max_total_bytes / MiB:g} MiB（导入上限），可能是恶意构造的文件（压缩炸弹），拒绝导入"
-            )
+        if self.spent > self.limits.max_unzipped_bytes:
+            self.refuse(f"解压后超过 {self.limits.max_unzipped_bytes / MiB:g} MiB（导入上限）；请分成几个文件导入")
+
+    def too_many_elements(self, info: zipfile.ZipInfo) -> NoReturn:
+        self.refuse(
+            f"中的「{info.filename}」有超过 {self.limits.max_elements} 个 XML 元素（导入上限），不像是台账；"
+            f"请分成几个文件导入"
+        )
 
     def _parse(self, info: zipfile.ZipInfo, events=("end",)) -> Iterator[tuple[str, etree._Element]]:
         """(event, element) from one part, with hostile XML refused; the caller drops what it has used."""
         with self._open(info) as f:
-            it = etree.iterparse(
+            it = etree.iterparse(  # no entities, no DTD, no network, libxml2's default size limits
                 f,
                 events=events,
                 resolve_entities=False,
@@ -197,14 +202,15 @@ class Workbook:
                 remove_comments=True,
                 remove_pis=True,
             )
-            checked = False
             try:
-                for event, el in it:
-                    if not checked:
-                        if el.getroottree().docinfo.doctype or el.getroottree().docinfo.internalDTD is not None:
-                            self.refuse(f"中的「{info.filename}」含有 DTD 声明（工作簿从不需要），拒绝导入")
-                        checked = True
-                    yield event, el
+                first = next(it, None)
+                if first is None:
+                    return
+                docinfo = first[1].getroottree().docinfo
+                if docinfo.doctype or docinfo.internalDTD is not None:
+                    self.refuse(f"中的「{info.filename}」含有 DTD 声明（工作簿从不需要），拒绝导入")
+                yield first
+                yield from it
             except _PARSE_ERRORS as exc:
                 self.refuse(
                     f"中的「{info.filename}」不是有效的 XML（{_short(exc)}）；文件已损坏，"
@@ -226,7 +232,9 @@ class Workbook:
         it is yielded. Elements above are freed as they end; those below belong to their unit and are
         bounded by ``PENDING``. ``what`` names the part for a spreadsheetml root check (None: no check)."""
         level, pending, tags = -1, 0, None
-        for event, el in self._parse(info, events=("start", "end")):
+        for n, (event, el) in enumerate(self._parse(info, events=("start", "end"))):
+            if n > 2 * self.limits.max_elements:
+                self.too_many_elements(info)
             if event == "start":
                 level += 1
                 if level == 0 and what is not None:
