@@ -213,8 +213,21 @@ _EXCEL_EPOCH = date(1899, 12, 30)
 DATE_HINT = "应为日期，如 2024-02-19、2024/2/19 或 2024年2月19日"
 
 
+# Dates a ledger may carry. Outside these, deadline arithmetic (working days walked back and forth) would
+# leave Python's date range: 0001-01-01 or 9999-12-31 in a cell must be an error, not a crash.
+FIRST_DATE, LAST_DATE = date(2000, 1, 1), date(2099, 12, 31)
+
+
 def parse_date(value: Any) -> date | None:
-    """An Excel date cell, an Excel serial number, or text in the usual Chinese spellings; None if blank."""
+    """An Excel date cell, an Excel serial number, or text in the usual Chinese spellings, between
+    ``FIRST_DATE`` and ``LAST_DATE``; None if blank."""
+    day = _parse_date(value)
+    if day is not None and not FIRST_DATE <= day <= LAST_DATE:
+        raise CellError(f"日期 {day.isoformat()} 超出可用范围（{FIRST_DATE.year}–{LAST_DATE.year} 年）")
+    return day
+
+
+def _parse_date(value: Any) -> date | None:
     if value is None:
         return None
     if isinstance(value, datetime):

@@ -37,6 +37,7 @@ from workflow.rules import Rules
 from workflow.states import LADDER, Level, Role, Severity, State
 
 MAX_TITLE, MAX_TEXT, MAX_SECTION = 200, 5000, 128
+MAX_CODE = len("WT-2024-") + 9
 EVENT_HOUR = time(9, 0)  # a ledger date becomes an event at 09:00 local time (as ``--at 2024-02-19`` does)
 ASSIGNED_OR_LATER = (State.ASSIGNED, State.SUPERVISED, State.SUSPENDED, State.REVIEW, State.CLOSED)
 
@@ -254,8 +255,8 @@ def _compare(row: _Row, plan: RowPlan, ex: Existing, d: Directory, warnings: lis
 
 def _plan_row(row: _Row, d: Directory, rules: Rules, now: datetime, today: date) -> RowPlan | None:
     code = row.text("code").upper() or None
-    if code and not CODE_RE.match(code):
-        row.fail("code", "格式无效，应形如 WT-2024-0001；其他系统的编号请清空此列，导入时自动编号")
+    if code and (not CODE_RE.match(code) or len(code) > MAX_CODE):  # the counter is a 32-bit integer
+        row.fail("code", "格式无效，应形如 WT-2024-0001（序号最多 9 位）；其他系统的编号请清空此列，导入时自动编号")
     project = None
     project_text = row.text("project")
     if not project_text:

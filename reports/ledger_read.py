@@ -20,7 +20,7 @@ from typing import Any, NoReturn
 
 from reports.cells import csv_uncell
 from reports.columns import BY_KEY, REQUIRED, Column, col_letter, column_for
-from reports.xlsx_stream import EXCEL_CELL_CHARS, BadCell, MiB, ReadLimits, Workbook
+from reports.xlsx_stream import EXCEL_CELL_CHARS, BadCell, MiB, ReadLimits, Workbook, size_text
 from workflow.errors import InvalidValue
 
 HEADER_SCAN_ROWS = 20
@@ -147,7 +147,7 @@ def _check_merged(sheet: Sheet, ranges) -> None:
         if r2 < sheet.header_row:
             continue  # a title above the header
         ref = f"{col_letter(c1)}{r1}:{col_letter(c2)}{r2}"
-        headers = [BY_KEY[by_index[i]].header for i in range(c1, c2 + 1) if i in by_index]
+        headers = [BY_KEY[by_index[i]].header for i in sorted(by_index) if c1 <= i <= c2]
         what = "、".join(f"「{h}」" for h in headers) or "无表头的"
         if r1 <= sheet.header_row:
             sheet.issues.append(
@@ -171,7 +171,7 @@ def _read_csv(path: Path, limits: ReadLimits, progress=None) -> Sheet:
 
     size = path.stat().st_size
     if size > limits.max_csv_bytes:
-        refuse(f"有 {size / MiB:.1f} MiB，超过 CSV 导入上限 {limits.max_csv_bytes / MiB:g} MiB；请分成几个文件导入")
+        refuse(f"有 {size_text(size)}，超过 CSV 导入上限 {size_text(limits.max_csv_bytes)}；请分成几个文件导入")
     encoding = _csv_encoding(path)  # Excel on Chinese Windows saves CSV as GBK
     with path.open(encoding=encoding, newline="") as f:
         records = _csv_records(f, limits, refuse)

@@ -57,7 +57,7 @@ class ReadLimits:
     max_members: int = 10_000  # entries in the zip
     max_shared_strings: int = 1_000_000
     max_styles: int = 100_000  # cell formats (cellXfs) in styles.xml
-    max_merged: int = 100_000  # merged ranges in a sheet
+    max_merged: int = 10_000  # merged ranges in a sheet (each one over the data is reported)
 
 
 @dataclass(frozen=True)
@@ -86,12 +86,12 @@ PENDING = 100_000  # elements held inside one unit (a cell, a string item) befor
 _PARSE_ERRORS = (etree.LxmlError, zipfile.BadZipFile, zlib.error, EOFError, OSError, RuntimeError, NotImplementedError)
 
 
-def column_number(letters: str) -> int:
-    """ "A" → 1, "AB" → 28."""
-    n = 0
-    for ch in letters:
-        n = n * 26 + ord(ch) - 64
-    return n
+def size_text(n: int) -> str:
+    """A byte count for people: "20 MiB", "1.5 MiB", "12 KiB", "300 字节"."""
+    for unit, size in (("MiB", MiB), ("KiB", 1024)):
+        if n >= size:
+            return f"{n / size:.1f}".removesuffix(".0") + f" {unit}"
+    return f"{n} 字节"
 
 
 class _Tags:
@@ -117,13 +117,13 @@ class Workbook:
         size = path.stat().st_size
         if size > self.limits.max_file_bytes:
             self.refuse(
-                f"有 {size / MiB:.1f} MiB，超过导入上限 {self.limits.max_file_bytes / MiB:g} MiB；"
+                f"有 {size_text(size)}，超过导入上限 {size_text(self.limits.max_file_bytes)}；"
                 f"请分成几个文件导入，或删除多余的工作表和图片后另存"
             )
         self._check_member_count(path)
         try:
             self.zip = zipfile.ZipFile(path)
-        except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, struct.error, UnicodeDecodeError):
+        except _PARSE_ERRORS + (ValueError, struct.error, UnicodeDecodeError):
             self.refuse("不是有效的 .xlsx 文件（无法作为 zip 压缩包打开）；请在 Excel 或 WPS 中另存为 .xlsx 后再导入")
         try:
             self._names = {n.lower(): n for n in self.zip.namelist()}
@@ -170,7 +170,7 @@ class Workbook:
             )
         if size > limits.max_unzipped_bytes:
             self.refuse(
-                f"中的「{info.filename}」解压后有 {size / MiB:.0f} MiB，超过导入上限 {limits.max_unzipped_bytes / MiB:g} MiB；"
+                f"中的「{info.filename}」解压后有 {size_text(size)}，超过导入上限 {size_text(limits.max_unzipped_bytes)}；"
                 f"请分成几个文件导入"
             )
         try:
@@ -181,7 +181,7 @@ class Workbook:
     def charge(self, n: int) -> None:
         self.spent += n
         if self.spent > self.limits.max_unzipped_bytes:
-            self.refuse(f"解压后超过 {self.limits.max_unzipped_bytes / MiB:g} MiB（导入上限）；请分成几个文件导入")
+            self.refuse(f"解压后超过 {size_text(self.limits.max_unzipped_bytes)}（导入上限）；请分成几个文件导入")
 
     def too_many_elements(self, info: zipfile.ZipInfo) -> NoReturn:
         self.refuse(

