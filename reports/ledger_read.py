@@ -3,8 +3,11 @@
 Finds the header row (county ledgers often have a title row above it), maps headers to columns by name
 and known synonyms, skips blank rows, and reports — never silently drops — unknown or duplicate
 columns, missing required columns, merged cells over data, and values in columns without a header.
-Workbooks are read in openpyxl's read-only mode (streaming); merged ranges, which that mode does not
-expose, are read from the sheet's XML with a streaming scan.
+Workbooks are streamed by ``reports.xlsx_stream`` within ``ReadLimits`` (size, zip bombs, rows, columns,
+hostile XML): a file that breaks a limit or is damaged raises one ``InvalidValue`` (field "file") naming
+the limit or the cell. CSV is streamed too, with the same row and column limits, and every cell passes
+through ``csv_uncell`` (the inverse of the export's formula-injection quote, reports/cells.py).
+Free-text cells come back exactly as written; formula cells give the value Excel saved with them.
 """
 
 from __future__ import annotations

@@ -291,7 +291,7 @@ class Workbook:
                     rid = next((v for k, v in sheet.attrib.items() if k.endswith("}id")), "")
                     kind, target = rels.get(rid, ("", ""))
                     if kind.endswith("/worksheet") and self._member(target) is not None:
-                        self.sheets.append(SheetRef(sheet.get("name") or "", target))
+                        self.sheets.append(SheetRef(_short_text(sheet.get("name") or "", 100), target))
         if not self.sheets:
             self.refuse("中没有工作表")
         from openpyxl.utils.datetime import MAC_EPOCH, WINDOWS_EPOCH
@@ -405,5 +405,6 @@ def _short(exc: BaseException) -> str:
 
 
 def _short_text(text: str, limit: int = 80) -> str:
+    """``text`` safe to show in a message: non-printable characters (controls, bidi …) as "?", shortened."""
     text = "".join(ch if ch.isprintable() else "?" for ch in text)
     return text if len(text) <= limit else text[: limit - 1] + "…"
