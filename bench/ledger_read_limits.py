@@ -102,7 +102,7 @@ def build_inline(path: Path, rows_wanted: int = LIMITS.max_rows) -> Path:
     return _zip_sheet(path, rows())
 
 
-def build_ledger(path: Path, rows_wanted: int = 50_000) -> Path:
+def build_ledger(path: Path, rows_wanted: int = LIMITS.max_rows) -> Path:
     """A ledger like duban's own export: 28 columns, Chinese titles and descriptions."""
     rnd = random.Random(3)
 
@@ -113,6 +113,47 @@ def build_ledger(path: Path, rows_wanted: int = 50_000) -> Path:
             yield _inline_row(n, values)
 
     return _zip_sheet(path, rows())
+
+
+def build_junk(path: Path) -> Path:
+    """50 MiB of random two-letter elements nobody reads (compressible enough to pass the ratio check)."""
+    rnd = random.Random(5)
+    letters = "abcdefghijklmnopqrstuvwxyz"
+
+    def rows():
+        yield "</sheetData><extLst>"
+        for _ in range(50 * 256):
+            yield "".join(f"<{rnd.choice(letters)}{rnd.choice(letters)}/>" for _ in range(4096 // 5))
+        yield "</extLst><sheetData>"
+
+    return _zip_sheet(path, rows())
+
+
+def build_long_shared(path: Path) -> Path:
+    """The most shared-string text allowed: ~31 million random letters in strings of 30,000."""
+    rnd = random.Random(6)
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    strings = hostile.HEADER + [
+        "".join(rnd.choices(letters, k=30_000)) for _ in range(LIMITS.max_shared_chars // 30_000 - 1)
+    ]
+    header = "".join(f'<c r="{col_letter(i)}1" t="s"><v>{i}</v></c>' for i in range(3))
+    rows = [f'<row r="1">{header}</row>']
+    return _zip_sheet(path, rows, strings)
+
+
+def build_amplified(path: Path) -> Path:
+    """64 distinct random 32,000-character shared strings, each column of 20,000 rows referring to one."""
+    rnd = random.Random(7)
+    strings = WIDE + [_cjk(rnd, 32_000) for _ in WIDE]
+    header = "".join(f'<c r="{col_letter(i)}1" t="s"><v>{i}</v></c>' for i in range(len(WIDE)))
+
+    def rows():
+        yield f'<row r="1">{header}</row>'
+        for n in range(2, 20_001):
+            cells = "".join(f'<c r="{col_letter(i)}{n}" t="s"><v>{len(WIDE) + i}</v></c>' for i in range(len(WIDE)))
+            yield f'<row r="{n}">{cells}</row>'
+
+    return _zip_sheet(path, rows(), strings)
 
 
 def build_csv(path: Path) -> Path:
@@ -135,7 +176,10 @@ CASES = {
     "bomb": (build_bomb, "bomb.xlsx"),
     "shared": (lambda p: _fit(build_shared, p), "shared.xlsx"),
     "inline": (lambda p: _fit(build_inline, p), "inline.xlsx"),
-    "ledger": (build_ledger, "ledger.xlsx"),
+    "ledger": (lambda p: _fit(build_ledger, p), "ledger.xlsx"),
+    "junk": (build_junk, "junk.xlsx"),
+    "long_shared": (build_long_shared, "long-shared.xlsx"),
+    "amplified": (build_amplified, "amplified.xlsx"),
     "csv": (build_csv, "wide.csv"),
 }
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 import codecs
 import csv
 import itertools
-import pickle
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,10 +22,12 @@ from typing import Any, NoReturn
 
 from reports.cells import csv_uncell
 from reports.columns import BY_KEY, REQUIRED, Column, col_letter, column_for
+from reports.packed import PackedRows, SharedRef
 from reports.xlsx_stream import EXCEL_CELL_CHARS, BadCell, MiB, ReadLimits, Workbook, size_text
 from workflow.errors import InvalidValue
 
 HEADER_SCAN_ROWS = 20
+HEADER_CHARS = 200  # of a shared string, enough to tell a header (or show a cell that is not one)
 
 
 @dataclass
@@ -54,33 +55,13 @@ class Issue:
         return {"row": self.row, "column": self.column, "cell": self.cell, "value": self.value, "message": self.message}
 
 
-class Rows:
-    """A sheet's data rows, each held pickled: a 100,000-row ledger's cells as Python objects take several
-    hundred MB; as bytes, about the size of its text. The pickles are our own (str, numbers, dates, None)."""
-
-    def __init__(self) -> None:
-        self._data: list[bytes] = []
-
-    def append(self, row: tuple[int, tuple]) -> None:
-        self._data.append(pickle.dumps(row, protocol=pickle.HIGHEST_PROTOCOL))
-
-    def __len__(self) -> int:
-        return len(self._data)
-
-    def __iter__(self) -> Iterator[tuple[int, tuple]]:
-        return (pickle.loads(b) for b in self._data)
-
-    def __getitem__(self, index: int) -> tuple[int, tuple]:
-        return pickle.loads(self._data[index])
-
-
 @dataclass
 class Sheet:
     source: str
     sheet: str
     header_row: int = 0
     columns: dict[str, int] = field(default_factory=dict)  # column key → 0-based index
-    rows: Rows = field(default_factory=lambda: Rows())  # (1-based row number, values)
+    rows: PackedRows = field(default_factory=PackedRows)  # (1-based row number, values), held compactly
     issues: list[Issue] = field(default_factory=list)
     blank_rows: int = 0
 
@@ -126,13 +107,14 @@ def _read_xlsx(path: Path, limits: ReadLimits, progress=None) -> Sheet:
                 head.append(item)
                 if len(head) >= HEADER_SCAN_ROWS:
                     break
-            found = _find_header([values for _, values in head])
+            texts = [wb.strings.resolve(values, HEADER_CHARS) for _, values in head]  # headers are short
+            found = _find_header(texts)
             if found is None:
                 rows.close()
                 continue
-            sheet = Sheet(path.name, ref.name)
-            _take_header(sheet, head[found][0] - 1, head[found][1])
-            _take_rows(sheet, itertools.chain(head[found + 1 :], rows), progress)
+            sheet = Sheet(path.name, ref.name, rows=PackedRows(wb.strings))
+            _take_header(sheet, head[found][0] - 1, texts[found])
+            _take_rows(sheet, itertools.chain(head[found + 1 :], rows), limits, progress)
             _check_merged(sheet, sorted(set(wb.merged)))
             return sheet
     names = "、".join(f"「{ref.name}」" for ref in wb.sheets[:10])
@@ -185,7 +167,7 @@ def _read_csv(path: Path, limits: ReadLimits, progress=None) -> Sheet:
                 refuse(f"前 {HEADER_SCAN_ROWS} 行中没有找到台账表头（应含「项目名称」「问题名称」「问题类型」等列名）")
             sheet = Sheet(path.name, "CSV")
             _take_header(sheet, head[found][0] - 1, head[found][1])
-            _take_rows(sheet, itertools.chain(head[found + 1 :], records), progress)
+            _take_rows(sheet, itertools.chain(head[found + 1 :], records), limits, progress)
         except UnicodeDecodeError:
             refuse("既不是 UTF-8 也不是 GBK（GB18030）编码的文本；请在 Excel 或 WPS 中另存为 CSV UTF-8 后再导入")
     return sheet
@@ -304,39 +286,59 @@ def _take_header(sheet: Sheet, index: int, values) -> None:
         )
 
 
-def _take_rows(sheet: Sheet, numbered, tick=None) -> None:
-    """Keep each non-blank row's header columns; count blank rows (rows the file leaves out included);
-    report cells without a usable value (``BadCell``) in imported columns and values without a header."""
+def _take_rows(sheet: Sheet, numbered, limits: ReadLimits, tick=None) -> None:
+    """Keep each non-blank row's cells under a known header; count blank rows (rows the file leaves out
+    included); report cells without a usable value (``BadCell``) in imported columns and values in columns
+    without a header. The text kept is capped (``max_kept_chars``): it bounds the time every later step takes."""
     width = max(sheet.columns.values(), default=-1) + 1
     known = {i: BY_KEY[k] for k, i in sheet.columns.items()}
+    strings = sheet.rows.strings
+
+    def blank(value: Any) -> bool:
+        return strings.blank(value) if type(value) is SharedRef else _blank(value)
+
     stray: dict[int, list] = {}  # column index → [first row, last row, count, first value]
-    last = sheet.header_row
+    last, kept = sheet.header_row, 0
     for number, values in numbered:
         sheet.blank_rows += max(number - last - 1, 0)
         last = number
         values = tuple(values or ())
-        if all(_blank(v) for v in values):
+        if all(blank(v) for v in values):
             sheet.blank_rows += 1
             continue
-        usable = True
+        usable, text = True, 0
         for i, value in enumerate(values):
-            if _blank(value):
+            if blank(value):
                 continue
             col = known.get(i)
             if col is None:
-                hit = stray.setdefault(i, [number, number, 0, str(value).strip()[:40]])
+                shown = strings.head(value, 40) if type(value) is SharedRef else value
+                hit = stray.setdefault(i, [number, number, 0, str(shown).strip()[:40]])
                 hit[1], hit[2] = number, hit[2] + 1
-            elif isinstance(value, BadCell) and col.imported:
-                sheet.issues.append(
-                    Issue(number, col.header, f"{col_letter(i)}{number}", value.shown[:60], value.message)
-                )
-                usable = False
+            elif isinstance(value, BadCell):
+                if col.imported:
+                    sheet.issues.append(
+                        Issue(number, col.header, f"{col_letter(i)}{number}", value.shown[:60], value.message)
+                    )
+                    usable = False
+            elif type(value) is SharedRef:
+                kept += strings.length(value)
+            elif isinstance(value, str):
+                kept += len(value)
+                text += len(value)
+        if kept > limits.max_kept_chars:
+            raise InvalidValue(
+                f"「{sheet.source}」各列文字合计超过 {limits.max_kept_chars} 个字符（导入上限）；请分成几个文件导入",
+                field="file",
+                value=sheet.source,
+            )
         if not usable:
             continue
-        values = tuple(None if isinstance(v, BadCell) else v for v in values[:width])
-        if len(values) < width:
-            values = values + (None,) * (width - len(values))
-        sheet.rows.append((number, values))
+        row = [None] * width
+        for i in known:
+            if i < len(values) and not isinstance(values[i], BadCell):
+                row[i] = values[i]
+        sheet.rows.append((number, tuple(row)), text)
         if tick and len(sheet.rows) % 1000 == 0:
             tick(1000)
     for i, (first, last, count, value) in sorted(stray.items()):

@@ -14,21 +14,25 @@ from typing import TYPE_CHECKING
 
 from reports.cells import xlsx_untext
 from reports.columns import col_letter
+from reports.packed import SharedRef
 from reports.xlsx_stream import (
     _NUMBER,
     EXCEL_CELL_CHARS,
     EXCEL_COLUMNS,
     EXCEL_ROWS,
-    PENDING,
     BadCell,
     SheetRef,
-    _drop,
+    drop,
     rich_text,
+    tags_for,
 )
 
 if TYPE_CHECKING:
     from reports.xlsx_stream import Workbook
 
+# What lxml reports from a sheet: cells and rows, and the elements that can repeat a great many times
+# (so that they are freed as they come).
+_REPORTED = "c row dimension mergeCell col hyperlink dataValidation conditionalFormatting brk selection"
 _KINDS = frozenset({"n", "s", "str", "inlineStr", "b", "e", "d"})
 COLUMN_OF = {col_letter(i): i + 1 for i in range(EXCEL_COLUMNS)}  # "A" → 1 … "XFD" → 16384
 
@@ -45,25 +49,21 @@ class SheetReader:
         self.book.refuse(self.where + message)
 
     def rows(self) -> Iterator[tuple[int, tuple]]:
-        """Only "end" events (half the work of start+end): a row's number is checked when its first cell
-        ends (its attributes are parsed by then) or when it ends. Everything not inside a row's cell is
-        freed when it ends; what is inside waits for its row, bounded by ``PENDING`` elements per row."""
+        """lxml reports cells, rows and the few elements that repeat (merged ranges, columns, hyperlinks …);
+        a row's number is checked when its first cell ends (its attributes are parsed by then) or when it
+        ends. Rows are freed as they end, with their cells; the rest as they are reported."""
         info = self.book._require(self.sheet.member)
-        t = None
+        elements = self.book.parse(info, "工作表", _REPORTED)
+        t = tags_for(next(elements, None))
+        if t is None:
+            return
+        row_tag, c_tag, data_tag = t.row, t.c, t.sheetdata
         row_el = None  # the row element whose cells are being read
-        number, column, pending = 0, 0, 0
+        number = column = 0
+        row_text = ""
         values: list = []
-        most = self.limits.max_elements
-        for n, (_, el) in enumerate(self.book._parse(info)):
-            if t is None:
-                t = self.book.tags_of(el.getroottree().getroot(), info, "工作表")
-                inside, row_tag, c_tag, data_tag = t.inside, t.row, t.c, t.sheetdata
+        for el in elements:
             tag = el.tag
-            if tag in inside:
-                pending += 1
-                if pending > PENDING:
-                    self.refuse(f"结构异常（第 {number} 行附近的元素内嵌套过多），拒绝导入")
-                continue
             if tag == c_tag:
                 parent = el.getparent()
                 if parent.tag == row_tag and parent.getparent().tag == data_tag:
@@ -71,27 +71,17 @@ class SheetReader:
                         row_el, number, column, values = parent, self._row_number(parent.get("r"), number), 0, []
                         row_text = str(number)
                     column = self._cell(el, t, number, row_text, column, values)
-                    continue
+                    continue  # freed with its row
             elif tag == row_tag and el.getparent().tag == data_tag:
                 if el is not row_el:  # a row without cells
                     number, values = self._row_number(el.get("r"), number), []
-                row_el, pending = None, 0
-                if n > most:
-                    self.book.too_many_elements(info)
+                row_el = None
                 yield number, tuple(values)
-                _drop(el)
-                continue
             elif tag == t.dimension:
                 self._dimension(el.get("ref") or "")
             elif tag == t.mergecell:
                 self._merge(el.get("ref") or "")
-            if n > most:
-                self.book.too_many_elements(info)
-            parent = el.getparent()
-            if parent is not None and parent.tag in inside:
-                pending += 1  # part of a cell's content (run properties …): freed with its row
-                continue
-            _drop(el)
+            drop(el)
 
     # -- structure ------------------------------------------------------------------------------------
 
@@ -186,7 +176,7 @@ class SheetReader:
                         f"的单元格 {ref} 引用了不存在的共享字符串「{_shown(text)}」"
                         f"（共 {len(self.book.strings)} 个），文件已损坏"
                     )
-                value = self.book.strings[int(text)]
+                value = SharedRef(text)
             elif kind is None or kind == "n":
                 value = self._number(text, style, ref)
             else:

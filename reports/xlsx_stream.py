@@ -12,8 +12,10 @@ Every limit is checked before the work it bounds, and every way a workbook can b
   (so a reference such as ``ZZZZZZ5`` or a row number of 2,000,000,000 costs nothing before it is refused);
 - shared-string indexes, style ids, numbers, booleans and cell text length (Excel's 32,767 characters).
 
-Memory stays flat: parts are parsed as a stream and every element is dropped once used; only the shared
-strings table (bounded by its part's size and a count) and the current row are held.
+Speed and memory: lxml reports only the elements a part is read for (a sheet's cells and rows, a table's
+string items …), each dropped once used; everything else stays in C. A watchdog on the input stream counts
+the parsed tree every MiB read, so elements nobody asked for cannot pile up (``TREE_CAP``). The shared
+strings are held compactly (``reports.packed.SharedStrings``, their characters capped).
 
 Formula cells: the value Excel cached when it last saved the file is read (what people saw); no formula is
 ever evaluated. A formula without a cached value (a file written by a program, never opened in Excel or
@@ -23,6 +25,7 @@ if that column is imported, and ignores it otherwise.
 
 from __future__ import annotations
 
+import itertools
 import posixpath
 import re
 import struct
@@ -36,6 +39,7 @@ from typing import NoReturn
 from lxml import etree
 
 from reports.cells import xlsx_untext
+from reports.packed import SharedStrings
 from workflow.errors import InvalidValue
 
 MiB = 1 << 20
@@ -53,9 +57,11 @@ class ReadLimits:
     max_columns: int = 64  # column of any cell
     max_unzipped_bytes: int = 512 * MiB  # any one part, and all parts read together, uncompressed
     max_ratio: int = 200  # uncompressed ÷ compressed size of a part larger than 1 MiB
-    max_elements: int = 25_600_000  # XML elements in any one part: rows × columns × 4 (a cell and its value)
+    max_elements: int = 25_600_000  # elements a part is read for (cells, rows …): rows × columns × 4
     max_members: int = 10_000  # entries in the zip
     max_shared_strings: int = 1_000_000
+    max_shared_chars: int = 32_000_000  # characters in the shared-strings table (held in memory)
+    max_kept_chars: int = 64_000_000  # characters of text kept from the ledger's columns, all cells together
     max_styles: int = 100_000  # cell formats (cellXfs) in styles.xml
     max_merged: int = 10_000  # merged ranges in a sheet (each one over the data is reported)
 
@@ -78,11 +84,18 @@ class SheetRef:
 
 
 MAIN_NS = ("http://schemas.openxmlformats.org/spreadsheetml/2006/main", "http://purl.oclc.org/ooxml/spreadsheetml/main")
-REL_NS = "{http://schemas.openxmlformats.org/package/2006/relationships}Relationship"
+PACKAGE_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
 _NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]{1,3})?")
 # ECMA-376 built-in formats 27–36 and 50–58 are the East Asian (zh-CN: 年月日) date and time formats.
 _EAST_ASIAN_DATES = frozenset(range(27, 37)) | frozenset(range(50, 59))
-PENDING = 100_000  # elements held inside one unit (a cell, a string item) before it is refused
+TREE_CAP = 100_000  # elements a part's parsed tree may hold at once (a row and what surrounds it: a few hundred)
+_ROOTS = {  # part → (root element, namespaces)
+    "工作簿": ("workbook", MAIN_NS),
+    "工作表": ("worksheet", MAIN_NS),
+    "共享字符串": ("sst", MAIN_NS),
+    "样式": ("styleSheet", MAIN_NS),
+    "关系": ("Relationships", (PACKAGE_NS,)),
+}
 _PARSE_ERRORS = (etree.LxmlError, zipfile.BadZipFile, zlib.error, EOFError, OSError, RuntimeError, NotImplementedError)
 
 
@@ -102,7 +115,9 @@ class _Tags:
         for name in names.split():
             setattr(self, name.lower(), f"{{{ns}}}{name}")
         self.is_ = f"{{{ns}}}is"
-        self.inside = frozenset({self.v, self.f, self.is_, self.t, self.r, self.rph, f"{{{ns}}}rPr"})
+
+
+_TAGS = {ns: _Tags(ns) for ns in MAIN_NS}
 
 
 class Workbook:
@@ -189,12 +204,18 @@ class Workbook:
             f"请分成几个文件导入"
         )
 
-    def _parse(self, info: zipfile.ZipInfo, events=("end",)) -> Iterator[tuple[str, etree._Element]]:
-        """(event, element) from one part, with hostile XML refused; the caller drops what it has used."""
+    def parse(self, info: zipfile.ZipInfo, what: str, names: str) -> Iterator:
+        """The part's root element (checked to be the part ``what`` names), then each element called ``names``
+        (space-separated local names) as it ends; the caller frees what it has used (``drop``). Hostile XML
+        is refused, and so is a part with more than ``max_elements`` of them or a tree that grows past
+        ``TREE_CAP`` elements (the stream checks every MiB it reads)."""
+        root_name, namespaces = _ROOTS[what]
+        tags = [f"{{{ns}}}{name}" for ns in namespaces for name in (root_name, *names.split())]
         with self._open(info) as f:
             it = etree.iterparse(  # no entities, no DTD, no network, libxml2's default size limits
                 f,
-                events=events,
+                events=("start", "end"),
+                tag=tags,
                 resolve_entities=False,
                 no_network=True,
                 load_dtd=False,
@@ -202,20 +223,34 @@ class Workbook:
                 remove_comments=True,
                 remove_pis=True,
             )
+            most, n = self.limits.max_elements, 0
             try:
-                first = next(it, None)
-                if first is None:
-                    return
-                docinfo = first[1].getroottree().docinfo
-                if docinfo.doctype or docinfo.internalDTD is not None:
-                    self.refuse(f"中的「{info.filename}」含有 DTD 声明（工作簿从不需要），拒绝导入")
-                yield first
-                yield from it
+                for event, el in it:
+                    if f.root is None:
+                        self._check_root(el, event, info, what, root_name)
+                        f.root = el
+                        yield el
+                    elif event == "end" and el is not f.root:
+                        n += 1
+                        if n > most:
+                            self.refuse(
+                                f"中的「{info.filename}」有超过 {most} 个单元格等元素（导入上限），不像是台账；"
+                                f"请分成几个文件导入"
+                            )
+                        yield el
             except _PARSE_ERRORS as exc:
                 self.refuse(
                     f"中的「{info.filename}」不是有效的 XML（{_short(exc)}）；文件已损坏，"
                     f"请在 Excel 或 WPS 中打开后另存再导入"
                 )
+
+    def _check_root(self, el: etree._Element, event: str, info: zipfile.ZipInfo, what: str, root_name: str) -> None:
+        docinfo = el.getroottree().docinfo
+        if docinfo.doctype or docinfo.internalDTD is not None:
+            self.refuse(f"中的「{info.filename}」含有 DTD 声明（工作簿从不需要），拒绝导入")
+        if event != "start" or etree.QName(el).localname != root_name or el.getparent() is not None:
+            root = el.getroottree().getroot()
+            self.refuse(f"中的「{info.filename}」不是 Excel 的{what}部件（根元素 {_short_text(str(root.tag))}）")
 
     # -- workbook, shared strings, styles -------------------------------------------------------------
 
@@ -225,39 +260,6 @@ class Workbook:
             self.refuse(f"缺少「{name}」，不是完整的 .xlsx 工作簿；请在 Excel 或 WPS 中另存为 .xlsx 后再导入")
         return info
 
-    def units(
-        self, info: zipfile.ZipInfo, depth: int, what: str | None
-    ) -> Iterator[tuple[_Tags | None, etree._Element]]:
-        """Each element ``depth`` levels below the root (root = 0), whole, then freed: the caller reads it while
-        it is yielded. Elements above are freed as they end; those below belong to their unit and are
-        bounded by ``PENDING``. ``what`` names the part for a spreadsheetml root check (None: no check)."""
-        level, pending, tags = -1, 0, None
-        for n, (event, el) in enumerate(self._parse(info, events=("start", "end"))):
-            if n > 2 * self.limits.max_elements:
-                self.too_many_elements(info)
-            if event == "start":
-                level += 1
-                if level == 0 and what is not None:
-                    tags = self.tags_of(el, info, what)
-                continue
-            if level == depth:
-                yield tags, el
-                _drop(el)
-                pending = 0
-            elif level > depth:
-                pending += 1
-                if pending > PENDING:
-                    self.refuse(f"中的「{info.filename}」结构异常（单个元素内嵌套过多），拒绝导入")
-            else:
-                _drop(el)
-            level -= 1
-
-    def tags_of(self, root: etree._Element, info: zipfile.ZipInfo, what: str) -> _Tags:
-        ns = etree.QName(root).namespace if isinstance(root.tag, str) else None
-        if ns not in MAIN_NS:
-            self.refuse(f"中的「{info.filename}」不是 Excel 的{what}部件（根元素 {_short_text(str(root.tag))}）")
-        return _Tags(ns)
-
     def _rels(self, part: str) -> dict[str, tuple[str, str]]:
         """Relationship id → (type, target part name) of ``part``."""
         folder, base = posixpath.split(part)
@@ -265,13 +267,16 @@ class Workbook:
         out: dict[str, tuple[str, str]] = {}
         if info is None:
             return out
-        for _, el in self.units(info, 1, None):
-            if el.tag == REL_NS and el.get("TargetMode") != "External":
+        elements = self.parse(info, "关系", "Relationship")
+        next(elements, None)
+        for el in elements:
+            if el.get("TargetMode") != "External":
                 target = el.get("Target") or ""
                 name = target.lstrip("/") if target.startswith("/") else posixpath.join(folder, target)
                 out[el.get("Id") or ""] = (el.get("Type") or "", posixpath.normpath(name))
                 if len(out) > self.limits.max_members:
                     self.refuse(f"中的「{info.filename}」条目过多")
+            drop(el)
         return out
 
     def _load(self) -> None:
@@ -283,15 +288,18 @@ class Workbook:
         rels = self._rels(book)
         self.sheets: list[SheetRef] = []
         self.date1904 = False
-        for tags, el in self.units(info, 1, "工作簿"):
+        elements = self.parse(info, "工作簿", "sheet workbookPr")
+        root = next(elements, None)
+        tags = tags_for(root)
+        for el in elements:
             if el.tag == tags.workbookpr:
                 self.date1904 = (el.get("date1904") or "").lower() in ("1", "true")
-            elif el.tag == tags.sheets:
-                for sheet in el.iterchildren(tags.sheet):
-                    rid = next((v for k, v in sheet.attrib.items() if k.endswith("}id")), "")
-                    kind, target = rels.get(rid, ("", ""))
-                    if kind.endswith("/worksheet") and self._member(target) is not None:
-                        self.sheets.append(SheetRef(_short_text(sheet.get("name") or "", 100), target))
+            elif el.getparent().tag == tags.sheets:
+                rid = next((v for k, v in el.attrib.items() if k.endswith("}id")), "")
+                kind, target = rels.get(rid, ("", ""))
+                if kind.endswith("/worksheet") and self._member(target) is not None:
+                    self.sheets.append(SheetRef(_short_text(el.get("name") or "", 100), target))
+            drop(el)
         if not self.sheets:
             self.refuse("中没有工作表")
         from openpyxl.utils.datetime import MAC_EPOCH, WINDOWS_EPOCH
@@ -303,23 +311,26 @@ class Workbook:
                 strings = self._member(target)
             elif kind.endswith("/styles"):
                 styles = self._member(target)
-        self.strings = self._shared_strings(strings) if strings else []
+        self.strings = self._shared_strings(strings) if strings else SharedStrings()
         self.dates, self.styles = self._styles(styles) if styles else (frozenset(), 1)
 
-    def _shared_strings(self, info: zipfile.ZipInfo) -> list[str]:
-        out: list[str] = []
-        limit = self.limits.max_shared_strings
-        for tags, el in self.units(info, 1, "共享字符串"):
-            if el.tag != tags.si:
-                continue
+    def _shared_strings(self, info: zipfile.ZipInfo) -> SharedStrings:
+        out = SharedStrings()
+        limits = self.limits
+        elements = self.parse(info, "共享字符串", "si")
+        tags = tags_for(next(elements, None))
+        for el in elements:
             text = rich_text(el, tags)
+            drop(el)
             if len(text) > EXCEL_CELL_CHARS:
                 self.refuse(
                     f"中第 {len(out) + 1} 个共享字符串有 {len(text)} 个字符，超过 Excel 的上限 {EXCEL_CELL_CHARS}"
                 )
             out.append(xlsx_untext(text))
-            if len(out) > limit:
-                self.refuse(f"中的共享字符串超过 {limit} 个（导入上限）")
+            if len(out) > limits.max_shared_strings:
+                self.refuse(f"中的共享字符串超过 {limits.max_shared_strings} 个（导入上限）")
+            if out.chars > limits.max_shared_chars:
+                self.refuse(f"中的共享字符串合计超过 {limits.max_shared_chars} 个字符（导入上限）；请分成几个文件导入")
         return out
 
     def _styles(self, info: zipfile.ZipInfo) -> tuple[frozenset[int], int]:
@@ -328,16 +339,19 @@ class Workbook:
 
         custom: dict[int, str] = {}
         formats: list[int] = []
-        for tags, el in self.units(info, 2, "样式"):
-            parent = el.getparent()
-            if el.tag == tags.numfmt and parent is not None and parent.tag == tags.numfmts:
+        elements = self.parse(info, "样式", "numFmt xf font fill border dxf cellStyle")
+        tags = tags_for(next(elements, None))
+        for el in elements:
+            parent = el.getparent().tag
+            if el.tag == tags.numfmt and parent == tags.numfmts:
                 custom[_int(el.get("numFmtId"), -1)] = (el.get("formatCode") or "")[:255]
                 if len(custom) > 10_000:
                     self.refuse("中的数字格式超过 10000 个")
-            elif el.tag == tags.xf and parent is not None and parent.tag == tags.cellxfs:
+            elif el.tag == tags.xf and parent == tags.cellxfs:
                 formats.append(_int(el.get("numFmtId"), 0))
                 if len(formats) > self.limits.max_styles:
                     self.refuse(f"中的单元格样式超过 {self.limits.max_styles} 个")
+            drop(el)
         dates = frozenset(
             i
             for i, fmt in enumerate(formats)
@@ -349,7 +363,7 @@ class Workbook:
 
     def rows(self, sheet: SheetRef) -> Iterator[tuple[int, tuple]]:
         """(row number, values) for each row element of ``sheet``, in order; values are indexed by column
-        (0-based) and are None, str, int, float, bool, datetime or BadCell."""
+        (0-based) and are None, str, int, float, bool, datetime, BadCell or SharedRef (text: ``self.strings``)."""
         from reports.xlsx_sheet import SheetReader
 
         reader = SheetReader(self, sheet)
@@ -358,14 +372,23 @@ class Workbook:
 
 
 class _Counted:
-    """A part's stream that charges every byte read to the workbook's total."""
+    """A part's stream that charges every byte read to the workbook's total, and every MiB counts the tree
+    its parser has built under ``root``: more than ``TREE_CAP`` elements means elements nobody reads are
+    piling up (a hostile file), refused before they cost real memory."""
 
     def __init__(self, book: Workbook, f, name: str):
         self.book, self.f, self.name = book, f, name
+        self.root = None  # set by Workbook.parse once the parser has met the root element
+        self.unchecked = 0
 
     def read(self, n: int = -1) -> bytes:
         data = self.f.read(n if 0 < n <= MiB else MiB)
         self.book.charge(len(data))
+        self.unchecked += len(data)
+        if self.unchecked >= MiB and self.root is not None:
+            self.unchecked = 0
+            if sum(1 for _ in itertools.islice(self.root.iter(), TREE_CAP + 1)) > TREE_CAP:
+                self.book.refuse(f"中的「{self.name}」结构异常（有大量无法识别的元素），拒绝导入")
         return data
 
     def __enter__(self) -> _Counted:
@@ -373,6 +396,11 @@ class _Counted:
 
     def __exit__(self, *exc) -> None:
         self.f.close()
+
+
+def tags_for(root: etree._Element | None) -> _Tags | None:
+    """The names in the namespace of a part whose root ``Workbook.parse`` has checked (None: empty part)."""
+    return None if root is None else _TAGS[etree.QName(root).namespace]
 
 
 def rich_text(el: etree._Element, tags: _Tags) -> str:
@@ -387,7 +415,7 @@ def rich_text(el: etree._Element, tags: _Tags) -> str:
     return "".join(parts)
 
 
-def _drop(el: etree._Element) -> None:
+def drop(el: etree._Element) -> None:
     """Free an element that has been used, and the siblings parsed before it."""
     el.clear(keep_tail=False)
     parent = el.getparent()
