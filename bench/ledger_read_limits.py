@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from reports.columns import COLUMNS, col_letter  # noqa: E402
-from reports.xlsx_stream import ReadLimits  # noqa: E402
+from reports.read_limits import ReadLimits  # noqa: E402
 from tests.security import hostile  # noqa: E402
 
 OUT = ROOT / "var" / "bench" / "read-limits"

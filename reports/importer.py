@@ -11,7 +11,7 @@ from models.db import session as open_session
 from reports import ledger_write
 from reports.ledger_import import Directory, plan_rows
 from reports.ledger_read import Issue, read_ledger
-from reports.xlsx_stream import ReadLimits
+from reports.read_limits import ReadLimits
 from service import directory
 from workflow.errors import PermissionDenied
 from workflow.rules import Rules

@@ -23,7 +23,8 @@ from typing import Any, NoReturn
 from reports.cells import csv_uncell
 from reports.columns import BY_KEY, REQUIRED, Column, col_letter, column_for
 from reports.packed import PackedRows, SharedRef
-from reports.xlsx_stream import EXCEL_CELL_CHARS, BadCell, MiB, ReadLimits, Workbook, size_text
+from reports.read_limits import EXCEL_CELL_CHARS, MiB, ReadLimits, size_text
+from reports.xlsx_stream import BadCell, Workbook
 from workflow.errors import InvalidValue
 
 HEADER_SCAN_ROWS = 20

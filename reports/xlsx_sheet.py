@@ -15,11 +15,9 @@ from typing import TYPE_CHECKING
 from reports.cells import xlsx_untext
 from reports.columns import col_letter
 from reports.packed import SharedRef
+from reports.read_limits import EXCEL_CELL_CHARS, EXCEL_COLUMNS, EXCEL_ROWS
 from reports.xlsx_stream import (
     _NUMBER,
-    EXCEL_CELL_CHARS,
-    EXCEL_COLUMNS,
-    EXCEL_ROWS,
     BadCell,
     SheetRef,
     drop,

@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from reports.ledger_read import read_ledger
-from reports.xlsx_stream import ReadLimits
+from reports.read_limits import ReadLimits
 from tests.security import hostile
 from workflow.errors import DubanError, InvalidValue
 

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from reports import packed
 from reports.ledger_read import read_ledger
 from reports.packed import PackedRows, SharedRef, SharedStrings
-from reports.xlsx_stream import ReadLimits
+from reports.read_limits import ReadLimits
 from tests.security import hostile
 from workflow.errors import InvalidValue
 
