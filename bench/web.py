@@ -69,8 +69,7 @@ def prepare(size: int) -> tuple[Path, str]:
     """A copy of the cached ledger with a password for inspector0 and an API token for it."""
     from models.db import make_engine, session
     from models.migrate import upgrade
-    from service import directory
-    from web import passwords, tokens
+    from service import directory, passwords, tokens
 
     led = ledger(size, max(1, size // 1000), schema_fingerprint())
     path = BENCH_DIR / f"web-{size}.db"
@@ -79,7 +78,7 @@ def prepare(size: int) -> tuple[Path, str]:
     upgrade(engine)
     with session(engine) as s, s.begin():
         user = passwords.set_password(s, "inspector0", PASSWORD)
-        token = tokens.create(s, directory.find_user(s, "inspector0"), "bench", NOW)
+        token = tokens.create(s, directory.view(s).user("inspector0").id, "bench", NOW)
         assert user.id
     engine.dispose()
     return path, token

@@ -1,7 +1,11 @@
-"""Protect ``Problem.state`` and ``Problem.level`` from direct assignment (django-fsm's ``protected``).
+"""Keep ``Problem.state`` and ``Problem.level`` from being changed through the ORM (django-fsm's
+``protected``), and audit events from being changed or deleted through it.
 
-Only code running inside ``workflow_write()`` — the service layer applying a transition the workflow
-has approved — may set them. Loading rows from the database does not fire these listeners.
+The product never writes those two columns through the ORM: ``service.persist`` applies a state machine
+outcome with a Core UPDATE filtered on the version, and ``service.problems.create_problems`` inserts new
+problems with Core. So any ORM code that sets either attribute is a shortcut around the machine and the
+audit trail, and raises ``ProtectedField``. ``workflow_write()`` lifts the guard for code that builds rows by
+hand on purpose: test fixtures and benchmarks. Loading rows from the database does not fire these listeners.
 """
 
 from __future__ import annotations

@@ -178,6 +178,18 @@ class CodeCounter(SQLModel, table=True):
     last: int = Field(default=0)
 
 
+class DirectoryStamp(SQLModel, table=True):
+    """One row whose ``version`` database triggers raise on every change to users, units or projects, so a
+    process may keep the directory in memory and know, from one integer read with the problem, whether
+    its copy is current (``service.directory.DirectoryCache``). Never restored from a backup: it only
+    moves forward."""
+
+    __tablename__ = "directory_stamp"
+
+    id: int = Field(default=1, primary_key=True, sa_column_kwargs={"autoincrement": False})
+    version: int = Field(default=1)
+
+
 class Lease(SQLModel, table=True):
     """A named lease (e.g. the sweep) held by one process until ``expires_at``."""
 

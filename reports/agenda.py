@@ -15,8 +15,10 @@ import sqlalchemy as sa
 
 from models.tables import Event, Problem, Project, Unit, User
 from reports.columns import CellError, parse_date
+from service import directory
+from workflow.actions import ACTION_LABELS
 from workflow.errors import InvalidValue
-from workflow.permissions import ACTION_LABELS, SYSTEM_LOGIN
+from workflow.permissions import SYSTEM_LOGIN, Manage
 from workflow.rules import Rules
 from workflow.states import OPEN_STATES, Category, Level, Light, Severity, State
 
@@ -38,7 +40,12 @@ def parse_meeting_date(text: str) -> date:
     except CellError:
         value = None
     if value is None:
-        raise InvalidValue(f"会议日期（--meeting）「{text}」无效，应为日期，如 2024-01-25 或 2024年1月25日")
+        raise InvalidValue(
+            f"会议日期「{text}」无效，应为日期，如 2024-01-25 或 2024年1月25日",
+            field="meeting",
+            value=text,
+            label="会议日期",
+        )
     return value
 
 
@@ -108,7 +115,8 @@ class Agenda:
 _LIGHT_ORDER = {Light.RED: 0, Light.YELLOW: 1, Light.BLUE: 2, Light.GREEN: 3}
 
 
-def build(engine, rules: Rules, meeting: date, now: datetime) -> Agenda:
+def build(engine, rules: Rules, meeting: date, now: datetime, actor_login: str | None) -> Agenda:
+    directory.authorize(engine, actor_login, Manage.REPORTS)
     from models.db import session as open_session
 
     p, proj = Problem.__table__, Project.__table__

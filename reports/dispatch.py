@@ -17,8 +17,10 @@ import sqlalchemy as sa
 
 from models.tables import Event, Problem, Project, Unit, User
 from reports.columns import clean
+from service import directory
 from workflow import deadlines as dl
 from workflow.errors import InvalidValue
+from workflow.permissions import Manage
 from workflow.rules import Rules
 from workflow.states import CLOCK_STATES, OPEN_STATES, Level, State
 
@@ -35,11 +37,15 @@ class Period:
     def parse(cls, text: str, half: str | None = None) -> Period:
         m = _PERIOD_RE.match(clean(text))
         if not m or not 1 <= int(m.group(2)) <= 12:
-            raise InvalidValue(f"统计期（--period）「{text}」无效，应为年-月，如 2024-01 或 2024年1月")
+            raise InvalidValue(
+                f"统计期「{text}」无效，应为年-月，如 2024-01 或 2024年1月", field="period", value=text, label="统计期"
+            )
         h = None
         if half not in (None, ""):
             if clean(half) not in ("1", "2"):
-                raise InvalidValue(f"半月（--half）「{half}」无效，可选：1（1–15 日）或 2（16 日至月末）")
+                raise InvalidValue(
+                    f"半月「{half}」无效，可选：1（1–15 日）或 2（16 日至月末）", field="half", value=half, label="半月"
+                )
             h = int(clean(half))
         return cls(int(m.group(1)), int(m.group(2)), h)
 
@@ -173,7 +179,8 @@ class _Track:
     auto_escalations: int = 0
 
 
-def build(engine, rules: Rules, period: Period, now: datetime) -> DispatchReport:
+def build(engine, rules: Rules, period: Period, now: datetime, actor_login: str | None) -> DispatchReport:
+    directory.authorize(engine, actor_login, Manage.REPORTS)
     start = _instant(period.first, rules)
     end_of_period = _instant(period.after, rules)
     if start > now:
@@ -239,12 +246,12 @@ def build(engine, rules: Rules, period: Period, now: datetime) -> DispatchReport
                 unit_fig.to_13710 += 1
             elif to_level == Level.GOVERNMENT_MEETING:
                 unit_fig.to_meeting += 1
-        if action in ("assign", "escalate", "resume") and (data or {}).get("deadline"):
+        if action in ("assign", "escalate", "resume", "send_back") and (data or {}).get("deadline"):
             t.deadline = date.fromisoformat(data["deadline"])
         elif action == "send_back" and t.deadline and t.resolved_at:
-            # The engine gives back the days spent in review (workflow.deadlines.shift_for_pause) and
-            # records no deadline on the event: recompute it the same way.
-            shifted = dl.shift_for_pause(dl.Snapshot(deadline=t.deadline), t.resolved_at, at, rules)
+            # Older send-back events carry no deadline: recompute the days given back for the review the
+            # way the engine does (workflow.deadlines.shift_for_pause).
+            shifted, _ = dl.shift_for_pause(dl.Snapshot(level=t.level, deadline=t.deadline), t.resolved_at, at, rules)
             t.deadline = shifted.get("deadline", t.deadline)
         if action in ("overdue", "stall") or (action == "escalate" and (data or {}).get("auto")):
             t.late_flag = True

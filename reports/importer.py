@@ -13,9 +13,8 @@ from reports.ledger_import import Directory, plan_rows
 from reports.ledger_read import Issue, read_ledger
 from reports.read_limits import ReadLimits
 from service import directory
-from workflow.errors import PermissionDenied
+from workflow.permissions import Manage, require
 from workflow.rules import Rules
-from workflow.states import Role
 
 
 @dataclass
@@ -71,9 +70,8 @@ def import_ledger(
     sheet = read_ledger(path, lambda n: tick("read", n, None), limits)
     report = ImportReport(path.name, sheet.sheet, len(sheet.rows), sheet.blank_rows, dry_run=dry_run)
     with open_session(engine) as session, session.begin():
-        actor = directory.actor_for(session, login)
-        if actor.role not in (Role.ADMIN, Role.INSPECTOR) or not actor.active:
-            raise PermissionDenied(f"{actor.name}（{actor.login}）无权导入台账：只有管理员或督查室可以导入")
+        actor = directory.view(session).actor(login)
+        require(Manage.IMPORT_LEDGER, actor)
         d = Directory.load(session)
         check = plan_rows(sheet, d, rules, now, lambda n: tick("check", n, len(sheet.rows)))
         # The write itself is the last check: every transition is fired as the importing user. A dry run,

@@ -11,7 +11,6 @@ import csv
 from collections import Counter
 from collections.abc import Iterator
 from copy import copy
-from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
@@ -19,42 +18,22 @@ import sqlalchemy as sa
 
 from models.tables import Problem, Project, Unit, User
 from reports.columns import COLUMNS, HEADERS, col_letter, yes_no
-from service import directory
+from service import directory, ledger
+from service.ledger import LedgerQuery
+from workflow.deadlines import is_overdue
 from workflow.errors import InvalidValue
+from workflow.permissions import Manage, require
 from workflow.rules import Rules
-from workflow.states import CLOCK_STATES, OPEN_STATES, Category, Level, Light, Rating, Severity, State
+from workflow.states import OPEN_STATES, Category, Level, Light, Rating, Severity, State
 
 LIGHT_FILLS = {"red": ("FFC00000", "FFFFFFFF"), "yellow": ("FFFFD966", "FF000000"), "blue": ("FF9BC2E6", "FF000000")}
 DATE_FORMAT = "yyyy-mm-dd"
 
 
-@dataclass
-class Filters:
-    state: str | None = None
-    level: str | None = None
-    unit: str | None = None
-    light: str | None = None
-    overdue: bool = False
-
-    def describe(self) -> str:
-        parts = []
-        if self.state:
-            parts.append(f"状态：{State.parse(self.state, '状态（--state）').label}")
-        if self.level:
-            parts.append(f"层级：{Level.parse(self.level, '层级（--level）').label}")
-        if self.unit:
-            parts.append(f"责任单位：{self.unit}")
-        if self.light:
-            parts.append(f"预警：{Light.parse(self.light, '预警灯（--light）').label}")
-        if self.overdue:
-            parts.append("仅超期")
-        return "；".join(parts)
-
-
-def _query(session, filters: Filters, today: date):
+def _query(lq: LedgerQuery, today: date):
+    """The export's columns, filtered and ordered by the ledger query (``service.ledger``)."""
     p, proj = Problem.__table__, Project.__table__
     unit = Unit.__table__.alias("ru")
-    person, leader, pleader = (User.__table__.alias(n) for n in ("rp", "ld", "pl"))
     q = sa.select(
         p.c.code,
         proj.c.name,
@@ -83,17 +62,7 @@ def _query(session, filters: Filters, today: date):
         p.c.closed_at,
         p.c.rating,
     ).select_from(p.join(proj, proj.c.id == p.c.project_id).outerjoin(unit, unit.c.id == p.c.responsible_unit_id))
-    if filters.state:
-        q = q.where(p.c.state == State.parse(filters.state, "状态（--state）").value)
-    if filters.level:
-        q = q.where(p.c.level == Level.parse(filters.level, "层级（--level）").value)
-    if filters.unit:
-        q = q.where(p.c.responsible_unit_id == directory.find_unit(session, filters.unit, "责任单位（--unit）").id)
-    if filters.light:
-        q = q.where(p.c.light == Light.parse(filters.light, "预警灯（--light）").value)
-    if filters.overdue:
-        q = q.where(p.c.state.in_([s.value for s in CLOCK_STATES]), p.c.deadline < today)
-    return q.order_by(p.c.code)
+    return q.where(*ledger.where(lq, today)).order_by(*ledger.order_by(lq))
 
 
 def person_labels(session) -> dict[int, str]:
@@ -103,12 +72,10 @@ def person_labels(session) -> dict[int, str]:
     return {uid: (name if seen[name] == 1 else f"{name}（{login}）") for uid, name, login in users}
 
 
-def ledger_rows(session, rules: Rules, today: date, filters: Filters) -> Iterator[dict]:
+def ledger_rows(session, rules: Rules, today: date, lq: LedgerQuery) -> Iterator[dict]:
     """The ledger as dicts keyed by column key; dates are ``date`` objects, enums are Chinese labels.
-
-    The filters are checked (and a bad one refused) now, before the caller opens any file."""
-    query = _query(session, filters, today)
-    return _rows(session, query, rules, today)
+    ``lq`` must be validated (``LedgerQuery.validated``), so a bad filter is refused before any file opens."""
+    return _rows(session, _query(lq, today), rules, today)
 
 
 def _rows(session, query, rules: Rules, today: date) -> Iterator[dict]:
@@ -186,29 +153,40 @@ def _rows(session, query, rules: Rules, today: date) -> Iterator[dict]:
             "rating": rating_label if state == State.CLOSED else "",
             "closing": closing,
             "_light": light,
-            "_overdue": state in CLOCK_STATES and deadline is not None and deadline < today,
+            "_overdue": is_overdue(state, deadline, today),
             "_open": state in OPEN_STATES,
         }
 
 
-def export_ledger(engine, rules: Rules, now: datetime, path: Path, filters: Filters, progress=None) -> int:
-    """Write the ledger to ``path`` (.xlsx or .csv); returns the number of problems written."""
+def export_ledger(
+    engine, rules: Rules, now: datetime, path: Path, lq: LedgerQuery, actor_login: str | None, progress=None
+) -> int:
+    """Write the ledger (filtered by ``lq``) to ``path`` (.xlsx or .csv); returns the number of problems.
+    Any active user may export what they may read."""
     suffix = path.suffix.lower()
     if suffix not in (".xlsx", ".csv"):
-        raise InvalidValue(f"导出文件「{path.name}」的扩展名应为 .xlsx 或 .csv")
+        raise InvalidValue(f"导出文件「{path.name}」的扩展名应为 .xlsx 或 .csv", field="path", value=path.name)
     if not path.parent.exists():
-        raise InvalidValue(f"导出目录「{path.parent}」不存在")
+        raise InvalidValue(f"导出目录「{path.parent}」不存在", field="path", value=str(path.parent))
     today = now.astimezone(rules.timezone).date()
     from models.db import session as open_session
 
     tmp = path.with_name(f".{path.name}.part")
     try:
         with open_session(engine) as session:
-            rows = ledger_rows(session, rules, today, filters)
+            view = directory.view(session)
+            require(Manage.READ_LEDGER, view.actor(actor_login))
+            lq = lq.validated(view)
+            if progress:
+                total = session.execute(
+                    sa.select(sa.func.count()).select_from(Problem).where(*ledger.where(lq, today))
+                ).scalar_one()
+                progress(0, total)
+            rows = ledger_rows(session, rules, today, lq)
             if suffix == ".csv":
                 count = _write_csv(tmp, rows, progress)
             else:
-                count = _write_xlsx(tmp, rows, now, rules, filters, progress)
+                count = _write_xlsx(tmp, rows, now, rules, lq.describe(view), progress)
         tmp.replace(path)  # never leave a half-written file under the real name
     finally:
         tmp.unlink(missing_ok=True)
@@ -233,14 +211,14 @@ def _write_csv(path: Path, rows, progress) -> int:
             )
             count += 1
             if progress and count % 1000 == 0:
-                progress(1000)
+                progress(1000, None)
     return count
 
 
 TITLE = "阳城县项目建设问题台账"
 
 
-def _write_xlsx(path: Path, rows, now: datetime, rules: Rules, filters: Filters, progress) -> int:
+def _write_xlsx(path: Path, rows, now: datetime, rules: Rules, filters: str, progress) -> int:
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
@@ -261,7 +239,7 @@ def _write_xlsx(path: Path, rows, now: datetime, rules: Rules, filters: Filters,
     ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
 
     local = now.astimezone(rules.timezone)
-    subtitle = f"（截至 {local:%Y年%m月%d日 %H:%M}" + (f"；{filters.describe()}" if filters.describe() else "") + "）"
+    subtitle = f"（截至 {local:%Y年%m月%d日 %H:%M}" + (f"；{filters}" if filters else "") + "）"
     title = xlsx_text(ws, TITLE + subtitle)
     title.font = Font(bold=True, size=14)
     ws.append([title])
@@ -317,7 +295,7 @@ def _write_xlsx(path: Path, rows, now: datetime, rules: Rules, filters: Filters,
         ws.append(out)
         count += 1
         if progress and count % 1000 == 0:
-            progress(1000)
+            progress(1000, None)
     ws.auto_filter.ref = f"A2:{col_letter(ncol - 1)}{count + 2}"
     wb.save(path)
     return count

@@ -17,7 +17,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from models.tables import Problem, Project, Unit, User
+from models.tables import Problem
 from reports.columns import (
     BY_KEY,
     CellError,
@@ -32,9 +32,12 @@ from reports.columns import (
     text_of,
 )
 from reports.ledger_read import Issue, Sheet
-from service.problems import CODE_RE
+from service import directory
+from service.directory import DirectoryView, ProjectInfo, UserInfo
+from service.problems import CODE_RE, check_assignee
+from workflow.errors import DubanError
 from workflow.rules import Rules
-from workflow.states import LADDER, Level, Role, Severity, State
+from workflow.states import LADDER, Level, Severity, State
 
 MAX_TITLE, MAX_TEXT, MAX_SECTION = 200, 5000, 128
 MAX_CODE = len("WT-2024-") + 9
@@ -84,40 +87,20 @@ class Existing:
 
 @dataclass
 class Directory:
-    """Everything a check needs from the database, loaded once."""
+    """Everything a check needs from the database, loaded once: the directory (``service.directory``) and
+    the problems already in the ledger."""
 
-    units: dict[str, tuple[int, str]]  # code / name / alias → (id, name)
-    unit_names: dict[int, str]
-    projects: dict[str, tuple[int, int, int | None]]  # name (and str(id)) → (id, unit_id, leader_id)
-    users_by_login: dict[str, tuple[int, str, int, bool]]  # login → (id, name, unit_id, active)
-    users_by_name: dict[str, list[tuple[int, str, int, bool]]]
-    heads: dict[int, int]  # unit id → first active unit head's id
+    view: DirectoryView
+    users_by_name: dict[str, list[UserInfo]]
     by_code: dict[str, Existing]
     by_title: dict[tuple[int, str], Existing]
 
     @classmethod
     def load(cls, session) -> Directory:
-        units: dict[str, tuple[int, str]] = {}
-        names: dict[int, str] = {}
-        for uid, code, name, aliases in session.execute(sa.select(Unit.id, Unit.code, Unit.name, Unit.aliases)):
-            names[uid] = name
-            for key in (code, name, *(aliases or [])):
-                units.setdefault(key, (uid, name))
-        projects = {}
-        for pid, name, unit_id, leader_id in session.execute(
-            sa.select(Project.id, Project.name, Project.unit_id, Project.leader_id)
-        ):
-            projects[name] = (pid, unit_id, leader_id)
-            projects.setdefault(str(pid), (pid, unit_id, leader_id))
-        by_login, by_name, heads = {}, {}, {}
-        for uid, login, name, unit_id, role, active in session.execute(
-            sa.select(User.id, User.login, User.name, User.unit_id, User.role, User.active).order_by(User.id)
-        ):
-            entry = (uid, login, unit_id, active)
-            by_login[login] = entry
-            by_name.setdefault(name, []).append(entry)
-            if role == Role.UNIT_HEAD and active:
-                heads.setdefault(unit_id, uid)
+        view = directory.view(session)
+        by_name: dict[str, list[UserInfo]] = {}
+        for user in view.users:
+            by_name.setdefault(user.name, []).append(user)
         p = Problem.__table__
         by_code, by_title = {}, {}
         for code, project_id, title, state, level, deadline, unit_id in session.execute(
@@ -126,7 +109,7 @@ class Directory:
             ex = Existing(code, state, level, deadline, unit_id)
             by_code[code] = ex
             by_title.setdefault((project_id, title), ex)
-        return cls(units, names, projects, by_login, by_name, heads, by_code, by_title)
+        return cls(view, by_name, by_code, by_title)
 
 
 @dataclass
@@ -240,7 +223,7 @@ def _compare(row: _Row, plan: RowPlan, ex: Existing, d: Directory, warnings: lis
     if plan.deadline and ex.deadline != plan.deadline:
         diffs.append(f"办结时限为 {ex.deadline}")
     if ex.unit_id != plan.unit_id:
-        diffs.append(f"责任单位为「{d.unit_names.get(ex.unit_id, '')}」")
+        diffs.append(f"责任单位为「{d.view.unit_name(ex.unit_id)}」")
     if diffs:
         warnings.append(
             Issue(
@@ -262,9 +245,10 @@ def _plan_row(row: _Row, d: Directory, rules: Rules, now: datetime, today: date)
     if not project_text:
         row.fail("project", "不能为空")
     else:
-        project = d.projects.get(project_text)
-        if project is None:
-            row.fail("project", "项目不存在；运行 duban project list 查看全部项目，或先用 duban project add 登记")
+        try:
+            project = d.view.project(project_text)
+        except DubanError:
+            row.fail("project", "项目不存在；请先在项目管理中登记该项目")
     title = row.free("title")
     description = row.free("description")
     if "title" not in row.sheet.columns:
@@ -317,8 +301,8 @@ def _plan_row(row: _Row, d: Directory, rules: Rules, now: datetime, today: date)
     plan = RowPlan(
         row.number,
         code,
-        project[0],
-        project[2],
+        project.id,
+        project.leader_id,
         title,
         description,
         category.value,
@@ -341,55 +325,63 @@ def _plan_row(row: _Row, d: Directory, rules: Rules, now: datetime, today: date)
     return plan if row.ok else None
 
 
-def _unit(row: _Row, d: Directory, project) -> int | None:
+def _unit(row: _Row, d: Directory, project: ProjectInfo | None) -> int | None:
     text = row.text("unit")
     if not text:
-        return project[1] if project else None
-    hit = d.units.get(text)
-    if hit is None:
-        row.fail("unit", "单位不存在；可填单位名称、代码或别名，运行 duban unit list 查看全部单位")
+        return project.unit_id if project else None
+    try:
+        return d.view.unit(text).id
+    except DubanError:
+        row.fail("unit", "单位不存在；可填单位名称、代码或别名")
         return None
-    return hit[0]
 
 
-def _user(row: _Row, d: Directory, key: str, unit_id: int | None, same_unit: bool) -> int | None:
+def _user(row: _Row, d: Directory, key: str, unit_id: int | None) -> UserInfo | None:
+    """The user a cell names, by login or by name (a name shared by several needs the login)."""
     text = row.text(key)
     if not text:
         return None
     login = None
     if text.endswith("）") and "（" in text:  # "孙丽（sun.zrzy）", as the export writes shared names
         text, login = text[:-1].split("（", 1)
-    entry = d.users_by_login.get(login or text)
-    if entry is None and not login:
+    found = next((u for u in d.view.users if u.login == (login or text)), None)
+    if found is None and not login:
         candidates = d.users_by_name.get(text, [])
-        if same_unit and unit_id is not None and len(candidates) > 1:
-            candidates = [c for c in candidates if c[2] == unit_id] or candidates
+        if key == "person" and unit_id is not None and len(candidates) > 1:
+            candidates = [c for c in candidates if c.unit_id == unit_id] or candidates
         if len(candidates) > 1:
-            logins = "、".join(c[1] for c in candidates)
+            logins = "、".join(c.login for c in candidates)
             row.fail(key, f"有 {len(candidates)} 个同名用户（{logins}），请改填登录名")
             return None
-        entry = candidates[0] if candidates else None
-    if entry is None:
-        row.fail(key, "用户不存在；可填姓名或登录名，运行 duban user list 查看，或先用 duban user add 添加")
+        found = candidates[0] if candidates else None
+    if found is None:
+        row.fail(key, "用户不存在；可填姓名或登录名，或先在用户管理中添加")
+    return found
+
+
+def _assignee(row: _Row, d: Directory, key: str, unit_id: int | None) -> int | None:
+    """A person or leader in charge, checked by the same rule as an assignment (``check_assignee``)."""
+    user = _user(row, d, key, unit_id)
+    if user is None:
         return None
-    uid, ulogin, uunit, active = entry
-    if not active:
-        row.fail(key, f"用户 {ulogin} 已停用")
+    unit = d.view.unit_by_id(unit_id)
+    try:
+        check_assignee(key, user, unit)
+    except DubanError as exc:
+        row.fail(key, exc.message)
         return None
-    if same_unit and unit_id is not None and uunit != unit_id:
-        row.fail(key, f"{ulogin} 不属于责任单位「{d.unit_names.get(unit_id, '')}」，请选该单位的人员")
-        return None
-    return uid
+    return user.id
 
 
 def _person(row: _Row, d: Directory, unit_id: int | None) -> int | None:
-    return _user(row, d, "person", unit_id, same_unit=True)
+    return _assignee(row, d, "person", unit_id)
 
 
 def _leader(row: _Row, d: Directory, unit_id: int | None, person_id: int | None) -> int | None:
     if row.text("leader"):
-        return _user(row, d, "leader", unit_id, same_unit=False)
-    return d.heads.get(unit_id) if unit_id is not None and person_id else None
+        return _assignee(row, d, "leader", unit_id)
+    default = d.view.default_leader(unit_id) if unit_id is not None and person_id else None
+    return default.id if default else None
 
 
 def _check_state_fields(row: _Row, plan: RowPlan, dates: dict) -> None:

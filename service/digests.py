@@ -16,7 +16,7 @@ from sqlmodel import select
 
 from models.db import session as open_session
 from models.tables import Problem, Project, Unit, User
-from service.recipients import insert_notices
+from service.recipients import insert_new_notices
 from workflow.rules import Rules
 from workflow.states import OPEN_STATES, Light, Role, Severity
 
@@ -109,7 +109,7 @@ def _record(session, kind: str, period: str, now: datetime, recipients: list[Use
                 payload={"period": period, "items": mine},
             )
         )
-    return insert_notices(session, notices)
+    return insert_new_notices(session, notices)
 
 
 def record_digests(engine: Engine, rules: Rules, now: datetime) -> int:

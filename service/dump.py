@@ -27,8 +27,13 @@ FORMAT, VERSION = "duban-dump", 1
 BATCH = 2000
 
 
+# Not carried by a dump: the directory stamp only ever moves forward in the database it belongs to (a
+# restored older value could make a running process trust a stale copy of the directory).
+NOT_DUMPED = frozenset({"directory_stamp"})
+
+
 def tables() -> list[sa.Table]:
-    return [t for t in SQLModel.metadata.sorted_tables]
+    return [t for t in SQLModel.metadata.sorted_tables if t.name not in NOT_DUMPED]
 
 
 def _encode(value):
@@ -37,7 +42,9 @@ def _encode(value):
     return value
 
 
-def export_dump(engine: Engine, path: Path, now: datetime) -> dict:
+def export_dump(engine: Engine, path: Path, now: datetime, actor_login: str | None) -> dict:
+    """Write every table to ``path`` (administrators only)."""
+    _require_backup(engine, actor_login)
     counts: dict[str, int] = {}
     schema = migrate.current(engine)
     from models.db import reader
@@ -107,14 +114,27 @@ def _read(path: Path) -> tuple[dict, Iterator[tuple[int, dict]]]:
     return header, rows()
 
 
-def import_dump(engine: Engine, path: Path, replace: bool = False) -> dict:
+def _require_backup(bind, actor_login: str | None) -> None:
+    from sqlmodel import Session
+
+    from service import directory
+    from workflow.permissions import Manage, require
+
+    with Session(bind) as session:
+        require(Manage.BACKUP, directory.load_view(session).actor(actor_login))
+
+
+def import_dump(engine: Engine, path: Path, replace: bool = False, actor_login: str | None = None) -> dict:
+    """Restore a dump. Into an empty database anyone may (there is nobody to ask yet); replacing data that
+    is there needs an administrator of that database."""
     header, rows = _read(path)
     migrate.upgrade(engine)
     head = migrate.current(engine)
     if header.get("schema") != head:
         raise InvalidValue(
             f"备份的数据库结构版本是 {header.get('schema')}，本库是 {head}；"
-            f"请用相同版本的 duban 导入，或先在导出端运行 duban db upgrade 再导出"
+            "请用相同版本的 duban 导入，或先在导出端把数据库结构升级到最新版本再导出",
+            field="path",
         )
     known = {t.name: t for t in tables()}
     unknown = set(header.get("tables", {})) - set(known)
@@ -127,8 +147,11 @@ def import_dump(engine: Engine, path: Path, replace: bool = False) -> dict:
         if any(existing.values()) and not replace:
             filled = "、".join(f"{k} {v} 行" for k, v in existing.items() if v)
             raise Conflict(
-                f"目标数据库不是空库（{filled}），为防止覆盖已拒绝导入；确认要用备份替换全部数据请加 --replace"
+                f"目标数据库不是空库（{filled}），为防止覆盖已拒绝导入；确认要用备份替换全部数据请选择替换",
+                field="replace",
             )
+        if any(existing.values()):
+            _require_backup(conn, actor_login)
         for t in reversed(tables()):
             conn.execute(t.delete())
         pending: dict[str, list[dict]] = {}

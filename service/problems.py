@@ -1,54 +1,310 @@
-"""Application service: log problems and run actions on them, one transaction each.
+"""Application service: create problems and run actions on them, one transaction each.
 
-Thin by design: it resolves names to rows, asks the pure workflow for an outcome, and persists it with
-``service.persist``. Every error is raised before anything is written.
+Thin by design: it resolves names through the directory, asks the pure workflow for an outcome, and
+persists it with ``service.persist``. Every error is raised before anything is written.
+
+An action is four statements: one SELECT (the problem, its stake and the directory's version), one UPDATE on
+id and version, one INSERT of the audit event and one INSERT of its outbox rows. People — the actor, the
+named unit and persons, the recipients — come from the cached directory (``service.directory``).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from models.db import session as open_session
-from models.guard import workflow_write
-from models.tables import CodeCounter, Event, Problem, User
+from models.tables import CodeCounter, Event, Problem
 from service import directory
-from service.persist import Loaded, loaded_from_row, persist, select_loaded, stake_fields
+from service.directory import DirectoryView, UnitInfo, UserInfo
+from service.persist import Loaded, loaded_from_row, persist, select_loaded, select_one_with_stamp
 from workflow import deadlines as dl
-from workflow.errors import InvalidValue, MissingField, NotFound
+from workflow.actions import ACTIONS
+from workflow.dates import parse_date
+from workflow.errors import InvalidValue, MissingField, NotFound, StaleVersion
 from workflow.machine import fire
-from workflow.permissions import Stake, check
+from workflow.permissions import Actor, Stake, check
 from workflow.rules import Rules
 from workflow.states import Category, Light, Role, Severity, State
 
 Clock = Callable[[], datetime]
 CODE_RE = re.compile(r"^WT-\d{4}-\d{4,}$")
-_CN_DATE = re.compile(r"^\s*(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日?\s*$")
-_FULLWIDTH = str.maketrans("０１２３４５６７８９－／", "0123456789-/")
+PROBLEM, EVENT, COUNTER = Problem.__table__, Event.__table__, CodeCounter.__table__
+MAX_TITLE, MAX_DESCRIPTION = 200, 5000
 
 
-def parse_date(text: str, field: str) -> date:
-    """ISO dates, 2024/2/19, 2024年2月19日 and full-width digits; a Chinese error otherwise."""
-    raw = str(text or "").strip().translate(_FULLWIDTH)
-    m = _CN_DATE.match(raw) or re.match(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})$", raw)
-    try:
-        if m:
-            return date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
-    except ValueError:
-        pass
-    raise InvalidValue(f"{field}「{text}」不是有效日期，应为 YYYY-MM-DD，如 2024-02-19")
+def normalize_code(code: str) -> str:
+    text = (code or "").strip().upper()
+    if not CODE_RE.match(text):
+        raise InvalidValue(f"问题编号「{code}」格式无效，应形如 WT-2024-0001", field="code", value=code)
+    return text
+
+
+# -- creating problems (logging one, importing many) -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NewProblem:
+    """A validated problem to create, in state 发现 (discovered)."""
+
+    project_id: int
+    title: str
+    description: str
+    category: str
+    severity: str
+    county_level: bool
+    responsible_unit_id: int
+    created_at: datetime
+    code: str | None = None  # a code a ledger already gives; None: the next of the year
+    event_data: dict = field(default_factory=dict)
+
+
+def new_problem(
+    view: DirectoryView,
+    project: str,
+    category: str,
+    title: str,
+    now: datetime,
+    unit: str | None = None,
+    description: str = "",
+    severity: str | None = "general",
+    county_level: bool = False,
+) -> NewProblem:
+    """Check what a person typed to log a problem."""
+    title = (title or "").strip()
+    if not title:
+        raise MissingField("问题标题不能为空", field="title", label="问题标题")
+    if len(title) > MAX_TITLE:
+        raise InvalidValue(
+            f"问题标题过长：{len(title)} 字，最多 {MAX_TITLE} 字；详情请写在问题描述中",
+            field="title",
+            value=title,
+            label="问题标题",
+        )
+    description = (description or "").strip()
+    if len(description) > MAX_DESCRIPTION:
+        raise InvalidValue(
+            f"问题描述过长：{len(description)} 字，最多 {MAX_DESCRIPTION} 字",
+            field="description",
+            value=description,
+            label="问题描述",
+        )
+    category_v = Category.parse(category, "问题类型", field="category").value
+    severity_v = Severity.parse(severity or "general", "问题性质", field="severity").value
+    proj = view.project(project, "项目", "project")
+    unit_id = view.unit(unit, "责任单位", "unit").id if (unit or "").strip() else proj.unit_id
+    return NewProblem(proj.id, title, description, category_v, severity_v, bool(county_level), unit_id, now)
+
+
+def create_problems(session: Session, drafts: list[NewProblem], actor: Actor, rules: Rules) -> list[tuple[int, str]]:
+    """Insert ``drafts`` as discovered problems with their 登记 events; returns (id, code) per draft.
+
+    The one way problems come into being, for ``log`` and the ledger import alike."""
+    if not drafts:
+        return []
+    check("log", actor, Stake())
+    codes = allocate_codes(session, drafts, rules)
+    rows = []
+    for d, code in zip(drafts, codes):
+        snap = dl.Snapshot(state=State.DISCOVERED, created_at=d.created_at)
+        rows.append(
+            dict(
+                code=code,
+                project_id=d.project_id,
+                title=d.title,
+                description=d.description,
+                category=d.category,
+                severity=d.severity,
+                county_level=d.county_level,
+                state=State.DISCOVERED.value,
+                level=rules.initial_level(d.severity, d.county_level).value,
+                light=Light.GREEN.value,
+                reporter_id=actor.user_id,
+                reporting_unit_id=actor.unit_id,
+                responsible_unit_id=d.responsible_unit_id,
+                responsible_person_id=None,
+                leader_id=None,
+                responsible_section="",
+                deadline=None,
+                deadline_provisional=False,
+                overdue_escalations=0,
+                progress="",
+                resolution="",
+                created_at=d.created_at,
+                updated_at=d.created_at,
+                next_check_at=dl.next_check(snap, d.created_at, rules),
+                version=1,
+            )
+        )
+    # A plain executemany, then the ids by code (unique): SQLite's INSERT … RETURNING in parameter order
+    # would run one statement per row.
+    session.execute(sa.insert(PROBLEM), rows)
+    found = dict(session.execute(sa.select(PROBLEM.c.code, PROBLEM.c.id).where(PROBLEM.c.code.in_(codes))).all())
+    ids = [found[code] for code in codes]
+    session.execute(
+        sa.insert(EVENT),
+        [
+            dict(
+                problem_id=pid,
+                at=d.created_at,
+                actor=actor.login,
+                action="log",
+                from_state=None,
+                to_state=State.DISCOVERED.value,
+                from_level=None,
+                to_level=row["level"],
+                comment=d.title,
+                data=d.event_data,
+            )
+            for pid, d, row in zip(ids, drafts, rows)
+        ],
+    )
+    return list(zip(ids, codes))
+
+
+def allocate_codes(session: Session, drafts: list[NewProblem], rules: Rules) -> list[str]:
+    """Problem codes WT-<year>-<n>: a draft's own code is kept (and the year's counter moved past it); the
+    others get the next numbers of the year they were logged in. One counter row per year, updated with
+    INSERT … ON CONFLICT, so concurrent writers never share a number."""
+    highest: dict[int, int] = {}
+    for d in drafts:
+        if d.code:
+            year, number = int(d.code[3:7]), int(d.code[8:])
+            highest[year] = max(highest.get(year, 0), number)
+    for year, number in highest.items():
+        _counter(session, year, set_to=number)
+    wanted: dict[int, int] = {}
+    for d in drafts:
+        if not d.code:
+            year = dl.local_date(d.created_at, rules).year
+            wanted[year] = wanted.get(year, 0) + 1
+    next_number = {year: _counter(session, year, add=count) - count + 1 for year, count in wanted.items()}
+    codes = []
+    for d in drafts:
+        if d.code:
+            codes.append(d.code)
+            continue
+        year = dl.local_date(d.created_at, rules).year
+        codes.append(f"WT-{year}-{next_number[year]:04d}")
+        next_number[year] += 1
+    return codes
+
+
+def _counter(session: Session, year: int, set_to: int = 0, add: int = 0) -> int:
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    c = COUNTER.c
+    new = sa.case((c.last < set_to, set_to), else_=c.last) if set_to else c.last + add
+    stmt = (
+        insert(COUNTER)
+        .values(year=year, last=set_to or add)
+        .on_conflict_do_update(index_elements=[c.year], set_={"last": new})
+        .returning(c.last)
+    )
+    return session.execute(stmt).scalar_one()
+
+
+# -- actions ----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ProblemState:
+    """A problem's workflow fields and version: as an action left it (no re-read needed), or as read."""
+
+    snap: dl.Snapshot
+    version: int
+    event_id: int | None
+    rating: str | None = None  # filled by ``ProblemService.get``
+    progress: str = ""
+
+    @property
+    def id(self) -> int | None:
+        return self.snap.id
+
+    @property
+    def code(self) -> str:
+        return self.snap.code
+
+    @property
+    def state(self) -> str:
+        return self.snap.state
+
+    @property
+    def level(self) -> str:
+        return self.snap.level
+
+    @property
+    def light(self) -> str:
+        return self.snap.light
+
+    @property
+    def deadline(self) -> date | None:
+        return self.snap.deadline
+
+    @property
+    def deadline_provisional(self) -> bool:
+        return self.snap.deadline_provisional
+
+
+def action_params(view: DirectoryView, action: str, params: dict[str, Any]) -> dict[str, Any]:
+    """Resolve what a person typed for ``action`` — unit, people, dates — to what the machine takes."""
+    out = dict(params)
+    if params.get("deadline") not in (None, ""):
+        out["deadline"] = parse_date(params["deadline"], "办结时限", "deadline")
+    else:
+        out.pop("deadline", None)
+    if action != "assign":
+        return out
+    unit = view.unit(params["unit"], "责任单位", "unit") if params.get("unit") else None
+    if unit is not None:
+        out["unit_id"] = unit.id
+    if params.get("person"):
+        person = view.user(params["person"], "责任人", "person")
+        check_assignee("person", person, unit)
+        out["person_id"] = person.id
+    if params.get("leader"):
+        leader = view.user(params["leader"], "分管领导", "leader")
+        check_assignee("leader", leader, unit)
+        out["leader_id"] = leader.id
+    elif unit is not None:
+        default = view.default_leader(unit.id)
+        out["leader_id"] = default.id if default else None
+    return out
+
+
+def check_assignee(field: str, user: UserInfo, unit: UnitInfo | None) -> None:
+    """Who may be named at assignment: the responsible person is an active member of the responsible unit;
+    the leader in charge is an active member of it, or a county leader. Assignment and the ledger import
+    both ask here."""
+    label = "责任人" if field == "person" else "分管领导"
+    if not user.active:
+        raise InvalidValue(f"{label}「{user.login}」已停用", field=field, value=user.login, label=label)
+    if unit is None or user.unit_id == unit.id:
+        return
+    if field == "leader" and user.role == Role.COUNTY_LEADER:
+        return
+    allowed = "该单位的人员" if field == "person" else "该单位的人员或县级领导"
+    raise InvalidValue(
+        f"{label}「{user.login}」不属于责任单位「{unit.name}」，请选{allowed}",
+        field=field,
+        value=user.login,
+        label=label,
+    )
 
 
 class ProblemService:
     def __init__(self, engine: Engine, rules: Rules, clock: Clock):
         self.engine, self.rules, self.clock = engine, rules, clock
-
-    # -- logging -----------------------------------------------------------------------------------
+        self.directory = directory.cache_for(engine)
 
     def log(
         self,
@@ -58,160 +314,93 @@ class ProblemService:
         title: str,
         unit: str | None = None,
         description: str = "",
-        severity: str = "general",
+        severity: str | None = "general",
         county_level: bool = False,
-    ) -> Problem:
+    ) -> ProblemState:
+        """Log (发现) one problem; returns it as created."""
         now = self.clock()
-        title = (title or "").strip()
-        if not title:
-            raise MissingField("问题标题（--title）不能为空")
-        if len(title) > 200:
-            raise InvalidValue(f"问题标题（--title）过长：{len(title)} 字，最多 200 字；详情请写在 --description")
-        if len(description or "") > 5000:
-            raise InvalidValue(f"问题描述（--description）过长：{len(description)} 字，最多 5000 字")
-        category_v = Category.parse(category, "问题类型（--category）").value
-        severity_v = Severity.parse(severity or "general", "问题性质（--severity）").value
         with open_session(self.engine) as session, session.begin():
-            actor = directory.actor_for(session, actor_login)
+            view = self.directory.view(session)
+            actor = view.actor(actor_login)
             check("log", actor, Stake())
-            proj = directory.find_project(session, project)
-            unit_row = directory.find_unit(session, unit) if unit else None
-            code = self._next_code(session, now)
-            snap = dl.Snapshot(state=State.DISCOVERED, created_at=now)
-            with workflow_write():
-                problem = Problem(
-                    code=code,
-                    project_id=proj.id,
-                    title=title,
-                    description=(description or "").strip(),
-                    category=category_v,
-                    severity=severity_v,
-                    county_level=bool(county_level),
-                    state=State.DISCOVERED,
-                    level=self.rules.initial_level(severity_v, county_level),
-                    light=Light.GREEN,
-                    reporter_id=actor.user_id,
-                    reporting_unit_id=actor.unit_id,
-                    responsible_unit_id=unit_row.id if unit_row else proj.unit_id,
-                    created_at=now,
-                    updated_at=now,
-                    next_check_at=dl.next_check(snap, now, self.rules),
-                )
-            session.add(problem)
-            session.flush()
-            session.add(
-                Event(
-                    problem_id=problem.id,
-                    at=now,
-                    actor=actor.login,
-                    action="log",
-                    from_state=None,
-                    to_state=State.DISCOVERED,
-                    from_level=None,
-                    to_level=problem.level,
-                    comment=title,
-                    data={},
-                )
-            )
-        return problem
-
-    def _next_code(self, session: Session, now: datetime) -> str:
-        year = dl.local_date(now, self.rules).year
-        table = CodeCounter.__table__
-        if session.get_bind().dialect.name == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert
-        else:
-            from sqlalchemy.dialects.sqlite import insert
-        stmt = (
-            insert(table)
-            .values(year=year, last=1)
-            .on_conflict_do_update(index_elements=[table.c.year], set_={"last": table.c.last + 1})
-            .returning(table.c.last)
+            draft = new_problem(view, project, category, title, now, unit, description, severity, county_level)
+            ((pid, code),) = create_problems(session, [draft], actor, self.rules)
+        snap = dl.Snapshot(
+            id=pid,
+            code=code,
+            state=State.DISCOVERED,
+            level=self.rules.initial_level(draft.severity, draft.county_level),
+            category=draft.category,
+            severity=draft.severity,
+            county_level=draft.county_level,
+            created_at=now,
         )
-        number = session.execute(stmt).scalar_one()
-        return f"WT-{year}-{number:04d}"
+        return ProblemState(snap, 1, None)
 
-    # -- actions -----------------------------------------------------------------------------------
+    def log_fields(self, actor_login: str, data: Mapping[str, object]) -> ProblemState:
+        """``log`` from a form or a JSON body: the fields the action table lists for logging."""
+        fields = ACTIONS["log"].read(data)
+        return self.log(
+            actor_login,
+            fields.get("project", ""),
+            fields.get("category", ""),
+            fields.get("title", ""),
+            unit=fields.get("unit"),
+            description=fields.get("description", ""),
+            severity=fields.get("severity") or "general",
+            county_level="county_level" in fields,
+        )
 
     def act(
         self, actor_login: str, code: str, action: str, expected_version: int | None = None, **params: Any
-    ) -> Problem:
-        """Run one workflow action (assign, ack, feedback, note, supervise, escalate, suspend, resume,
-        resolve, close, send_back) and return the problem as stored afterwards."""
+    ) -> ProblemState:
+        """Run one workflow action on the problem ``code`` as ``actor_login``; returns the problem as left."""
         now = self.clock()
-        with open_session(self.engine) as session, session.begin():
-            actor = directory.actor_for(session, actor_login)
-            loaded = self.load(session, code)
+        code = normalize_code(code)
+        # A plain Connection, not an ORM Session: the act path reads and writes with Core only.
+        with self.engine.begin() as conn:
+            row = conn.execute(*select_one_with_stamp(code)).one()
+            view = self.directory.view(conn, row.directory_version)
+            actor = view.actor(actor_login)
+            if row.id is None:
+                raise NotFound(f"问题编号「{code}」不存在", field="code", value=code)
+            loaded = loaded_from_row(row)
             if expected_version is not None and expected_version != loaded.version:
-                from workflow.errors import StaleVersion
-
                 raise StaleVersion(
-                    f"问题 {loaded.snap.code} 已被他人修改（你看到的是第 {expected_version} 版，"
-                    f"当前是第 {loaded.version} 版），请刷新后重试"
+                    f"问题 {code} 已被他人修改（你看到的是第 {expected_version} 版，当前是第 {loaded.version} 版），"
+                    "请刷新后重试",
+                    field="version",
+                    value=expected_version,
                 )
-            if action == "assign":
-                params = self._assign_params(session, params)
-            elif params.get("deadline") and not isinstance(params["deadline"], date):
-                params["deadline"] = parse_date(params["deadline"], "办结时限（--deadline）")
-            outcome = fire(action, loaded.snap, actor, Stake(**stake_fields(loaded.parties)), now, self.rules, **params)
-            persist(session, [(loaded, [outcome])], actor, now)
-        return self.get(code)
-
-    def _assign_params(self, session: Session, p: dict) -> dict:
-        out = dict(p)
-        if p.get("unit"):
-            out["unit_id"] = directory.find_unit(session, p["unit"], "责任单位（--unit）").id
-        if p.get("person"):
-            person = directory.find_user(session, p["person"], "责任人（--person）")
-            if out.get("unit_id") and person.unit_id != out["unit_id"]:
-                raise InvalidValue(
-                    f"责任人（--person）「{person.login}」不属于责任单位「{p['unit']}」，请选该单位的人员"
-                )
-            if not person.active:
-                raise InvalidValue(f"责任人（--person）「{person.login}」已停用")
-            out["person_id"] = person.id
-        if p.get("leader"):
-            out["leader_id"] = directory.find_user(session, p["leader"], "分管领导（--leader）").id
-        elif out.get("unit_id"):
-            head = session.exec(
-                select(User)
-                .where(User.unit_id == out["unit_id"], User.role == Role.UNIT_HEAD, User.active.is_(True))
-                .order_by(User.id)
-            ).first()
-            out["leader_id"] = head.id if head else None
-        if p.get("deadline"):
-            out["deadline"] = (
-                p["deadline"]
-                if isinstance(p["deadline"], date)
-                else parse_date(p["deadline"], "办结时限（--deadline）")
+            outcome = fire(
+                action, loaded.snap, actor, loaded.stake, now, self.rules, **action_params(view, action, params)
             )
-        return out
+            (event_id,) = persist(conn, [(loaded, [outcome])], actor, now, view) or (None,)
+        return ProblemState(outcome.after or loaded.snap, loaded.version + 1, event_id)
 
-    # -- reading -----------------------------------------------------------------------------------
+    # -- reading ------------------------------------------------------------------------------------------
 
     def load(self, session: Session, code: str) -> Loaded:
         code = normalize_code(code)
-        row = session.execute(select_loaded().where(Problem.__table__.c.code == code)).first()
+        row = session.execute(select_loaded().where(PROBLEM.c.code == code)).first()
         if row is None:
-            raise NotFound(f"问题编号「{code}」不存在；运行 duban list 查看全部问题")
+            raise NotFound(f"问题编号「{code}」不存在", field="code", value=code)
         return loaded_from_row(row)
 
-    def get(self, code: str) -> Problem:
+    def get(self, code: str) -> ProblemState:
+        code = normalize_code(code)
         with open_session(self.engine) as session:
-            problem = session.exec(select(Problem).where(Problem.code == normalize_code(code))).first()
-            if problem is None:
-                raise NotFound(f"问题编号「{code}」不存在")
-            return problem
+            row = session.execute(
+                select_loaded().add_columns(PROBLEM.c.rating, PROBLEM.c.progress).where(PROBLEM.c.code == code)
+            ).first()
+        if row is None:
+            raise NotFound(f"问题编号「{code}」不存在", field="code", value=code)
+        loaded = loaded_from_row(row)
+        return ProblemState(loaded.snap, loaded.version, None, row.rating, row.progress)
 
     def history(self, problem_id: int) -> list[Event]:
+        """The audit trail of a problem, oldest first."""
+        from sqlmodel import select
+
         with open_session(self.engine) as session:
-            return list(
-                session.exec(select(Event).where(Event.problem_id == problem_id).order_by(Event.at, Event.id)).all()
-            )
-
-
-def normalize_code(code: str) -> str:
-    text = (code or "").strip().upper()
-    if not CODE_RE.match(text):
-        raise InvalidValue(f"问题编号「{code}」格式无效，应形如 WT-2024-0001")
-    return text
+            return list(session.exec(select(Event).where(Event.problem_id == problem_id).order_by(Event.at, Event.id)))

@@ -2,31 +2,19 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
 
-import sqlalchemy as sa
-from sqlalchemy.orm import aliased
+from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from models.tables import Event, Notice, Problem, Project, Unit, User
-from service import directory
-from workflow.states import CLOCK_STATES, LEVEL_SHORT, OPEN_STATES, Category, Level, Light, Rating, Severity, State
-
-Responsible = aliased(User)
-Leader = aliased(User)
-ProjectLeader = aliased(User)
-RespUnit = aliased(Unit)
-
-
-def _base():
-    return (
-        select(Problem, Project.name, RespUnit.name, Responsible.name, Leader.name, ProjectLeader.name)
-        .join(Project, Project.id == Problem.project_id)
-        .outerjoin(RespUnit, RespUnit.id == Problem.responsible_unit_id)
-        .outerjoin(Responsible, Responsible.id == Problem.responsible_person_id)
-        .outerjoin(Leader, Leader.id == Problem.leader_id)
-        .outerjoin(ProjectLeader, ProjectLeader.id == Project.leader_id)
-    )
+from models.tables import Event, Notice, Problem, User
+from workflow.actions import ActionSpec
+from workflow.deadlines import Snapshot, is_overdue
+from workflow.errors import NotFound
+from workflow.machine import available_actions
+from workflow.rules import Rules
+from workflow.states import LEVEL_SHORT, Category, Level, Light, Rating, Severity, State
 
 
 def row_dict(
@@ -38,7 +26,7 @@ def row_dict(
     project_leader: str | None,
     today: date,
 ) -> dict:
-    overdue = problem.state in CLOCK_STATES and problem.deadline is not None and problem.deadline < today
+    overdue = is_overdue(problem.state, problem.deadline, today)
     return {
         "code": problem.code,
         "project": project,
@@ -67,40 +55,18 @@ def row_dict(
     }
 
 
-def list_problems(
-    session: Session,
-    today: date,
-    state: str | None = None,
-    level: str | None = None,
-    unit: str | None = None,
-    light: str | None = None,
-    overdue: bool = False,
-    include_closed: bool = True,
-    limit: int | None = None,
-) -> list[dict]:
-    query = _base()
-    if state:
-        query = query.where(Problem.state == State.parse(state, "状态（--state）").value)
-    elif not include_closed:
-        query = query.where(Problem.state.in_([s.value for s in OPEN_STATES]))
-    if level:
-        query = query.where(Problem.level == Level.parse(level, "层级（--level）").value)
-    if unit:
-        query = query.where(Problem.responsible_unit_id == directory.find_unit(session, unit).id)
-    if light:
-        query = query.where(Problem.light == Light.parse(light, "预警灯（--light）").value)
-    if overdue:
-        query = query.where(Problem.state.in_([s.value for s in CLOCK_STATES]), Problem.deadline < today)
-    query = query.order_by(Problem.code)
-    if limit:
-        query = query.limit(limit)
-    return [row_dict(*row, today=today) for row in session.exec(query).all()]
-
-
 def problem_detail(session: Session, code: str, today: date, tz) -> dict:
-    row = session.exec(_base().where(Problem.code == code)).first()
-    problem = row[0]
-    detail = row_dict(*row, today=today)
+    """Everything about one problem: the ledger row, the dates, the audit trail and its notices."""
+    from service.ledger import ledger_select
+
+    row = session.execute(ledger_select().add_columns(Problem.id.label("id")).where(Problem.code == code)).first()
+    if row is None:
+        raise NotFound(f"问题编号「{code}」不存在", field="code", value=code)
+    problem = session.get(Problem, row.id)
+    assert problem is not None
+    detail = row_dict(
+        row, row.project_name, row.unit_name, row.person_name, row.leader_name, row.project_leader_name, today
+    )
     reporter = session.get(User, problem.reporter_id) if problem.reporter_id else None
 
     def ts(value: datetime | None) -> str | None:
@@ -157,8 +123,71 @@ def problem_detail(session: Session, code: str, today: date, tz) -> dict:
     return detail
 
 
-def counts(session: Session) -> dict:
-    rows = session.exec(
-        select(Problem.state, Problem.light, sa.func.count()).group_by(Problem.state, Problem.light)
-    ).all()
-    return {f"{state}/{light}": n for state, light, n in rows}
+# -- what a person may do, shown with what they see ------------------------------------------------------------
+
+
+@dataclass
+class ProblemPage:
+    """One problem as a person sees it: the detail and the actions they may take now."""
+
+    detail: dict
+    actions: list[ActionSpec]
+
+
+def problem_page(engine: Engine, code: str, actor_login: str, rules: Rules, today: date) -> ProblemPage:
+    from models.db import reader
+    from models.db import session as open_session
+    from service import directory
+    from service.persist import loaded_from_row, select_loaded
+    from workflow.permissions import Manage, require
+
+    with open_session(reader(engine)) as s:
+        actor = directory.view(s).actor(actor_login)
+        require(Manage.READ_LEDGER, actor)
+        row = s.execute(select_loaded().where(Problem.__table__.c.code == code)).first()
+        if row is None:
+            raise NotFound(f"问题编号「{code}」不存在", field="code", value=code)
+        loaded = loaded_from_row(row)
+        detail = problem_detail(s, code, today, rules.timezone)
+    return ProblemPage(detail, available_actions(loaded.snap, actor, loaded.stake, rules))
+
+
+@dataclass
+class ReviewItem:
+    row: dict
+    resolved_at: datetime | None
+    resolution: str
+    actions: list[str]  # of close / send_back, those this person may take on this item
+
+
+def review_queue(engine: Engine, actor_login: str, rules: Rules, today: date, limit: int = 200) -> list[ReviewItem]:
+    """The problems waiting for the closing review, with what this reviewer may do to each."""
+    from models.db import reader
+    from models.db import session as open_session
+    from service import directory
+    from service.ledger import ledger_row, ledger_select
+    from service.persist import PROBLEM, STAKE_COLUMNS, loaded_from_row
+    from workflow.permissions import Manage, require
+
+    with open_session(reader(engine)) as s:
+        actor = directory.view(s).actor(actor_login)
+        require(Manage.REVIEW, actor)
+        base = ledger_select()
+        present = set(base.selected_columns.keys())
+        query = (
+            base.add_columns(*[PROBLEM.c[name] for name in Snapshot.FIELDS if name not in present])
+            .add_columns(*[c for c in STAKE_COLUMNS if c.name not in present], Problem.resolution)
+            .where(Problem.state == State.REVIEW.value)
+            .order_by(Problem.resolved_at, Problem.code)
+            .limit(limit)
+        )
+        out = []
+        for r in s.execute(query):
+            loaded = loaded_from_row(r)
+            names = [a.name for a in available_actions(loaded.snap, actor, loaded.stake, rules)]
+            out.append(
+                ReviewItem(
+                    ledger_row(r, today), r.resolved_at, r.resolution, [n for n in names if n in ("close", "send_back")]
+                )
+            )
+        return out

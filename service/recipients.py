@@ -1,152 +1,85 @@
 """Turn the workflow's notice intents (kinds and roles) into outbox rows (people and addresses).
 
+People come from the in-memory directory (``service.directory.DirectoryView``), so recording the notices of
+an action or of a whole sweep batch costs no query beyond the one INSERT.
+
 Rows are inserted with ON CONFLICT DO NOTHING on ``dedup_key``: the key is built from what the notice
 is about (problem, kind, level, deadline, milestone, recipient), so the sweep replayed at the same
 moment, or run by two schedulers, records each notice once. A role that resolves to nobody, or a
 person without an address, still gets a row — ``undeliverable`` with the reason — so a silent miss
-shows up in ``duban outbox list`` instead of vanishing.
+shows up in the outbox list instead of vanishing.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 from sqlmodel import Session, select
 
-from models.tables import Notice, User
+from models.tables import Notice
+from service.directory import DirectoryView, UserInfo
 from workflow.machine import NoticeIntent
-from workflow.states import Recipient, Role
+from workflow.permissions import Actor, Stake
+from workflow.states import Recipient
+
+
+def resolve(view: DirectoryView, role: Recipient, stake: Stake) -> list[UserInfo]:
+    """The active people ``role`` means for a problem with ``stake``."""
+    if role == Recipient.UNIT_HEAD:
+        return view.unit_heads(stake.responsible_unit_id)
+    if role == Recipient.INSPECTION_OFFICE:
+        return view.inspectors()
+    user_id = {
+        Recipient.RESPONSIBLE_PERSON: stake.responsible_person_id,
+        Recipient.LEADER_IN_CHARGE: stake.leader_id,
+        Recipient.CONTRACTING_LEADER: stake.project_leader_id,
+        Recipient.REPORTER: stake.reporter_id,
+    }.get(role)
+    user = view.user_by_id(user_id)
+    return [user] if user is not None and user.active else []
 
 
 @dataclass(frozen=True)
-class Parties:
-    """Who a problem concerns, by id."""
+class NoticeSubject:
+    """What a batch of notice intents is about: the problem and the event that caused them."""
 
-    responsible_unit_id: int | None
-    responsible_person_id: int | None
-    leader_id: int | None
-    project_leader_id: int | None
-    reporter_id: int | None
-
-
-class RecipientBook:
-    """Caches the few user look-ups a batch of notices needs."""
-
-    def __init__(self, session: Session):
-        self.session = session
-        self._users: dict[int, User | None] = {}
-        self._heads: dict[int, list[User]] = {}
-        self._inspectors: list[User] | None = None
-
-    def prefetch(self, parties: Iterable[Parties]) -> None:
-        """Load every person and unit head a batch may need in two queries instead of one per person."""
-        parties = list(parties)
-        ids = {
-            i
-            for p in parties
-            for i in (p.responsible_person_id, p.leader_id, p.project_leader_id, p.reporter_id)
-            if i is not None and i not in self._users
-        }
-        units = {p.responsible_unit_id for p in parties if p.responsible_unit_id is not None} - set(self._heads)
-        if ids:
-            found = {u.id: u for u in self.session.exec(select(User).where(User.id.in_(ids))).all()}
-            self._users.update({i: found.get(i) for i in ids})
-        if units:
-            for unit_id in units:
-                self._heads[unit_id] = []
-            for u in self.session.exec(
-                select(User)
-                .where(User.unit_id.in_(units), User.role == Role.UNIT_HEAD, User.active.is_(True))
-                .order_by(User.id)
-            ).all():
-                self._heads[u.unit_id].append(u)
-
-    def user(self, user_id: int | None) -> list[User]:
-        if user_id is None:
-            return []
-        if user_id not in self._users:
-            self._users[user_id] = self.session.get(User, user_id)
-        u = self._users[user_id]
-        return [u] if u is not None and u.active else []
-
-    def unit_heads(self, unit_id: int | None) -> list[User]:
-        if unit_id is None:
-            return []
-        if unit_id not in self._heads:
-            self._heads[unit_id] = list(
-                self.session.exec(
-                    select(User)
-                    .where(User.unit_id == unit_id, User.role == Role.UNIT_HEAD, User.active.is_(True))
-                    .order_by(User.id)
-                ).all()
-            )
-        return self._heads[unit_id]
-
-    def inspectors(self) -> list[User]:
-        if self._inspectors is None:
-            self._inspectors = list(
-                self.session.exec(
-                    select(User).where(User.role == Role.INSPECTOR, User.active.is_(True)).order_by(User.id)
-                ).all()
-            )
-        return self._inspectors
-
-    def resolve(self, role: Recipient, p: Parties) -> list[User]:
-        if role == Recipient.RESPONSIBLE_PERSON:
-            return self.user(p.responsible_person_id)
-        if role == Recipient.UNIT_HEAD:
-            return self.unit_heads(p.responsible_unit_id)
-        if role == Recipient.LEADER_IN_CHARGE:
-            return self.user(p.leader_id)
-        if role == Recipient.CONTRACTING_LEADER:
-            return self.user(p.project_leader_id)
-        if role == Recipient.INSPECTION_OFFICE:
-            return self.inspectors()
-        if role == Recipient.REPORTER:
-            return self.user(p.reporter_id)
-        return []
+    problem_id: int
+    level: str
+    deadline: date | None
+    stake: Stake
+    event_id: int | None
 
 
 def notice_rows(
-    book: RecipientBook,
-    intent: NoticeIntent,
-    problem_id: int,
-    level: str,
-    deadline: date | None,
-    parties: Parties,
-    event_id: int | None,
-    now: datetime,
-    actor_login: str,
-    actor_name: str,
+    view: DirectoryView, intent: NoticeIntent, subject: NoticeSubject, now: datetime, actor: Actor
 ) -> list[dict]:
     extra = str(intent.payload.get("milestone") or ("final" if intent.payload.get("final") else ""))
     if not intent.replayable:
-        extra = f"{extra}e{event_id}"
+        extra = f"{extra}e{subject.event_id}"
     base = dict(
         kind=intent.kind,
-        problem_id=problem_id,
-        event_id=event_id,
-        level=level,
-        deadline=deadline,
+        problem_id=subject.problem_id,
+        event_id=subject.event_id,
+        level=subject.level,
+        deadline=subject.deadline,
         created_at=now,
         next_attempt_at=now,
         attempts=0,
         last_error="",
-        payload={**intent.payload, "actor": actor_login, "actor_name": actor_name, "event_id": event_id},
+        payload={**intent.payload, "actor": actor.login, "actor_name": actor.name, "event_id": subject.event_id},
     )
     rows: list[dict] = []
     seen: set[str] = set()
     for role in intent.recipients:
-        people = book.resolve(role, parties)
+        people = resolve(view, role, subject.stake)
         if not people:
-            key = _key(intent.kind, problem_id, level, deadline, extra, f"role:{role.value}")
             rows.append(
                 dict(
                     base,
-                    dedup_key=key,
+                    dedup_key=_key(intent.kind, subject, extra, f"role:{role.value}"),
                     recipient_role=role.value,
                     recipient_login=None,
                     recipient_email=None,
@@ -159,10 +92,9 @@ def notice_rows(
             if user.login in seen:
                 continue
             seen.add(user.login)
-            key = _key(intent.kind, problem_id, level, deadline, extra, user.login)
             row = dict(
                 base,
-                dedup_key=key,
+                dedup_key=_key(intent.kind, subject, extra, user.login),
                 recipient_role=role.value,
                 recipient_login=user.login,
                 recipient_email=user.email,
@@ -174,24 +106,38 @@ def notice_rows(
     return rows
 
 
-def _key(kind: str, problem_id: int, level: str, deadline: date | None, extra: str, recipient: str) -> str:
-    return "|".join((kind, str(problem_id), level or "", str(deadline or ""), extra, recipient))[:255]
+def _key(kind: str, s: NoticeSubject, extra: str, recipient: str) -> str:
+    return "|".join((kind, str(s.problem_id), s.level or "", str(s.deadline or ""), extra, recipient))[:255]
 
 
-def insert_notices(session: Session, rows: Iterable[dict]) -> int:
-    """Insert outbox rows, skipping any whose dedup_key exists. Returns the number inserted."""
-    rows = list(rows)
+def _insert():
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    table = Notice.__table__
+    return {
+        name: dialect.insert(table).on_conflict_do_nothing(index_elements=[table.c.dedup_key])
+        for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
+    }
+
+
+def insert_notices(conn: Connection, rows: list[dict]) -> None:
+    """Insert outbox rows, skipping any whose dedup_key exists. No RETURNING: psycopg then pipelines the
+    rows instead of parsing one huge multi-VALUES statement."""
+    if rows:
+        conn.execute(_INSERT[conn.dialect.name], rows)
+
+
+def insert_new_notices(session: Session | Connection, rows: list[dict]) -> int:
+    """``insert_notices``, counting the rows really inserted (RETURNING: a batched executemany's rowcount
+    is not portable)."""
     if not rows:
         return 0
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    table = Notice.__table__
-    stmt = insert(table).on_conflict_do_nothing(index_elements=[table.c.dedup_key]).returning(table.c.id)
-    # RETURNING counts what was really inserted (rowcount of a batched executemany is not portable).
-    return len(session.execute(stmt, rows).all())
+    conn = session.connection() if isinstance(session, Session) else session
+    stmt = _INSERT[conn.dialect.name].returning(Notice.__table__.c.id)
+    return len(conn.execute(stmt, rows).all())
+
+
+_INSERT = _insert()
 
 
 def count_pending(session: Session) -> int:

@@ -12,11 +12,11 @@ from sqlmodel import select
 
 from models.db import session as open_session
 from models.tables import Problem, Project, User
-from service import directory
+from service import directory_admin
 from service.problems import ProblemService
 from workflow.rules import Rules
 
-SAMPLE = directory.SEED_DIR / "sample.toml"
+SAMPLE = directory_admin.SEED_DIR / "sample.toml"
 # Keys in the sample file → keyword arguments of ProblemService.act.
 _PARAMS = ("text", "reason", "resolution", "rating", "to")
 
@@ -27,13 +27,13 @@ def load_sample(engine: Engine, rules: Rules, now: datetime, path: Path | None =
         if session.exec(select(Problem)).first() is not None:
             from workflow.errors import Conflict
 
-            raise Conflict("数据库中已有问题台账，示例数据只能载入空台账（可换一个 --db 文件）")
+            raise Conflict("数据库中已有问题台账，示例数据只能载入空台账（可换一个数据库文件）", field="db")
         for u in data.get("user", []):
             if session.exec(select(User).where(User.login == u["login"])).first() is None:
-                directory.add_user(session, u["login"], u["name"], u["unit"], u["role"], u.get("email"), now)
+                directory_admin.create_user(session, u["login"], u["name"], u["unit"], u["role"], u.get("email"), now)
         for p in data.get("project", []):
             if session.exec(select(Project).where(Project.name == p["name"])).first() is None:
-                directory.add_project(session, p["name"], p["unit"], p.get("leader"), now)
+                directory_admin.create_project(session, p["name"], p["unit"], p.get("leader"), now)
 
     clock_at = [now]
     service = ProblemService(engine, rules, lambda: clock_at[0])

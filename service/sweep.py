@@ -6,19 +6,18 @@ from __future__ import annotations
 
 import gc
 from collections import Counter
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from models.db import session as open_session
-from service.persist import PROBLEM, REFRESH, Loaded, loaded_from_row, persist, select_loaded, stake_fields
-from service.recipients import RecipientBook
-from workflow import deadlines as dl
+from service import directory
+from service.persist import PROBLEM, REFRESH, Loaded, loaded_from_row, persist, select_loaded
 from workflow.errors import StaleVersion
 from workflow.machine import Outcome, fire
-from workflow.permissions import SYSTEM, Stake
+from workflow.permissions import SYSTEM
 from workflow.rules import Rules
 from workflow.sweep import plan
 
@@ -65,19 +64,20 @@ def due_query(now: datetime, limit: int, lock: bool = False):
 
 
 def plan_problem(loaded: Loaded, now: datetime, rules: Rules) -> list[Outcome]:
-    """Every action the problem needs at ``now``, fired in order on a moving snapshot."""
+    """Every action the problem needs at ``now``, fired in order on a moving snapshot. When none is due
+    (a threshold that no longer applies, e.g. the rules changed) the machine's ``refresh`` recomputes the
+    light and the next check."""
     outcomes: list[Outcome] = []
     snap = loaded.snap
-    stake = Stake(**stake_fields(loaded.parties))
     for _ in range(MAX_STEPS):
         step = plan(snap, now, rules)
         if step is None:
             break
         action, params = step
-        outcome = fire(action, snap, SYSTEM, stake, now, rules, **params)
+        outcome = fire(action, snap, SYSTEM, loaded.stake, now, rules, **params)
         outcomes.append(outcome)
         snap = outcome.after
-    return outcomes
+    return outcomes or [fire(REFRESH, snap, SYSTEM, loaded.stake, now, rules)]
 
 
 def run_sweep(
@@ -116,37 +116,15 @@ def _sweep_batch_inner(
         with session.begin():
             lock = session.get_bind().dialect.name == "postgresql" and not dry_run
             rows = session.execute(due_query(now, batch, lock=lock)).all()
-            items = []
-            for row in rows:
-                loaded = loaded_from_row(row)
-                outcomes = plan_problem(loaded, now, rules)
-                if not outcomes:
-                    # A threshold that no longer applies (e.g. the rules changed): refresh light and clock.
-                    refreshed = dl.schedule(loaded.snap, now, rules)
-                    outcomes_or_refresh = [
-                        Outcome(
-                            REFRESH,
-                            loaded.snap.state,
-                            loaded.snap.state,
-                            loaded.snap.level,
-                            loaded.snap.level,
-                            refreshed,
-                            after=replace(loaded.snap, **refreshed),
-                        )
-                    ]
-                    items.append((loaded, outcomes_or_refresh, False))
-                    continue
-                items.append((loaded, outcomes, True))
+            items = [(loaded, plan_problem(loaded, now, rules)) for loaded in map(loaded_from_row, rows)]
             report.selected += len(rows)
-            for loaded, outcomes, real in items:
-                if real:
-                    for o in outcomes:
+            for loaded, outcomes in items:
+                for o in outcomes:
+                    if o.action != REFRESH:
                         report.actions[o.action] += 1
                         report.planned.append((loaded.snap.code, o.action, o.comment))
             if dry_run:
                 session.rollback()
                 return len(rows)
-            book = RecipientBook(session)
-            book.prefetch(loaded.parties for loaded, _, real in items if real)
-            persist(session, [(loaded, outcomes) for loaded, outcomes, _ in items], SYSTEM, now, book)
+            persist(session, items, SYSTEM, now, directory.view(session))
     return len(rows)

@@ -1,35 +1,35 @@
-"""Admin pages: users (add, reset a password, deactivate), units, projects."""
+"""Admin pages: users (add, reset a password, activate/deactivate), units, projects. Every change goes through
+``service.directory_admin.DirectoryAdmin``, which decides who may."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
-from models.db import session as write_session
-from web import directory_ops as ops
-from web import guards, passwords
 from web.auth import check_csrf, ctx_of, read_form, require_viewer
-from web.db import read_session
 from web.errors import status_for
 from web.pages import redirect
 from web.render import flash, render
 from workflow.errors import DubanError
+from workflow.permissions import Manage, may, require
 from workflow.states import Role, UnitKind
 
 router = APIRouter(prefix="/admin")
+_NEEDS = {"users": Manage.USERS, "units": Manage.UNITS, "projects": Manage.PROJECTS}
 
 
 def _page(request: Request, which: str, status: int = 200, error=None, values=None):
     viewer = require_viewer(request)
-    (guards.require_projects if which == "projects" else guards.require_users)(viewer.actor)
-    ctx = ctx_of(request)
-    with read_session(ctx.reader) as s:
-        data = {
-            "users": ops.list_users(s) if which == "users" else [],
-            "units": ops.list_units(s),
-            "projects": ops.list_projects(s) if which == "projects" else [],
-            "leaders": [u for u in ops.list_users(s) if u["role"] == Role.COUNTY_LEADER] if which == "projects" else [],
-        }
+    require(_NEEDS[which], viewer.actor)
+    admin = ctx_of(request).admin
+    data = {
+        "users": [u.as_dict() for u in admin.users(viewer.login)] if which == "users" else [],
+        "units": [u.as_dict() for u in admin.units()],
+        "projects": [p.as_dict() for p in admin.projects()] if which == "projects" else [],
+        "leaders": [u.as_dict() for u in admin.users(viewer.login) if u.role == Role.COUNTY_LEADER and u.active]
+        if which == "projects"
+        else [],
+    }
     return render(
         request,
         f"admin_{which}.html",
@@ -41,7 +41,7 @@ def _page(request: Request, which: str, status: int = 200, error=None, values=No
         kinds=[(k.value, k.label) for k in UnitKind],
         error=error,
         values=values or {},
-        can_users=guards.can_manage_users(viewer.actor),
+        can_users=may(Manage.USERS, viewer.actor),
         **data,
     )
 
@@ -68,11 +68,8 @@ def _post(which: str, work_fn, with_login: bool = False):
         def work():
             viewer = require_viewer(request)
             check_csrf(request, form.get("csrf_token"))
-            (guards.require_projects if which == "projects" else guards.require_users)(viewer.actor)
-            ctx = ctx_of(request)
             try:
-                with write_session(ctx.engine) as s, s.begin():
-                    text = work_fn(s, form, viewer, ctx, **kw)
+                text = work_fn(ctx_of(request).admin, form, viewer.login, **kw)
             except DubanError as exc:
                 values = {k: str(v) for k, v in form.items() if k not in ("csrf_token", "password")}
                 return _page(request, which, status=status_for(exc), error=exc, values=values)
@@ -98,38 +95,37 @@ def _f(form, name: str) -> str:
     return str(form.get(name) or "").strip()
 
 
-def _add_user(s, form, viewer, ctx):
-    u = ops.add_user(
-        s,
+def _add_user(admin, form, actor: str):
+    u = admin.add_user(
+        actor,
         _f(form, "login"),
         _f(form, "name"),
         _f(form, "unit"),
         _f(form, "role"),
         _f(form, "email"),
-        str(form.get("password") or ""),
-        ctx.now(),
+        str(form.get("password") or "") or None,
     )
     return f"已新增用户 {u.login}（{u.name}）"
 
 
-def _set_password(s, form, viewer, ctx, login: str):
-    passwords.set_password(s, login, str(form.get("password") or ""))
+def _set_password(admin, form, actor: str, login: str):
+    admin.set_password(actor, login, str(form.get("password") or ""))
     return f"已重设 {login} 的密码"
 
 
-def _set_active(s, form, viewer, ctx, login: str):
+def _set_active(admin, form, actor: str, login: str):
     active = _f(form, "active") == "1"
-    ops.set_active(s, login, active, viewer.login)
+    admin.set_active(actor, login, active)
     return f"已{'启用' if active else '停用'}用户 {login}"
 
 
-def _add_unit(s, form, viewer, ctx):
-    u = ops.add_unit(s, _f(form, "code"), _f(form, "name"), _f(form, "kind"))
+def _add_unit(admin, form, actor: str):
+    u = admin.add_unit(actor, _f(form, "code"), _f(form, "name"), _f(form, "kind"))
     return f"已新增单位 {u.name}"
 
 
-def _add_project(s, form, viewer, ctx):
-    p = ops.add_project(s, _f(form, "name"), _f(form, "unit"), _f(form, "leader"), ctx.now())
+def _add_project(admin, form, actor: str):
+    p = admin.add_project(actor, _f(form, "name"), _f(form, "unit"), _f(form, "leader") or None)
     return f"已登记项目「{p.name}」"
 
 

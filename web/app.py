@@ -23,8 +23,8 @@ from sqlalchemy.engine import Engine
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
+from models.db import reader as read_engine
 from web.context import WebContext
-from web.db import read_engine
 from web.errors import Unauthenticated, body, status_for
 from web.render import make_env
 from web.settings import WebSettings

@@ -8,19 +8,15 @@ deactivated user is out at once.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import secrets
 import time
 from dataclasses import dataclass
 
 from fastapi import Request
-from sqlmodel import select
 
-from models.tables import Unit, User
-from web import passwords, tokens
+from service import accounts
 from web.context import WebContext
-from web.db import read_session
 from web.errors import CsrfFailed, TooManyAttempts, Unauthenticated
 from workflow.permissions import Actor
 
@@ -30,37 +26,39 @@ CSRF_HEADER = "x-csrf-token"
 
 @dataclass(frozen=True)
 class Viewer:
-    user_id: int
-    login: str
-    name: str
-    role: str
-    unit_id: int
-    unit_name: str
+    """The person behind a request, and how they came (a browser session or an API token)."""
+
+    actor: Actor
     via: str  # "session" | "token"
 
     @property
-    def actor(self) -> Actor:
-        return Actor(self.login, self.name, self.role, self.user_id, self.unit_id, self.unit_name, True)
+    def user_id(self) -> int:
+        assert self.actor.user_id is not None
+        return self.actor.user_id
+
+    @property
+    def login(self) -> str:
+        return self.actor.login
+
+    @property
+    def name(self) -> str:
+        return self.actor.name
+
+    @property
+    def role(self) -> str:
+        return self.actor.role
+
+    @property
+    def unit_id(self) -> int | None:
+        return self.actor.unit_id
+
+    @property
+    def unit_name(self) -> str:
+        return self.actor.unit_name
 
 
 def ctx_of(request: Request) -> WebContext:
     return request.app.state.duban
-
-
-def _fingerprint(password_hash: str | None) -> str:
-    return hashlib.sha256((password_hash or "").encode()).hexdigest()[:16]
-
-
-def _load(ctx: WebContext, **where) -> tuple[User, str] | None:
-    with read_session(ctx.reader) as s:
-        query = select(User, Unit.name).join(Unit, Unit.id == User.unit_id)
-        for k, v in where.items():
-            query = query.where(getattr(User, k) == v)
-        return s.exec(query).first()
-
-
-def _viewer(user: User, unit_name: str, via: str) -> Viewer:
-    return Viewer(user.id, user.login, user.name, user.role, user.unit_id, unit_name, via)
 
 
 def session_viewer(request: Request) -> Viewer | None:
@@ -71,9 +69,9 @@ def session_viewer(request: Request) -> Viewer | None:
     viewer = None
     uid = request.session.get("uid")
     if isinstance(uid, int):
-        row = _load(ctx_of(request), id=uid)
-        if row and row[0].active and request.session.get("pw") == _fingerprint(row[0].password_hash):
-            viewer = _viewer(row[0], row[1], "session")
+        actor = accounts.session_actor(ctx_of(request).engine, uid, request.session.get("pw"))
+        if actor is not None:
+            viewer = Viewer(actor, "session")
         else:
             request.session.pop("uid", None)
             request.session.pop("pw", None)
@@ -96,12 +94,10 @@ def api_viewer(request: Request) -> Viewer:
         if scheme.lower() != "bearer" or not token.strip():
             raise Unauthenticated("认证方式无效：请使用 Authorization: Bearer <令牌>")
         ctx = ctx_of(request)
-        with read_session(ctx.reader) as s:
-            user = tokens.lookup(s, token.strip(), ctx.now())
-            unit = s.get(Unit, user.unit_id) if user else None
-        if user is None:
+        actor = accounts.token_actor(ctx.engine, token.strip(), ctx.now())
+        if actor is None:
             raise Unauthenticated("API 令牌无效、已过期或已吊销")
-        return _viewer(user, unit.name if unit else "", "token")
+        return Viewer(actor, "token")
     viewer = require_viewer(request)
     if request.method not in ("GET", "HEAD", "OPTIONS"):
         check_csrf(request, request.headers.get(CSRF_HEADER))
@@ -161,25 +157,17 @@ def login(request: Request, login_name: str, password: str) -> Viewer:
     wait = ctx.throttle.retry_after(login_name, ip)
     if wait:
         raise TooManyAttempts(f"登录失败次数过多，请 {max(1, (wait + 59) // 60)} 分钟后再试", retry_after=wait)
-    row = _load(ctx, login=login_name) if login_name else None
-    user = row[0] if row else None
-    ok = passwords.verify(user.password_hash if user else None, password or "")
-    if not ok or user is None or not user.active:
+    try:
+        actor, fingerprint = accounts.authenticate(ctx.engine, login_name, password)
+    except accounts.BadCredentials as exc:
         ctx.throttle.failed(login_name, ip)
-        raise Unauthenticated("登录名或密码错误" if (not user or ok is False) else "该账号已停用")
+        raise Unauthenticated(exc.message) from None
     ctx.throttle.succeeded(login_name, ip)
-    if passwords.needs_rehash(user.password_hash):
-        from models.db import session as write_session
-
-        with write_session(ctx.engine) as s, s.begin():
-            fresh = s.get(User, user.id)
-            fresh.password_hash = passwords.hash_password(password)
-            user = fresh
     csrf = secrets.token_urlsafe(32)  # a new token at login: no fixation of a pre-login session
     request.session.clear()
-    request.session.update(uid=user.id, pw=_fingerprint(user.password_hash), csrf=csrf, t=int(time.time()))
+    request.session.update(uid=actor.user_id, pw=fingerprint, csrf=csrf, t=int(time.time()))
     request.scope.pop("duban.viewer", None)
-    return _viewer(user, row[1], "session")
+    return Viewer(actor, "session")
 
 
 def logout(request: Request) -> None:

@@ -9,6 +9,7 @@ from datetime import date, datetime
 
 from sqlalchemy.engine import Engine
 
+from service.directory_admin import DirectoryAdmin
 from service.problems import ProblemService
 from web.settings import WebSettings
 from web.throttle import LoginThrottle
@@ -26,10 +27,12 @@ class WebContext:
     settings: WebSettings
     throttle: LoginThrottle
     service: ProblemService = field(init=False)
+    admin: DirectoryAdmin = field(init=False)
     jobs: object | None = None  # service.scheduler.Jobs when the app runs the scheduler
 
     def __post_init__(self):
         self.service = ProblemService(self.engine, self.rules, self.clock)
+        self.admin = DirectoryAdmin(self.engine, self.clock)
 
     def now(self) -> datetime:
         return self.clock()

@@ -1,6 +1,7 @@
 """One mapping from typed errors to HTTP statuses, used by every page and every API endpoint.
 
-JSON body: ``{"code": "<stable code>", "message": "<中文说明>"}`` — the code is ``workflow.errors``'s.
+JSON body: ``{"code", "field", "value", "message"}`` — the code is ``workflow.errors``'s; ``field`` names the
+input concerned by its API name (or null).
 """
 
 from __future__ import annotations
@@ -62,7 +63,8 @@ def status_for(exc: DubanError) -> int:
 
 
 def body(exc: DubanError) -> dict:
-    return {"code": exc.code, "message": exc.message}
+    """``{code, field, value, message}``: a stable code, the input concerned (its API name) and its value."""
+    return exc.as_dict()
 
 
 # Documented on every API operation (OpenAPI "responses").

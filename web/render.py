@@ -12,9 +12,9 @@ from jinja2 import Environment, FileSystemLoader, Undefined
 from markupsafe import Markup, escape
 
 from notifications.kinds import kind_label, status_label
-from web import guards
 from web.auth import csrf_token, session_viewer
-from workflow.permissions import ACTION_LABELS
+from workflow.actions import label as action_label
+from workflow.permissions import Manage, may
 from workflow.states import Level, Rating, Recipient, Role, State
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -59,7 +59,7 @@ def make_env(tz) -> Environment:
         level_label=_label(Level),
         rating_label=_label(Rating),
         recipient_label=_label(Recipient),
-        action_label=lambda a: ACTION_LABELS.get(a, a),
+        action_label=action_label,
         kind_label=kind_label,
         status_label=status_label,
         options_html=options_html,
@@ -79,8 +79,9 @@ def render(request: Request, template: str, status: int = 200, **data) -> HTMLRe
         "csrf": csrf_token(request),
         "flash": request.session.pop("flash", None) if "flash" in request.session else None,
         "error": {"code": error.code, "message": error.message} if error is not None else None,
-        "can_review": bool(viewer and guards.can_review(viewer.actor)),
-        "can_admin": bool(viewer and guards.can_manage_users(viewer.actor)),
+        "can_review": bool(viewer and may(Manage.REVIEW, viewer.actor)),
+        "can_admin": bool(viewer and may(Manage.USERS, viewer.actor)),
+        "can_projects": bool(viewer and may(Manage.PROJECTS, viewer.actor)),
         "title": data.pop("title", "督办"),
     }
     html = request.app.state.jinja.get_template(template).render(**page, **data)

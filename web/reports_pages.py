@@ -25,9 +25,9 @@ _MEDIA = {
 def _dispatch(request: Request, period: str, half: str | None):
     from reports.dispatch import Period, build
 
-    require_viewer(request)
+    viewer = require_viewer(request)
     ctx = ctx_of(request)
-    return build(ctx.reader, ctx.rules, Period.parse(period, half or None), ctx.now()), ctx
+    return build(ctx.reader, ctx.rules, Period.parse(period, half or None), ctx.now(), viewer.login), ctx
 
 
 @router.get("/reports/dispatch")
@@ -52,9 +52,9 @@ def dispatch_xlsx_download(request: Request, period: str, half: str | None = Non
 def _agenda(request: Request, meeting: str):
     from reports.agenda import build, parse_meeting_date
 
-    require_viewer(request)
+    viewer = require_viewer(request)
     ctx = ctx_of(request)
-    return build(ctx.reader, ctx.rules, parse_meeting_date(meeting), ctx.now()), ctx
+    return build(ctx.reader, ctx.rules, parse_meeting_date(meeting), ctx.now(), viewer.login), ctx
 
 
 @router.get("/reports/agenda")

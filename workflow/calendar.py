@@ -5,9 +5,11 @@ day is not a working day ends on the next working day; "N months" ends on the sa
 or that month's last day when the date does not exist.
 
 ``chinese_calendar`` knows the State Council schedule for a range of years and raises
-``NotImplementedError`` outside it. For any other year we fall back to Monday–Friday plus the holidays
-and make-up workdays listed in the rules file, and mark every result that relied on the fallback as
-provisional, so nobody mistakes a guessed deadline for a certain one.
+``NotImplementedError`` outside it. For any other year a day is a working day iff it is Monday–Friday
+and not one of the statutory holidays the law itself fixes (``workflow.statutory``: 元旦, 春节, 清明, …
+with their make-up days), unless the rules file lists it as a holiday or make-up workday. The weekend
+days the State Council will swap in (调休) are unknown until its yearly notice, so every result that
+relied on this fallback is marked provisional, and nobody mistakes a guessed deadline for a certain one.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from datetime import date, timedelta
 from enum import StrEnum
 
 from workflow.errors import CalendarError
+from workflow.statutory import is_statutory_holiday
 
 
 class PeriodUnit(StrEnum):
@@ -126,14 +129,23 @@ class WorkCalendar:
                 return bool(chinese_calendar.is_workday(day)), False
             except NotImplementedError:
                 pass
-        # Fallback: Monday–Friday. Provisional unless the configuration declares the whole year.
-        return day.weekday() < 5, not (declared or not self.use_statutory)
+            # Fallback: what the law fixes (statutory holidays and their make-up days); the swapped
+            # weekend workdays of the year's notice are unknown, so the answer stays provisional.
+            return day.weekday() < 5 and not _statutory_day_off(day), True
+        # A declared year lists its holidays in full; without the package, Monday–Friday is the setting.
+        return day.weekday() < 5, False
 
     def is_workday(self, day: date) -> bool:
         return self.lookup(day)[0]
 
     def is_known(self, day: date) -> bool:
         return not self.lookup(day)[1]
+
+    def roll_forward(self, day: date) -> tuple[DueDate, bool]:
+        """Civil Code art. 203: a deadline ends on a working day. ``day`` itself if it is one, else the
+        next; the flag says whether it moved."""
+        due = self.next_workday(day)
+        return due, due.date != day
 
     # -- periods -----------------------------------------------------------------------------------
 
@@ -217,6 +229,14 @@ class WorkCalendar:
             day += timedelta(days=1)
             count += self.is_workday(day)
         return count
+
+
+def _statutory_day_off(day: date) -> bool:
+    """A statutory holiday or make-up day in a year the law's rules cover; False outside them."""
+    try:
+        return is_statutory_holiday(day)
+    except CalendarError:
+        return False
 
 
 def add_months(day: date, months: int) -> date:

@@ -9,10 +9,11 @@ problems that are due, with an index, however large the ledger grows.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime, time, timedelta
+from typing import ClassVar
 
-from workflow.calendar import DueDate
+from workflow.calendar import DueDate, Period, PeriodUnit, WorkCalendar
 from workflow.rules import Rules
 from workflow.states import CLOCK_STATES, Level, Light, Milestone, State
 
@@ -48,10 +49,16 @@ class Snapshot:
     suspended_from: str | None = None
     resolved_at: datetime | None = None
 
-    FIELDS = None  # filled below: the names copied to and from rows
+    FIELDS: ClassVar[tuple[str, ...]] = ()  # filled below: the names copied to and from rows
 
 
-Snapshot.FIELDS = tuple(f for f in Snapshot.__dataclass_fields__ if f != "FIELDS")
+Snapshot.FIELDS = tuple(f.name for f in fields(Snapshot))
+
+
+def is_overdue(state: str, deadline: date | None, today: date) -> bool:
+    """Overdue: the clock runs (assigned or supervised) and the deadline has passed. The one definition;
+    ``service.ledger.overdue_condition`` is its SQL."""
+    return state in CLOCK_STATES and deadline is not None and deadline < today
 
 
 def local_date(moment: datetime, rules: Rules) -> date:
@@ -88,6 +95,7 @@ def thresholds(s: Snapshot, rules: Rules) -> Thresholds:
 
 
 def _thresholds(s: Snapshot, rules: Rules) -> Thresholds:
+    assert s.deadline is not None, "thresholds exist only where a deadline runs"
     rule = rules.level(s.level)
     cal = rules.calendar
     warn_at = None
@@ -103,6 +111,7 @@ def _thresholds(s: Snapshot, rules: Rules) -> Thresholds:
 
 
 def unassigned_at(s: Snapshot, rules: Rules) -> datetime:
+    assert s.created_at is not None, "a logged problem has its creation time"
     logged = local_date(s.created_at, rules)
     return after_day(rules.calendar.add(logged, rules.assign_within).date, rules)
 
@@ -140,21 +149,107 @@ def reset_reminders() -> dict:
     )
 
 
-def shift_for_pause(s: Snapshot, paused_since: datetime, now: datetime, rules: Rules) -> dict:
-    """Move the deadline and milestones by the whole days the clock was paused (suspension, review)."""
-    days = (local_date(now, rules) - local_date(paused_since, rules)).days
-    if days <= 0 or s.deadline is None:
-        return {}
+@dataclass(frozen=True)
+class PauseCredit:
+    """What a pause gave back: ``amount`` days in ``unit`` (working days, or calendar days)."""
+
+    amount: int
+    unit: PeriodUnit
+
+
+def credit_unit(period: Period) -> PeriodUnit:
+    """The unit a pause is given back in: working days for a working-day period, else calendar days."""
+    return PeriodUnit.WORKDAYS if period.unit is PeriodUnit.WORKDAYS else PeriodUnit.CALENDAR_DAYS
+
+
+def days_lost(paused_on: date, resumed_on: date, unit: PeriodUnit, calendar: WorkCalendar) -> int:
+    """The days from the day of suspension through the day before resumption, counted in ``unit``."""
+    if resumed_on <= paused_on:
+        return 0
+    if unit is PeriodUnit.WORKDAYS:
+        return calendar.workdays_between(paused_on - timedelta(days=1), resumed_on - timedelta(days=1))
+    return (resumed_on - paused_on).days
+
+
+def give_back(due: date, credit: PauseCredit, calendar: WorkCalendar) -> DueDate:
+    """``due`` moved on by ``credit``: working days counted on from it, or calendar days added and the
+    result rolled to a working day (Civil Code art. 203). Nothing to give back leaves it where it is."""
+    return calendar.add(due, Period(credit.amount, credit.unit))
+
+
+_MILESTONE_FIELDS = (
+    ("deploy_due", Milestone.DEPLOY, "deploy_reminded_at"),
+    ("feedback_due", Milestone.FEEDBACK, "feedback_reminded_at"),
+)
+
+
+def shift_for_pause(s: Snapshot, paused_since: datetime, now: datetime, rules: Rules) -> tuple[dict, PauseCredit]:
+    """Give back the time a pause (suspension, review) took from the running period.
+
+    The days lost run from the day the clock stopped through the day before it restarted (local dates),
+    counted in the unit of the period they interrupted: working days for a working-day time limit (a
+    pause over a weekend costs nothing), calendar days for a calendar-day or month limit. The deadline
+    moves on by that many; each 13710 milestone likewise in the unit of its own period, never past the
+    new deadline. Returns the field changes and the credit given back on the deadline.
+    """
     cal = rules.calendar
-    moved = cal.next_workday(s.deadline + timedelta(days=days))
-    changes: dict = dict(
-        deadline=moved.date, deadline_provisional=s.deadline_provisional or moved.provisional, **reset_reminders()
-    )
-    for name in ("deploy_due", "feedback_due"):
+    paused_on, resumed_on = local_date(paused_since, rules), local_date(now, rules)
+    unit = credit_unit(rules.time_limit(s.level, s.category, s.severity))
+    if s.deadline is None:
+        return {}, PauseCredit(0, unit)
+    credit = PauseCredit(days_lost(paused_on, resumed_on, unit, cal), unit)
+    changes: dict = {}
+    if credit.amount:
+        moved = give_back(s.deadline, credit, cal)
+        changes.update(
+            deadline=moved.date, deadline_provisional=s.deadline_provisional or moved.provisional, **reset_reminders()
+        )
+    deadline = changes.get("deadline", s.deadline)
+    periods = rules.level(s.level).milestones
+    for name, milestone, reminded in _MILESTONE_FIELDS:
         value = getattr(s, name)
-        if value is not None:
-            changes[name] = min(cal.next_workday(value + timedelta(days=days)).date, moved.date)
-    return changes
+        if value is None:
+            continue
+        own = credit_unit(periods[milestone]) if milestone in periods else unit
+        lost = credit.amount if own is unit else days_lost(paused_on, resumed_on, own, cal)
+        if lost:
+            changes[name] = min(give_back(value, PauseCredit(lost, own), cal).date, deadline)
+            changes.setdefault(reminded, None)
+    return changes, credit
+
+
+@dataclass(frozen=True)
+class DeadlineBasis:
+    """What a deadline is computed from, kept so that it can be computed again when the calendar changes
+    (the rules file declares a year whose schedule was a guess).
+
+    ``start``: the local day the level was entered; ``period``: the level's time limit then;
+    ``given_back``: the pauses' credits summed, in ``credit_unit(period)``; ``typed``: a deadline a person
+    set, which replaces the computed one.
+    """
+
+    start: date
+    period: Period
+    given_back: int = 0
+    typed: date | None = None
+
+
+def due_from_basis(basis: DeadlineBasis, calendar: WorkCalendar) -> DueDate:
+    """The deadline ``enter_level``, typed deadlines and ``shift_for_pause`` compute from ``basis``.
+
+    Exact for working-day periods however many pauses there were. For calendar-day and month periods it
+    gives the credits back in one step, so it can come out earlier than a stored deadline when an earlier
+    pause had ended on a holiday and was rolled to the next working day before the next pause added to it
+    (art. 203 moves only the period's last day; the stored chain moved an intermediate one).
+    """
+    if basis.typed is not None:
+        base, _ = calendar.roll_forward(basis.typed)
+    else:
+        base = calendar.add(basis.start, basis.period)
+    if not basis.given_back:
+        return base
+    moved = give_back(base.date, PauseCredit(basis.given_back, credit_unit(basis.period)), calendar)
+    return DueDate(moved.date, base.provisional or moved.provisional)
 
 
 def light_for(s: Snapshot, now: datetime, rules: Rules) -> Light:

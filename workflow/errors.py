@@ -13,11 +13,15 @@ class DubanError(Exception):
     code = "error"
     exit_code = 1
 
-    def __init__(self, message: str | None = None, *, field: str | None = None, value: object = None):
+    def __init__(
+        self, message: str | None = None, *, field: str | None = None, value: object = None, label: str | None = None
+    ):
         self.message = message or (self.__doc__ or "").strip()
         # ``field`` is the input's stable API name ("unit", "deadline"); each front end words it for its
-        # user (a CLI flag, a form label). ``value`` is what was given, shortened for display.
+        # user (a CLI flag, a form label). ``label`` is how the message names it (责任单位), so a front end
+        # can point at it there. ``value`` is what was given, shortened for display.
         self.field = field
+        self.label = label
         self.value = None if value is None else _shown(value)
         super().__init__(self.message)
 

@@ -16,13 +16,15 @@ from typing import Any
 from transitions import Machine
 
 from workflow import deadlines as dl
+from workflow.actions import ACTIONS as SPECS
+from workflow.actions import USER_ACTIONS, ActionSpec, spec
+from workflow.actions import label as action_label
 from workflow.errors import InvalidTransition, InvalidValue, MissingField
-from workflow.permissions import ACTION_LABELS, Actor, Stake, check
+from workflow.permissions import Actor, Stake, allowed, check
 from workflow.rules import Rules
 from workflow.states import LADDER, Level, Milestone, Rating, Recipient, State
 
 S = State
-ACTIVE = [S.ASSIGNED, S.SUPERVISED]
 MAX_TEXT = 5000
 
 
@@ -61,6 +63,8 @@ class Ctx:
         self.now = now
         self.rules = rules
         self.params = params
+        # Escalation by the system is the automatic one (超期自动升级); a person's needs a reason.
+        self.auto = actor.is_system
         self.changes: dict[str, Any] = {}
         self.comment = ""
         self.data: dict[str, Any] = {}
@@ -69,9 +73,11 @@ class Ctx:
     def text(self, name: str, label: str, required: bool = True) -> str:
         value = (self.params.get(name) or "").strip()
         if required and not value:
-            raise MissingField(f"{label}不能为空（--{name.replace('_', '-')}）")
+            raise MissingField(f"{label}不能为空", field=name, label=label)
         if len(value) > MAX_TEXT:
-            raise InvalidValue(f"{label}过长：{len(value)} 字，最多 {MAX_TEXT} 字")
+            raise InvalidValue(
+                f"{label}过长：{len(value)} 字，最多 {MAX_TEXT} 字", field=name, value=value, label=label
+            )
         return value
 
     def notify(self, kind: str, recipients, replayable: bool = False, **payload) -> None:
@@ -89,9 +95,9 @@ def _g_assign(ev) -> bool:
     ctx: Ctx = ev.model
     p = ctx.params
     if not p.get("unit_id"):
-        raise MissingField("交办必须指定责任单位（--unit）")
+        raise MissingField("交办必须指定责任单位", field="unit", label="责任单位")
     if not p.get("person_id"):
-        raise MissingField("交办必须指定责任人（--person）")
+        raise MissingField("交办必须指定责任人", field="person", label="责任人")
     _g_deadline(ctx)
     ctx.text("section", "责任科室", required=False)
     return True
@@ -106,22 +112,41 @@ def _g_text(name: str, label: str):
 
 
 def _g_ack(ev) -> bool:
-    ctx: Ctx = ev.model
-    if ctx.snap.acked_at is not None:
-        when = ctx.snap.acked_at.astimezone(ctx.rules.timezone).strftime("%Y-%m-%d %H:%M")
-        raise InvalidTransition(f"问题 {ctx.snap.code} 已于 {when} 签收，无需重复签收")
+    _ready_ack(ev.model.snap, ev.model.rules)
     return True
+
+
+# -- readiness: guards that depend on the problem alone, not on what was typed. ``available_actions`` runs
+# them too, so a page never offers what the machine would refuse.
+
+
+def _ready_ack(snap: dl.Snapshot, rules: Rules) -> None:
+    if snap.acked_at is not None:
+        when = snap.acked_at.astimezone(rules.timezone).strftime("%Y-%m-%d %H:%M")
+        raise InvalidTransition(f"问题 {snap.code} 已于 {when} 签收，无需重复签收")
+
+
+def _ready_escalate(snap: dl.Snapshot, rules: Rules) -> None:
+    current = Level(snap.level)
+    if current == LADDER[-1]:
+        raise InvalidTransition(f"问题 {snap.code} 已在最高层级「{current.label}」，不能再升级")
+
+
+_READY = {"ack": _ready_ack, "escalate": _ready_escalate}
 
 
 def _target_level(ctx: Ctx) -> Level:
     current = Level(ctx.snap.level)
     wanted = ctx.params.get("to")
     if wanted:
-        target = Level.parse(wanted, "目标层级（--to）")
+        target = Level(Level.parse(wanted, "目标层级", field="to"))
         if LADDER.index(target) <= LADDER.index(current):
             higher = "、".join(f"{lv.value}（{lv.label}）" for lv in LADDER[LADDER.index(current) + 1 :]) or "无"
             raise InvalidValue(
-                f"目标层级 {target.value} 不高于当前层级 {current.value}（{current.label}），可升级到：{higher}"
+                f"目标层级 {target.value} 不高于当前层级 {current.value}（{current.label}），可升级到：{higher}",
+                field="to",
+                value=wanted,
+                label="目标层级",
             )
         return target
     nxt = ctx.rules.level(current).next
@@ -132,7 +157,7 @@ def _target_level(ctx: Ctx) -> Level:
 
 def _g_escalate(ev) -> bool:
     ctx: Ctx = ev.model
-    if not ctx.params.get("auto"):
+    if not ctx.auto:
         ctx.text("reason", "升级理由")
     _target_level(ctx)
     _g_deadline(ctx)
@@ -142,23 +167,32 @@ def _g_escalate(ev) -> bool:
 def _g_deadline(ctx: Ctx) -> None:
     deadline = ctx.params.get("deadline")
     if deadline is not None and deadline < _today(ctx):
-        raise InvalidValue(f"办结时限（--deadline）{deadline} 早于今天 {_today(ctx)}，请给出今天或以后的日期")
+        raise InvalidValue(
+            f"办结时限 {deadline} 早于今天 {_today(ctx)}，请给出今天或以后的日期",
+            field="deadline",
+            value=deadline,
+            label="办结时限",
+        )
 
 
 def _set_deadline(ctx: Ctx, given: date) -> None:
-    """A deadline set by a person (交办 or a supervision letter) replaces the computed one."""
-    ctx.changes["deadline"] = given
-    ctx.changes["deadline_provisional"] = not ctx.rules.calendar.is_known(given)
+    """A deadline set by a person (交办 or a supervision letter) replaces the computed one. Like every
+    deadline it ends on a working day (Civil Code art. 203): one typed on a holiday moves to the next."""
+    due, rolled = ctx.rules.calendar.roll_forward(given)
+    ctx.changes["deadline"] = due.date
+    ctx.changes["deadline_provisional"] = due.provisional
+    if rolled:
+        ctx.data["deadline_rolled_from"] = given.isoformat()
     for name in ("deploy_due", "feedback_due"):
         if ctx.changes.get(name):
-            ctx.changes[name] = min(ctx.changes[name], given)
+            ctx.changes[name] = min(ctx.changes[name], due.date)
 
 
 def _g_close(ev) -> bool:
     ctx: Ctx = ev.model
     rating = ctx.params.get("rating")
     if rating:
-        ctx.params["rating"] = Rating.parse(rating, "评价等级（--rating）").value
+        ctx.params["rating"] = Rating.parse(rating, "评价等级", field="rating").value
     return True
 
 
@@ -189,6 +223,7 @@ def _e_assign(ev) -> None:
     )
     ctx.comment = ctx.text("comment", "交办意见", required=False)
     ctx.data = {
+        **ctx.data,
         "deadline": str(ctx.changes["deadline"]),
         "routing": level.value,
         "unit_id": p["unit_id"],
@@ -227,7 +262,7 @@ def _e_supervise(ev) -> None:
 def _e_escalate(ev) -> None:
     ctx: Ctx = ev.model
     target = _target_level(ctx)
-    auto = bool(ctx.params.get("auto"))
+    auto = ctx.auto
     ctx.changes.update(dl.enter_level(ctx.snap, target, ctx.now, ctx.rules))
     if ctx.params.get("deadline"):
         _set_deadline(ctx, ctx.params["deadline"])
@@ -237,7 +272,12 @@ def _e_escalate(ev) -> None:
     else:
         ctx.comment = ctx.text("reason", "升级理由")
     ch = ctx.changes
-    ctx.data = {"deadline": str(ch["deadline"]), "auto": auto, "deadline_given": bool(ctx.params.get("deadline"))}
+    ctx.data = {
+        **ctx.data,
+        "deadline": str(ch["deadline"]),
+        "auto": auto,
+        "deadline_given": bool(ctx.params.get("deadline")),
+    }
     ctx.notify(
         "escalation",
         _level_notify(ctx, target),
@@ -260,11 +300,17 @@ def _e_suspend(ev) -> None:
 
 def _e_resume(ev) -> None:
     ctx: Ctx = ev.model
-    ctx.changes.update(dl.shift_for_pause(ctx.snap, ctx.snap.suspended_at, ctx.now, ctx.rules))
+    assert ctx.snap.suspended_at is not None, "a suspended problem has its suspension time"
+    shifted, credit = dl.shift_for_pause(ctx.snap, ctx.snap.suspended_at, ctx.now, ctx.rules)
+    ctx.changes.update(shifted)
     ctx.changes.update(suspended_at=None, suspended_from=None)
     ctx.comment = ctx.text("reason", "恢复说明", required=False)
     new_deadline = ctx.changes.get("deadline", ctx.snap.deadline)
-    ctx.data = {"deadline": str(new_deadline), "paused_since": ctx.snap.suspended_at.isoformat()}
+    ctx.data = {
+        "deadline": str(new_deadline),
+        "paused_since": ctx.snap.suspended_at.isoformat(),
+        "given_back": {"amount": credit.amount, "unit": credit.unit.value},
+    }
     ctx.notify("resumed", ctx.rules.notices["resumed"], comment=ctx.comment, due=str(new_deadline))
 
 
@@ -288,9 +334,13 @@ def _e_send_back(ev) -> None:
     ctx: Ctx = ev.model
     ctx.comment = ctx.text("reason", "退回理由")
     # The clock paused while the inspection office reviewed; the unit gets that time back.
-    ctx.changes.update(dl.shift_for_pause(ctx.snap, ctx.snap.resolved_at or ctx.now, ctx.now, ctx.rules))
+    shifted, credit = dl.shift_for_pause(ctx.snap, ctx.snap.resolved_at or ctx.now, ctx.now, ctx.rules)
+    ctx.changes.update(shifted)
     ctx.changes["resolved_at"] = None
-    ctx.data = {"deadline": str(ctx.changes.get("deadline", ctx.snap.deadline))}
+    ctx.data = {
+        "deadline": str(ctx.changes.get("deadline", ctx.snap.deadline)),
+        "given_back": {"amount": credit.amount, "unit": credit.unit.value},
+    }
     ctx.notify("sent_back", ctx.rules.notices["sent_back"], comment=ctx.comment)
 
 
@@ -352,63 +402,58 @@ def _e_unassigned(ev) -> None:
     ctx.notify("unassigned", ctx.rules.discovered_notify, replayable=True)
 
 
-TRANSITIONS: list[dict] = [
-    dict(trigger="assign", source=S.DISCOVERED, dest=S.ASSIGNED, conditions=[_g_assign], after=[_e_assign]),
-    dict(trigger="ack", source=ACTIVE, dest=None, conditions=[_g_ack], after=[_e_ack]),
-    dict(trigger="feedback", source=ACTIVE, dest=None, conditions=[_g_text("text", "反馈内容")], after=[_e_feedback]),
-    dict(trigger="note", source=list(S), dest=None, conditions=[_g_text("text", "备注内容")], after=[_e_note]),
-    dict(
-        trigger="supervise",
-        source=S.ASSIGNED,
-        dest=S.SUPERVISED,
-        conditions=[_g_text("reason", "督办意见")],
-        after=[_e_supervise],
-    ),
-    dict(trigger="escalate", source=ACTIVE, dest=S.SUPERVISED, conditions=[_g_escalate], after=[_e_escalate]),
-    dict(
-        trigger="suspend",
-        source=ACTIVE,
-        dest=S.SUSPENDED,
-        conditions=[_g_text("reason", "挂起原因")],
-        after=[_e_suspend],
-    ),
-    dict(trigger="resume", source=S.SUSPENDED, dest=S.ASSIGNED, conditions=[_resume_to_assigned], after=[_e_resume]),
-    dict(trigger="resume", source=S.SUSPENDED, dest=S.SUPERVISED, after=[_e_resume]),
-    dict(
-        trigger="resolve",
-        source=ACTIVE,
-        dest=S.REVIEW,
-        conditions=[_g_text("resolution", "办结情况")],
-        after=[_e_resolve],
-    ),
-    dict(trigger="close", source=S.REVIEW, dest=S.CLOSED, conditions=[_g_close], after=[_e_close]),
-    dict(
-        trigger="send_back",
-        source=S.REVIEW,
-        dest=S.SUPERVISED,
-        conditions=[_g_text("reason", "退回理由")],
-        after=[_e_send_back],
-    ),
-    # The sweep's actions: no state change, but each is an audited workflow step.
-    dict(trigger="warn", source=ACTIVE, dest=None, after=[_e_warn]),
-    dict(trigger="remind", source=ACTIVE, dest=None, after=[_e_remind]),
-    dict(trigger="overdue", source=ACTIVE, dest=None, after=[_e_overdue]),
-    dict(trigger="stall", source=ACTIVE, dest=None, after=[_e_stall]),
-    dict(trigger="unassigned", source=S.DISCOVERED, dest=None, after=[_e_unassigned]),
-]
+# The machine's wiring per action: its guards (conditions) and its effect. Sources, targets, roles and
+# fields come from the action table (``workflow.actions``); only behaviour lives here.
+_GUARDS: dict[str, list] = {
+    "assign": [_g_assign],
+    "ack": [_g_ack],
+    "feedback": [_g_text("text", "反馈内容")],
+    "note": [_g_text("text", "备注内容")],
+    "supervise": [_g_text("reason", "督办意见")],
+    "escalate": [_g_escalate],
+    "suspend": [_g_text("reason", "挂起原因")],
+    "resolve": [_g_text("resolution", "办结情况")],
+    "close": [_g_close],
+    "send_back": [_g_text("reason", "退回理由")],
+}
+_EFFECTS = {
+    "assign": _e_assign,
+    "ack": _e_ack,
+    "feedback": _e_feedback,
+    "note": _e_note,
+    "supervise": _e_supervise,
+    "escalate": _e_escalate,
+    "suspend": _e_suspend,
+    "resume": _e_resume,
+    "resolve": _e_resolve,
+    "close": _e_close,
+    "send_back": _e_send_back,
+    "warn": _e_warn,
+    "remind": _e_remind,
+    "overdue": _e_overdue,
+    "stall": _e_stall,
+    "unassigned": _e_unassigned,
+    "refresh": lambda ev: None,
+}
 
 
-def _plain(value):
-    """transitions treats Enum members as named states; give it the plain string values instead."""
-    if isinstance(value, list):
-        return [str(v.value) for v in value]
-    return None if value is None else str(value.value)
+def _transitions(a: ActionSpec) -> list[dict]:
+    base = dict(trigger=a.name, source=[s.value for s in a.sources], after=[_EFFECTS[a.name]])
+    if a.name == "resume":
+        # Back to the state the problem was suspended from.
+        return [
+            dict(base, dest=S.ASSIGNED.value, conditions=[_resume_to_assigned]),
+            dict(base, dest=S.SUPERVISED.value),
+        ]
+    (dest,) = a.targets or (None,)
+    return [dict(base, dest=None if dest is None else dest.value, conditions=_GUARDS.get(a.name, []))]
 
 
+TRANSITIONS: list[dict] = [t for a in SPECS.values() if a.sources for t in _transitions(a)]
 MACHINE = Machine(
     model=None,
     states=[s.value for s in S],
-    transitions=[{**t, "source": _plain(t["source"]), "dest": _plain(t["dest"])} for t in TRANSITIONS],
+    transitions=TRANSITIONS,
     initial=S.DISCOVERED.value,
     auto_transitions=False,
     send_event=True,
@@ -419,23 +464,40 @@ _TRIGGERS = {s.value: tuple(MACHINE.get_triggers(s.value)) for s in State}
 
 
 def available(state: str) -> list[str]:
+    """Every action the machine accepts from ``state`` (whoever takes it)."""
     return list(_TRIGGERS[State(state).value])
+
+
+def available_actions(snap: dl.Snapshot, actor: Actor, stake: Stake, rules: Rules) -> list[ActionSpec]:
+    """The actions ``actor`` may take on the problem now: accepted from its state, allowed to this actor,
+    and passing the guards that depend on the problem alone (not yet acknowledged, a higher level exists).
+    Pages, the API and the CLI offer exactly these; ``fire`` checks all of it again."""
+    out = []
+    for name in _TRIGGERS[State(snap.state).value]:
+        if name not in USER_ACTIONS or not allowed(name, actor, stake):
+            continue
+        ready = _READY.get(name)
+        if ready is not None:
+            try:
+                ready(snap, rules)
+            except InvalidTransition:
+                continue
+        out.append(SPECS[name])
+    return out
 
 
 def fire(
     action: str, snap: dl.Snapshot, actor: Actor, stake: Stake, now: datetime, rules: Rules, **params: Any
 ) -> Outcome:
     """Run one action on a snapshot. Raises a typed error and changes nothing when it is not allowed."""
-    if action not in MACHINE.events:
-        raise InvalidValue(f"未知操作「{action}」，可选：{'、'.join(ACTIONS)}")
+    spec(action)  # an unknown action: InvalidValue naming the allowed ones
     state = State(snap.state)
     if action not in _TRIGGERS[state.value]:
-        could = "、".join(ACTION_LABELS.get(a, a) for a in available(state) if a not in _SYSTEM_ONLY) or "无"
+        could = "、".join(action_label(a) for a in available(state) if a in USER_ACTIONS) or "无"
         raise InvalidTransition(
-            f"问题 {snap.code} 当前状态为「{state.label}」，不能{ACTION_LABELS.get(action, action)}；"
-            f"此状态下可以：{could}"
+            f"问题 {snap.code} 当前状态为「{state.label}」，不能{action_label(action)}；此状态下可以：{could}"
         )
-    check("auto_escalate" if params.get("auto") else action, actor, stake, snap.code)
+    check(action, actor, stake, snap.code)
     ctx = Ctx(snap, actor, now, rules, dict(params))
     MACHINE.events[action].trigger(ctx)
     changes = ctx.changes
@@ -450,7 +512,6 @@ def fire(
 
 
 _SNAPSHOT_FIELDS = frozenset(dl.Snapshot.FIELDS)
-_SYSTEM_ONLY = {"warn", "remind", "overdue", "stall", "unassigned"}
 
 
 def mermaid() -> str:
@@ -470,10 +531,10 @@ def mermaid() -> str:
                 key = (source, t.dest, name)
                 if key not in seen:
                     seen.add(key)
-                    lines.append(f"    {source} --> {t.dest}: {ACTION_LABELS.get(name, name)} {name}")
+                    lines.append(f"    {source} --> {t.dest}: {action_label(name)} {name}")
     lines.append(f"    {S.CLOSED.value} --> [*]")
     for source, names in internal.items():
         if source in (S.ASSIGNED, S.SUPERVISED):
-            shown = "、".join(ACTION_LABELS.get(n, n) for n in names)
+            shown = "、".join(action_label(n) for n in names)
             lines.append(f"    note right of {source}: 不改变状态：{shown}")
     return "\n".join(lines) + "\n"

@@ -1,12 +1,24 @@
-"""Who may do what. Pure: an actor and the problem's stakeholders in, a Chinese refusal or nothing out.
+"""Who may do what — every rule, once. Pure: an actor (and for problem actions the problem's stake) in,
+a yes/no or a Chinese refusal out.
 
-The same table serves the CLI, the web pages and the API, so a rule is stated once.
+Two families of rules live here:
+
+- **problem actions** (交办, 督办, 销号 …): the roles come from the action table (``workflow.actions``),
+  relative to the problem — its responsible unit, people and contracting leader;
+- **management** (users, units, projects, tokens, backups, imports, the review queue, the outbox, reports):
+  one table, ``MANAGEMENT``, by role.
+
+"The actor is active" is checked in one place, ``_active``: a deactivated account may do nothing at all,
+whatever its role, through any front end.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 
+from workflow.actions import ACTIONS, Relation, spec
+from workflow.actions import label as action_label
 from workflow.errors import PermissionDenied
 from workflow.states import Role
 
@@ -27,110 +39,148 @@ class Actor:
     def is_system(self) -> bool:
         return self.login == SYSTEM_LOGIN
 
+    def describe(self) -> str:
+        return f"{self.name}（{self.login}，{_role_label(self.role)}）"
+
 
 SYSTEM = Actor(SYSTEM_LOGIN, "系统自动", "system")
 
 
 @dataclass(frozen=True)
 class Stake:
-    """The people and units a problem belongs to."""
+    """The units and people a problem belongs to (by id)."""
 
     responsible_unit_id: int | None = None
     responsible_person_id: int | None = None
     leader_id: int | None = None
     project_leader_id: int | None = None
+    reporter_id: int | None = None
 
 
-# Actions only the scheduler's sweep performs.
-SYSTEM_ACTIONS = frozenset({"warn", "remind", "overdue", "stall", "unassigned", "auto_escalate"})
-
-ACTION_LABELS = {
-    "log": "登记问题",
-    "assign": "交办",
-    "ack": "签收（研究部署）",
-    "feedback": "反馈办理情况",
-    "note": "添加备注",
-    "supervise": "督办",
-    "escalate": "升级",
-    "suspend": "挂起",
-    "resume": "恢复",
-    "resolve": "申请销号",
-    "close": "销号",
-    "send_back": "退回",
-    "warn": "临期预警",
-    "remind": "催办",
-    "overdue": "超期催办",
-    "stall": "最高层级超期",
-    "unassigned": "逾期未交办提醒",
-    "auto_escalate": "超期自动升级",
-}
+# -- problem actions ------------------------------------------------------------------------------------
 
 
-def _is_unit_member(actor: Actor, stake: Stake) -> bool:
+def _unit_member(actor: Actor, stake: Stake) -> bool:
     return actor.unit_id is not None and actor.unit_id == stake.responsible_unit_id
 
 
-def _is_handler(actor: Actor, stake: Stake) -> bool:
-    return (_is_unit_member(actor, stake) and actor.role in (Role.STAFF, Role.UNIT_HEAD)) or (
-        actor.user_id is not None and actor.user_id in (stake.responsible_person_id, stake.leader_id)
-    )
+def _relation_holds(relation: Relation, actor: Actor, stake: Stake) -> bool:
+    if relation is Relation.ANYONE:
+        return True
+    if relation is Relation.ADMIN:
+        return actor.role == Role.ADMIN
+    if relation is Relation.OFFICE:
+        return actor.role in (Role.INSPECTOR, Role.ADMIN)
+    if relation is Relation.CONTRACTOR:
+        return (
+            actor.role == Role.COUNTY_LEADER and actor.user_id is not None and actor.user_id == stake.project_leader_id
+        )
+    if relation is Relation.HANDLER:
+        return (_unit_member(actor, stake) and actor.role in (Role.STAFF, Role.UNIT_HEAD)) or (
+            actor.user_id is not None and actor.user_id in (stake.responsible_person_id, stake.leader_id)
+        )
+    if relation is Relation.UNIT_HEAD:
+        return actor.role == Role.UNIT_HEAD and _unit_member(actor, stake)
+    return False  # Relation.SYSTEM is the system actor only (see allowed)
 
 
-def _contracts(actor: Actor, stake: Stake) -> bool:
-    return actor.role == Role.COUNTY_LEADER and actor.user_id is not None and actor.user_id == stake.project_leader_id
-
-
-def _office(actor: Actor) -> bool:
-    return actor.role in (Role.INSPECTOR, Role.ADMIN)
+def _active(actor: Actor) -> bool:
+    """The one place that decides a deactivated account may do nothing."""
+    return actor.is_system or actor.active
 
 
 def allowed(action: str, actor: Actor, stake: Stake) -> bool:
-    if actor.is_system:
-        return action in SYSTEM_ACTIONS
-    if not actor.active or action in SYSTEM_ACTIONS:
+    """May ``actor`` take workflow ``action`` on a problem with ``stake``?"""
+    a = ACTIONS.get(action)
+    if a is None or not _active(actor):
         return False
-    if action in ("log", "note"):
-        return True
-    if action in ("assign", "supervise"):
-        return _office(actor) or _contracts(actor, stake)
-    if action in ("ack", "feedback", "resolve"):
-        return actor.role == Role.ADMIN or _is_handler(actor, stake)
-    if action == "escalate":
-        return (
-            _office(actor)
-            or _contracts(actor, stake)
-            or (actor.role == Role.UNIT_HEAD and _is_unit_member(actor, stake))
-        )
-    if action in ("suspend", "resume"):
-        return _office(actor)
-    if action in ("close", "send_back"):
-        # A unit never closes its own problem, whatever its role.
-        return _office(actor) and not _is_unit_member(actor, stake)
-    return False
+    if actor.is_system:
+        return Relation.SYSTEM in a.allow
+    if a.system:
+        return False
+    if a.deny_own_unit and _unit_member(actor, stake):
+        return False
+    return any(_relation_holds(r, actor, stake) for r in a.allow)
+
+
+def check(action: str, actor: Actor, stake: Stake, code: str = "") -> None:
+    """Raise PermissionDenied, in words, unless ``allowed``."""
+    if allowed(action, actor, stake):
+        return
+    what = action_label(action)
+    if not _active(actor):
+        raise PermissionDenied(f"用户 {actor.describe()} 已停用，不能{what}", field="actor", value=actor.login)
+    a = spec(action)
+    reason = f"只有{a.who}可以{a.label}" if a.who else "该操作由系统自动执行"
+    target = f"问题 {code} " if code else ""
+    raise PermissionDenied(
+        f"{actor.describe()} 无权对{target}执行「{what}」：{reason}", field="actor", value=actor.login
+    )
+
+
+# -- management -----------------------------------------------------------------------------------------
+
+
+class Manage(StrEnum):
+    """Management actions (not about one problem)."""
+
+    USERS = "users"  # add users, activate/deactivate, set someone else's password, sign them out
+    UNITS = "units"
+    PROJECTS = "projects"
+    TOKENS = "tokens"  # someone else's API tokens
+    BACKUP = "backup"  # full export, and a restore that replaces existing data
+    IMPORT_LEDGER = "import_ledger"
+    REVIEW = "review"  # the closing-review queue
+    OUTBOX = "outbox"  # re-queue failed notices
+    SEE_EMAILS = "see_emails"  # e-mail addresses in the user directory
+    REPORTS = "reports"  # dispatch reports and the meeting agenda
+    READ_LEDGER = "read_ledger"  # the ledger, a problem, exports of them
+
+
+_ANY = frozenset(Role)
+_OFFICE = frozenset({Role.ADMIN, Role.INSPECTOR})
+_ADMIN = frozenset({Role.ADMIN})
+
+# What each management action is called and who may take it.
+MANAGEMENT: dict[Manage, tuple[str, frozenset[Role], str]] = {
+    Manage.USERS: ("管理用户", _ADMIN, "管理员"),
+    Manage.UNITS: ("管理单位", _ADMIN, "管理员"),
+    Manage.PROJECTS: ("登记项目", _OFFICE, "管理员或督查室"),
+    Manage.TOKENS: ("管理他人的 API 令牌", _ADMIN, "管理员"),
+    Manage.BACKUP: ("导出或恢复全部数据", _ADMIN, "管理员"),
+    Manage.IMPORT_LEDGER: ("导入台账", _OFFICE, "管理员或督查室"),
+    Manage.REVIEW: ("审核销号", _OFFICE, "督查室或管理员"),
+    Manage.OUTBOX: ("重发通知", _ADMIN, "管理员"),
+    Manage.SEE_EMAILS: ("查看用户邮箱", _OFFICE, "管理员或督查室"),
+    Manage.REPORTS: ("查看报表", _ANY, "在职用户"),
+    Manage.READ_LEDGER: ("查看台账", _ANY, "在职用户"),
+}
+
+
+def may(what: Manage, actor: Actor) -> bool:
+    return _active(actor) and not actor.is_system and actor.role in MANAGEMENT[what][1]
+
+
+def may_for(what: Manage, actor: Actor, owner_login: str) -> bool:
+    """For things a person may do to their own account (password, tokens) and ``what`` lets others do."""
+    if not _active(actor) or actor.is_system:
+        return False
+    return actor.login == owner_login or may(what, actor)
+
+
+def require(what: Manage, actor: Actor, owner_login: str | None = None) -> None:
+    """Raise PermissionDenied unless ``actor`` may (with ``owner_login``: or it is their own account)."""
+    ok = may_for(what, actor, owner_login) if owner_login is not None else may(what, actor)
+    if ok:
+        return
+    label, _, who = MANAGEMENT[what]
+    if not _active(actor):
+        raise PermissionDenied(f"用户 {actor.describe()} 已停用，不能{label}", field="actor", value=actor.login)
+    self_too = f"或 {owner_login} 本人" if owner_login is not None else ""
+    raise PermissionDenied(
+        f"只有{who}{self_too}可以{label}，{actor.describe()} 不可以", field="actor", value=actor.login
+    )
 
 
 def _role_label(role: str) -> str:
     return Role(role).label if role in {r.value for r in Role} else "系统"
-
-
-def check(action: str, actor: Actor, stake: Stake, code: str = "") -> None:
-    if allowed(action, actor, stake):
-        return
-    what = ACTION_LABELS.get(action, action)
-    who = f"{actor.name}（{actor.login}，{_role_label(actor.role)}）"
-    if not actor.active:
-        raise PermissionDenied(f"用户 {who} 已停用，不能{what}")
-    reason = {
-        "assign": "只有督查室、管理员或该项目的包联县级领导可以交办",
-        "supervise": "只有督查室、管理员或该项目的包联县级领导可以督办",
-        "ack": "只有责任单位的人员、责任人或分管领导可以签收",
-        "feedback": "只有责任单位的人员、责任人或分管领导可以反馈",
-        "resolve": "只有责任单位的人员、责任人或分管领导可以申请销号",
-        "escalate": "只有督查室、管理员、包联县级领导或责任单位负责人可以升级",
-        "suspend": "只有督查室或管理员可以挂起",
-        "resume": "只有督查室或管理员可以恢复",
-        "close": "只有督查室或管理员可以销号，且责任单位不能给自己的问题销号",
-        "send_back": "只有督查室或管理员可以退回，且责任单位不能审核自己的问题",
-    }.get(action, "该操作由系统自动执行")
-    target = f"问题 {code} " if code else ""
-    raise PermissionDenied(f"{who} 无权对{target}执行「{what}」：{reason}")

@@ -16,8 +16,8 @@ class _Labelled(StrEnum):
         return _LABELS[(type(self).__name__, self.value)]
 
     @classmethod
-    def parse(cls, value: str, field: str) -> _Labelled:
-        """Accept the id or the Chinese label; raise a Chinese error naming the field otherwise."""
+    def parse(cls, value: str, label: str, field: str | None = None) -> _Labelled:
+        """Accept the id or the Chinese label; raise a Chinese error naming ``label`` otherwise."""
         from workflow.errors import InvalidValue
 
         text = (value or "").strip()
@@ -25,7 +25,7 @@ class _Labelled(StrEnum):
             if text in (member.value, member.label):
                 return member
         allowed = "、".join(f"{m.value}（{m.label}）" for m in cls)
-        raise InvalidValue(f"{field}的值「{value}」无效，可选：{allowed}")
+        raise InvalidValue(f"{label}的值「{value}」无效，可选：{allowed}", field=field, value=value, label=label)
 
 
 class State(_Labelled):

@@ -27,7 +27,7 @@ def plan(s: dl.Snapshot, now: datetime, rules: Rules) -> tuple[str, dict] | None
     t = dl.thresholds(s, rules)
     if now >= t.escalate_at:
         if rules.level(s.level).next is not None:
-            return "escalate", {"auto": True}
+            return "escalate", {}
         return ("stall", {}) if s.stalled_at is None else None
     if now >= t.overdue_at:
         return ("overdue", {}) if s.overdue_reminded_at is None else None

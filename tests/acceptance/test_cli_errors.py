@@ -55,7 +55,7 @@ CASES = [
     (
         ["log", "--project", "不存在的项目", "--category", "land", "--title", "x"],
         "xu.kfq",
-        ["项目「不存在的项目」不存在"],
+        ["项目（--project）「不存在的项目」不存在", "duban project list"],
     ),
     (
         ["log", "--project", "嘉润综合物流园区", "--category", "land", "--title", "x", "--severity", "urgent"],
@@ -65,7 +65,7 @@ CASES = [
     (
         ["log", "--project", "嘉润综合物流园区", "--category", "land", "--title", "x", "--unit", "火星局"],
         "xu.kfq",
-        ["单位（--unit）「火星局」不存在"],
+        ["责任单位（--unit）「火星局」不存在", "duban unit list"],
     ),
     (
         ["log", "--project", "嘉润综合物流园区", "--category", "land", "--title", "x"],
@@ -75,7 +75,7 @@ CASES = [
     (["log", "--project", "嘉润综合物流园区", "--category", "land", "--title", "x"], None, ["--as"]),
     (["close", "{code}", "--rating", "good"], "zhang.dcs", ["当前状态为「交办」", "不能销号"]),
     (["resolve", "{code}", "--resolution", "好了"], "xu.kfq", ["无权", "申请销号"]),
-    (["feedback", "{code}", "--text", "  "], "sun.zrzy", ["反馈内容不能为空"]),
+    (["feedback", "{code}", "--text", "  "], "sun.zrzy", ["反馈内容（--text）不能为空"]),
     (
         ["escalate", "{code}", "--to", "province", "--reason", "x"],
         "zhang.dcs",

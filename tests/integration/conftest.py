@@ -1,11 +1,12 @@
-"""A real SQLite file per test, with Yangcheng's units, a few people and one project."""
+"""A fresh database per test (SQLite file and PostgreSQL, already migrated), with Yangcheng's units, a few
+people and one project."""
 
 from __future__ import annotations
 
 import pytest
 
-from models.db import create_schema, make_engine, session
-from service import directory
+from models.db import make_engine, session
+from service import directory_admin
 from service.problems import ProblemService
 from tests.conftest import Clock, at
 
@@ -21,15 +22,14 @@ PEOPLE = [
 
 
 @pytest.fixture
-def engine(db_url):
-    eng = make_engine(db_url)
-    create_schema(eng)
+def engine(migrated_db_url):
+    eng = make_engine(migrated_db_url)
     now = at("2024-01-02")
     with session(eng) as s, s.begin():
-        directory.load_units(s)
+        directory_admin.load_units(s)
         for login, name, unit, role, email in PEOPLE:
-            directory.add_user(s, login, name, unit, role, email, now)
-        directory.add_project(s, "嘉润综合物流园区", "kaifaqu", "lead", now)
+            directory_admin.create_user(s, login, name, unit, role, email, now)
+        directory_admin.create_project(s, "嘉润综合物流园区", "kaifaqu", "lead", now)
     yield eng
     eng.dispose()
 

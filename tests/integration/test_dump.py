@@ -28,11 +28,11 @@ def source(tmp_path, rules):
     create_schema(engine)
     from sqlmodel import Session
 
-    from service import directory
+    from service import directory_admin
 
     with Session(engine) as s, s.begin():
-        directory.load_units(s)
-        directory.add_user(s, "admin", "管理员", "duchashi", "admin", "a@yc.example", at("2024-01-01"))
+        directory_admin.load_units(s)
+        directory_admin.create_user(s, "admin", "管理员", "duchashi", "admin", "a@yc.example", at("2024-01-01"))
     load_sample(engine, rules, at("2024-01-10T09:00"))
     run_sweep(engine, rules, at("2024-01-20T09:00"))
     return url, engine
@@ -41,14 +41,14 @@ def source(tmp_path, rules):
 def test_round_trip_sqlite_postgresql_sqlite_loses_nothing(source, tmp_path):
     url, engine = source
     first = tmp_path / "first.jsonl"
-    header = export_dump(engine, first, at("2024-01-21"))
+    header = export_dump(engine, first, at("2024-01-21"), "admin")
     assert header["tables"]["problem"] == 10 and header["tables"]["event"] > 10 and header["tables"]["notice"] > 0
 
     pg_url = backends.new_database_url("postgresql", tmp_path)
     pg = make_engine(pg_url)
     import_dump(pg, first)
     second = tmp_path / "second.jsonl"
-    export_dump(pg, second, at("2024-01-21"))
+    export_dump(pg, second, at("2024-01-21"), "admin")
     pg.dispose()
 
     back_url = f"sqlite:///{tmp_path / 'back.db'}"
@@ -67,7 +67,7 @@ def test_round_trip_sqlite_postgresql_sqlite_loses_nothing(source, tmp_path):
 def test_restored_database_keeps_working(source, tmp_path, rules, db_url):
     url, engine = source
     path = tmp_path / "dump.jsonl"
-    export_dump(engine, path, at("2024-01-21"))
+    export_dump(engine, path, at("2024-01-21"), "admin")
     target = make_engine(db_url)
     import_dump(target, path)
     from sqlmodel import Session, select
@@ -88,19 +88,19 @@ def test_restored_database_keeps_working(source, tmp_path, rules, db_url):
 def test_restore_refuses_a_database_with_data_and_bad_files(source, tmp_path):
     url, engine = source
     path = tmp_path / "dump.jsonl"
-    export_dump(engine, path, at("2024-01-21"))
+    export_dump(engine, path, at("2024-01-21"), "admin")
     before = backends.dump(url)
     with pytest.raises(Conflict, match="不是空库"):
         import_dump(engine, path)
     truncated = tmp_path / "truncated.jsonl"
     truncated.write_text("\n".join(path.read_text("utf-8").splitlines()[:-5]) + "\n", encoding="utf-8")
     with pytest.raises(InvalidValue, match="不完整"):
-        import_dump(engine, truncated, replace=True)
+        import_dump(engine, truncated, replace=True, actor_login="admin")
     bogus = tmp_path / "bogus.jsonl"
     bogus.write_text('{"hello": 1}\n', encoding="utf-8")
     with pytest.raises(InvalidValue, match="不是 duban 备份文件"):
-        import_dump(engine, bogus, replace=True)
+        import_dump(engine, bogus, replace=True, actor_login="admin")
     assert backends.dump(url) == before  # nothing changed by any refused restore
-    import_dump(engine, path, replace=True)
+    import_dump(engine, path, replace=True, actor_login="admin")
     assert backends.dump(url) == before  # replacing with its own backup is a no-op
     engine.dispose()

@@ -74,20 +74,19 @@ def test_a_stale_version_is_rejected(svc, engine):
 def test_concurrent_update_between_read_and_write_is_detected(svc, engine, rules, clock):
     """Two writers load the same version; the second UPDATE matches no row and nothing is written."""
     from service import directory
-    from service.persist import persist, stake_fields
+    from service.persist import persist
     from workflow.machine import fire
-    from workflow.permissions import Stake
 
     p = log_and_assign(svc)
     with session(engine) as s:
         loaded = svc.load(s, p.code)
-        actor = directory.actor_for(s, "staff")
+        actor = directory.view(s).actor("staff")
     svc.act("staff", p.code, "ack")  # someone else got there first
-    outcome = fire("feedback", loaded.snap, actor, Stake(**stake_fields(loaded.parties)), clock(), rules, text="x")
+    outcome = fire("feedback", loaded.snap, actor, loaded.stake, clock(), rules, text="x")
     with session(engine) as s:
         with pytest.raises(StaleVersion):
             with s.begin():
-                persist(s, [(loaded, [outcome])], actor, clock())
+                persist(s, [(loaded, [outcome])], actor, clock(), directory.view(s))
     assert [e.action for e in svc.history(p.id)] == ["log", "assign", "ack"]
 
 
@@ -129,7 +128,7 @@ def test_sweep_twice_at_the_same_time_changes_nothing_the_second_time(svc, engin
 
 def test_a_replayed_escalation_adds_no_second_notice(svc, engine, rules, clock):
     """Even if the same escalation were computed twice, its outbox rows' unique keys keep one copy."""
-    from service.recipients import insert_notices
+    from service.recipients import insert_new_notices
 
     log_and_assign(svc)
     clock.set("2024-03-01")
@@ -139,7 +138,7 @@ def test_a_replayed_escalation_adds_no_second_notice(svc, engine, rules, clock):
         again = [{c: getattr(n, c) for c in Notice.__table__.c.keys() if c != "id"} for n in rows]
     assert rows
     with session(engine) as s, s.begin():
-        assert insert_notices(s, again) == 0
+        assert insert_new_notices(s, again) == 0
     with session(engine) as s:
         assert len(s.exec(select(Notice).where(Notice.kind == "escalation")).all()) == len(rows)
 

@@ -49,19 +49,39 @@ def test_upgrade_from_the_first_revision_keeps_every_row(db_url, rules):
                 "INSERT INTO project (id, name, unit_id, created_at) VALUES (1, '嘉润综合物流园区', 1, '2024-01-01 01:00:00')"
             )
         )
+        # A logged and assigned problem with its events, as the first revision's code wrote them.
+        conn.execute(
+            sa.text(
+                "INSERT INTO problem (id, code, project_id, title, description, category, severity, county_level,"
+                " state, level, light, reporter_id, responsible_unit_id, responsible_person_id, responsible_section,"
+                " deadline, deadline_provisional, overdue_escalations, progress, resolution, created_at, updated_at,"
+                " assigned_at, version) VALUES (1, 'WT-2024-0001', 1, '升级前登记的问题', '', 'land', 'general', false,"
+                " 'assigned', 'unit', 'green', 2, 1, 2, '', '2024-02-05', false, 0, '', '',"
+                " '2024-01-08 01:00:00', '2024-01-08 01:00:00', '2024-01-08 01:00:00', 2)"
+            )
+        )
+        conn.execute(
+            sa.text(
+                "INSERT INTO event (id, problem_id, at, actor, action, from_state, to_state, from_level, to_level,"
+                " comment, data) VALUES (1, 1, '2024-01-08 01:00:00', 'staff', 'log', NULL, 'discovered', NULL,"
+                " 'unit', '升级前登记的问题', '{}'), (2, 1, '2024-01-08 01:00:00', 'insp', 'assign', 'discovered',"
+                " 'assigned', 'unit', 'unit', '', '{}')"
+            )
+        )
+        conn.execute(sa.text("INSERT INTO code_counter (year, last) VALUES (2024, 1)"))
     if engine.dialect.name == "postgresql":
         with engine.begin() as conn:
-            for table in ("unit", "user_account", "project"):
+            for table in ("unit", "user_account", "project", "problem", "event"):
                 conn.execute(
                     sa.text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
                 )
-    svc = ProblemService(engine, rules, lambda: at("2024-01-08"))
-    code = svc.log("staff", "嘉润综合物流园区", "land", "升级前登记的问题").code
-    svc.act("insp", code, "assign", unit="ziranziyuan", person="staff")
     before = dump(db_url)
     migrate.upgrade(engine)
     after = dump(db_url)
     assert migrate.current(engine) == migrate.head() and migrate.drift(engine) == []
+    # The upgraded database works: the problem moves on through today's service.
+    svc = ProblemService(engine, rules, lambda: at("2024-01-09"))
+    assert svc.act("staff", "WT-2024-0001", "ack").version == 3
     for table, rows in before.items():
         if table == "alembic_version":
             continue

@@ -226,7 +226,7 @@ def test_provisional_deadline_is_flagged(engine, problem):
     add(engine, [n])
     with session(engine) as s:
         text = _parse(render_bytes(s, n)).get_body(("plain",)).get_content()
-    assert "办结时限：2024年2月19日（暂定）" in text and "暂按周一至周五工作日推算" in text
+    assert "办结时限：2024年2月19日（暂定）" in text and "暂按法定节假日和周一至周五工作日推算" in text
 
 
 @pytest.mark.parametrize(

@@ -92,7 +92,7 @@ def test_empty_agenda_and_bad_date(empty_county, tmp_path):
     assert agenda.items == []
     html_path, docx_path = write_agenda(agenda, empty_county.rules, tmp_path)
     assert "目前没有" in html_path.read_text("utf-8") and docx_path.exists()
-    with pytest.raises(InvalidValue, match="会议日期（--meeting）「下周一」无效"):
+    with pytest.raises(InvalidValue, match="会议日期「下周一」无效"):
         parse_meeting_date("下周一")
 
 

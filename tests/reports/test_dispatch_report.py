@@ -19,7 +19,7 @@ from openpyxl import load_workbook
 from models.db import create_schema, make_engine, session
 from reports.dispatch import Period, build
 from reports.dispatch_render import write_dispatch
-from service import directory
+from service import directory_admin
 from service.problems import ProblemService
 from service.sample import load_sample
 from service.sweep import run_sweep
@@ -50,8 +50,8 @@ def winter(request, tmp_path_factory, rules):
     engine = make_engine(backends.new_database_url(request.param, tmp_path_factory.mktemp("winter")))
     create_schema(engine)
     with session(engine) as s, s.begin():
-        directory.load_units(s)
-        directory.add_user(s, "admin", "系统管理员", "duchashi", "admin", None, at("2023-11-01"))
+        directory_admin.load_units(s)
+        directory_admin.create_user(s, "admin", "系统管理员", "duchashi", "admin", None, at("2023-11-01"))
     codes = load_sample(engine, rules, at("2024-01-02T09:00"))["problems"]
     clock = Clock(at("2024-01-02T09:00"))
     svc = ProblemService(engine, rules, clock)

@@ -10,7 +10,8 @@ from openpyxl import load_workbook
 
 from models.db import session
 from reports.columns import COLUMNS, HEADERS
-from reports.ledger_export import Filters, export_ledger
+from reports.ledger_export import export_ledger
+from service.ledger import LedgerQuery
 from service.queries import problem_detail
 
 COL = {c.key: i + 1 for i, c in enumerate(COLUMNS)}  # 1-based column numbers
@@ -18,7 +19,7 @@ COL = {c.key: i + 1 for i, c in enumerate(COLUMNS)}  # 1-based column numbers
 
 def _export(county, tmp_path, name="ledger.xlsx", **filters):
     path = tmp_path / name
-    n = export_ledger(county.engine, county.rules, county.clock.now, path, Filters(**filters))
+    n = export_ledger(county.engine, county.rules, county.clock.now, path, LedgerQuery(**filters, sort="code"), "admin")
     return path, n
 
 
@@ -114,8 +115,9 @@ def test_bad_export_paths(sample_county, tmp_path):
             sample_county.rules,
             sample_county.clock.now,
             tmp_path / "nowhere" / "x.xlsx",
-            Filters(),
+            LedgerQuery(sort="code"),
+            "admin",
         )
-    with pytest.raises(InvalidValue, match="层级（--level）"):
+    with pytest.raises(InvalidValue, match="层级的值「province」无效"):
         _export(sample_county, tmp_path, "x.xlsx", level="province")
     assert not (tmp_path / "x.xlsx").exists()

@@ -13,7 +13,8 @@ from models.db import session
 from models.tables import Event, Notice, Problem
 from reports.columns import COLUMNS
 from reports.importer import import_ledger
-from reports.ledger_export import Filters, export_ledger
+from reports.ledger_export import export_ledger
+from service.ledger import LedgerQuery
 from service.sweep import run_sweep
 from tests.conftest import at
 from workflow.errors import PermissionDenied
@@ -22,7 +23,7 @@ IMPORTED = [c.key for c in COLUMNS if c.imported]
 
 
 def _export(county, path):
-    export_ledger(county.engine, county.rules, county.clock.now, path, Filters())
+    export_ledger(county.engine, county.rules, county.clock.now, path, LedgerQuery(sort="code"), "admin")
     return path
 
 
@@ -80,7 +81,7 @@ def test_csv_round_trip(sample_county, tmp_path, rules):
     target = County(f"sqlite:///{tmp_path / 'third.db'}", rules, "2024-01-20")
     seed_directory(target.engine)
     csv_path = tmp_path / "sample.csv"
-    export_ledger(sample_county.engine, rules, sample_county.clock.now, csv_path, Filters())
+    export_ledger(sample_county.engine, rules, sample_county.clock.now, csv_path, LedgerQuery(sort="code"), "admin")
     assert _import(target, csv_path).created == 10
     a, b = _rows(_export(sample_county, tmp_path / "a.xlsx")), _rows(_export(target, tmp_path / "b.xlsx"))
     assert a.keys() == b.keys()
@@ -226,8 +227,10 @@ def test_messy_workbook_imports_correctly(empty_county, tmp_path):
     second = got["WT-2024-0002"]
     assert (second["level"], second["state"], second["county_level"]) == ("项目分包处级领导牵头协调", "督办", "是")
     assert second["deadline"].date() == date(2024, 1, 31)
-    third = got["WT-2024-0003"]  # major → the government meeting at assignment; 45338 is Excel's 2024-02-16
-    assert (third["level"], third["deadline"].date()) == ("县政府会议研究", date(2024, 2, 16))
+    # Major → the government meeting at assignment. 45338 is Excel's 2024-02-16, a Friday inside the Spring
+    # Festival holiday: like every typed deadline it ends on the next working day, the make-up Sunday 02-18.
+    third = got["WT-2024-0003"]
+    assert (third["level"], third["deadline"].date()) == ("县政府会议研究", date(2024, 2, 18))
 
 
 ERROR_HEADER = [
@@ -322,10 +325,7 @@ def test_every_error_is_reported_and_nothing_is_written(empty_county, tmp_path):
     for issue, (row, column, cell, value, fragment) in zip(report.issues, expected):
         assert (issue.row, issue.column, issue.cell, issue.value) == (row, column, cell, value), issue.line()
         assert fragment in issue.message, issue.line()
-    assert (
-        lines[0]
-        == "第 3 行，「项目名称」列（B3）：值「不存在的项目」：项目不存在；运行 duban project list 查看全部项目，或先用 duban project add 登记"
-    )
+    assert lines[0] == "第 3 行，「项目名称」列（B3）：值「不存在的项目」：项目不存在；请先在项目管理中登记该项目"
 
 
 def test_deadline_before_assignment_and_permission(empty_county, tmp_path):

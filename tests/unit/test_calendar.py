@@ -252,15 +252,19 @@ def test_package_really_does_not_know_2027():
 @pytest.mark.parametrize(
     "day, workday",
     [
-        (D(2027, 1, 1), True),
+        (D(2027, 1, 1), False),  # Friday, 元旦: a statutory holiday whatever the schedule will say
         (D(2027, 1, 2), False),
         (D(2027, 1, 3), False),
         (D(2027, 1, 4), True),
-        (D(2027, 10, 1), True),
+        (D(2027, 2, 5), False),  # Friday, 除夕 (腊月廿九)
+        (D(2027, 2, 9), False),  # Tuesday, make-up day for 春节 days on the weekend (art. 6)
+        (D(2027, 2, 11), True),  # Thursday: the notice may bridge it, but nothing in the law does
+        (D(2027, 10, 1), False),  # Friday, 国庆
+        (D(2027, 10, 4), False),  # Monday, make-up day for 10-02 and 10-03
         (D(2030, 6, 15), False),
     ],
 )
-def test_unknown_year_falls_back_to_monday_friday_provisionally(cal, day, workday):
+def test_unknown_year_falls_back_to_monday_friday_less_statutory_holidays_provisionally(cal, day, workday):
     assert cal.is_workday(day) is workday
     assert cal.lookup(day) == (workday, True)
     assert not cal.is_known(day)
@@ -269,7 +273,7 @@ def test_unknown_year_falls_back_to_monday_friday_provisionally(cal, day, workda
 @pytest.mark.parametrize(
     "start, period, end",
     [
-        (D(2026, 12, 30), "3 workdays", D(2027, 1, 4)),  # 12-31, Fri 01-01 (guessed), Mon 01-04
+        (D(2026, 12, 30), "3 workdays", D(2027, 1, 5)),  # 12-31, (01-01 元旦), Mon 01-04, Tue 01-05
         (D(2026, 12, 28), "7 calendar_days", D(2027, 1, 4)),
         (D(2026, 12, 26), "7 calendar_days", D(2027, 1, 4)),  # Saturday 01-02 → Monday
         (D(2026, 12, 15), "1 months", D(2027, 1, 15)),
@@ -290,7 +294,7 @@ def test_before_and_between_in_2027_do_not_crash(cal):
     assert cal.before(D(2027, 1, 8), P("3 workdays")) == DueDate(D(2027, 1, 5), provisional=True)
     assert cal.before(D(2027, 1, 8), P("10 calendar_days")) == DueDate(D(2026, 12, 29), provisional=True)
     assert cal.before(D(2027, 2, 28), P("1 months")) == DueDate(D(2027, 1, 28), provisional=True)
-    assert cal.workdays_between(D(2026, 12, 30), D(2027, 1, 8)) == 2 + 5
+    assert cal.workdays_between(D(2026, 12, 30), D(2027, 1, 8)) == 1 + 5  # 12-31; 01-04..01-08 (not 元旦)
 
 
 def test_extra_days_apply_in_unknown_year_but_rest_stays_provisional():
@@ -363,6 +367,57 @@ def test_use_statutory_false_still_applies_extra_days():
 def test_far_future_never_crashes(cal):
     due = cal.add(D(2035, 12, 28), P("20 workdays"))
     assert due.provisional and due.date.year == 2036
+
+
+def test_ten_workdays_from_2026_12_28_skip_new_year_2027(cal):
+    """The 2026 part from the package's published schedule; 2027-01-01 (元旦) written here, not guessed."""
+    counted = [
+        d for d in chinese_calendar.get_dates(D(2026, 12, 29), D(2026, 12, 31)) if chinese_calendar.is_workday(d)
+    ]
+    day = D(2026, 12, 31)
+    while len(counted) < 10:
+        day += timedelta(days=1)
+        if day.weekday() < 5 and day != D(2027, 1, 1):
+            counted.append(day)
+    assert D(2027, 1, 1) not in counted
+    assert cal.add(D(2026, 12, 28), P("10 workdays")) == DueDate(counted[-1], provisional=True)
+    assert cal.lookup(D(2027, 1, 1)) == (False, True)
+
+
+def test_declared_year_does_not_use_the_statutory_guess():
+    # A declared year lists its schedule in full: a guessed make-up day it does not list is a workday.
+    cal = WorkCalendar(extra_holidays=[D(2027, 2, 5), D(2027, 2, 8)], declared_years=[2027])
+    assert cal.lookup(D(2027, 2, 9)) == (True, False)
+    assert cal.lookup(D(2027, 2, 8)) == (False, False)
+
+
+def test_extra_workday_overrides_the_statutory_guess():
+    cal = WorkCalendar(extra_workdays=[D(2027, 10, 4)])
+    assert cal.lookup(D(2027, 10, 4)) == (True, False)
+    assert cal.lookup(D(2027, 10, 5)) == (False, True)
+
+
+def test_years_past_the_statutory_range_are_monday_friday(cal):
+    assert cal.lookup(D(2100, 1, 1)) == (True, True)  # a Friday: no holiday computed past 2099
+    assert cal.lookup(D(2100, 1, 2)) == (False, True)
+
+
+def test_use_statutory_false_ignores_the_law_too():
+    assert WorkCalendar(use_statutory=False).lookup(D(2027, 1, 1)) == (True, False)
+
+
+@pytest.mark.parametrize(
+    "day, rolled_to, rolled, provisional",
+    [
+        (D(2024, 10, 3), D(2024, 10, 8), True, False),  # National Day → first working day after it
+        (D(2024, 10, 8), D(2024, 10, 8), False, False),
+        (D(2024, 10, 12), D(2024, 10, 12), False, False),  # make-up Saturday is a working day
+        (D(2024, 3, 9), D(2024, 3, 11), True, False),  # Saturday → Monday
+        (D(2027, 1, 1), D(2027, 1, 4), True, True),  # 元旦 2027, guessed calendar
+    ],
+)
+def test_roll_forward_ends_a_deadline_on_a_working_day(cal, day, rolled_to, rolled, provisional):
+    assert cal.roll_forward(day) == (DueDate(rolled_to, provisional), rolled)
 
 
 # -- bad periods in arithmetic ------------------------------------------------------------------------

@@ -53,12 +53,12 @@ def clients(shared_web):
 def tokens(shared_web):
     from models.db import session
     from service import directory
-    from web import tokens as tk
+    from service import tokens as tk
 
     out = {}
     with session(shared_web.engine) as s, s.begin():
         for role in ROLES:
-            out[role] = tk.create(s, directory.find_user(s, role), "perm-test", shared_web.clock())
+            out[role] = tk.create(s, directory.view(s).user(role).id, "perm-test", shared_web.clock())
     return out
 
 

@@ -18,7 +18,7 @@ from webkit import Clock, Web, at, build_db, database_for
 
 from models.db import session
 from service import directory
-from web import tokens as tk
+from service import tokens as tk
 from web.app import create_app
 from web.settings import WebSettings
 
@@ -35,7 +35,7 @@ def api_env(request, tmp_path_factory, web_rules, password_hash):
     for state in ("discovered", "assigned", "review", "suspended"):
         w.problem(state)
     with session(engine) as s, s.begin():
-        token = tk.create(s, directory.find_user(s, "admin"), "schemathesis", clock())
+        token = tk.create(s, directory.view(s).user("admin").id, "schemathesis", clock())
     yield app, token
     engine.dispose()
     cleanup()
@@ -53,7 +53,7 @@ def _check(case, response, authenticated: bool):
     assert response.status_code < 500, where
     if response.status_code >= 400:
         body = response.json()
-        assert set(body) == {"code", "message"} and body["message"], where
+        assert set(body) == {"code", "field", "value", "message"} and body["message"], where
     if not authenticated:
         assert response.status_code in (400, 401, 404), where
 

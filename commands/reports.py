@@ -1,9 +1,4 @@
-"""Click commands for ledgers and reports, registered on the main ``duban`` group by cli.py.
-
-Keep this module light (click only at import): ``duban --help`` imports it. Everything else is imported
-inside the command functions. Errors are raised as ``workflow.errors`` types with Chinese messages;
-``cli.main`` prints them as one line and exits non-zero.
-"""
+"""Ledger files and reports: ``export-ledger``, ``import-ledger`` and ``report``. Thin calls into ``reports``."""
 
 from __future__ import annotations
 
@@ -11,8 +6,9 @@ import json
 
 import click
 
-from cli_support import Command, Group
-from cli_support import json_option as _json_option
+from commands.problems import LEDGER_FILTERS, ledger_query
+from commands.support import Command, Group, options
+from commands.support import json_option as _json_option
 
 
 def _echo_json(data) -> None:
@@ -36,52 +32,34 @@ def _progress():
     )
 
 
-_FILTERS = [
-    click.option("--state", help="状态：discovered、assigned、supervised、suspended、review、closed（或中文）"),
-    click.option("--level", help="层级：unit、county_leader、supervision_13710、government_meeting（或中文）"),
-    click.option("--unit", help="责任单位（代码、名称或别名）"),
-    click.option("--light", help="预警灯：green、blue、yellow、red（或中文）"),
-    click.option("--overdue", is_flag=True, help="只导出已超期的"),
-]
-
-
-def _with(options):
-    def decorate(f):
-        for option in reversed(options):
-            f = option(f)
-        return f
-
-    return decorate
-
-
 @click.command("export-ledger", cls=Command)
 @click.argument("path", metavar="PATH.xlsx|PATH.csv")
-@_with(_FILTERS)
+@options(*LEDGER_FILTERS)
 @_json_option
 @click.pass_obj
-def export_ledger(app, path, state, level, unit, light, overdue, as_json):
-    """导出问题台账为 Excel 工作簿（.xlsx）或 CSV（UTF-8 带 BOM，Excel 可直接打开）。"""
+def export_ledger(app, path, state, level, unit, project, category, severity, light, overdue, open_only, q, as_json):
+    """导出问题台账为 Excel 工作簿（.xlsx）或 CSV（UTF-8 带 BOM，Excel 可直接打开），筛选条件与 duban list 相同。"""
     from pathlib import Path
 
-    import sqlalchemy as sa
-
-    from models.tables import Problem
-    from reports.ledger_export import Filters
     from reports.ledger_export import export_ledger as run
 
     target = Path(path)
-    filters = Filters(state, level, unit, light, overdue)
-    with app.session() as session:
-        total = session.execute(sa.select(sa.func.count()).select_from(Problem)).scalar_one()
+    lq = ledger_query(state, level, unit, project, category, severity, light, overdue, open_only, q)
     with _progress() as bar:
-        task = bar.add_task("导出台账", total=total)
-        count = run(app.engine, app.rules, app.now, target, filters, progress=lambda n: bar.advance(task, n))
-    data = {"file": str(target), "rows": count, "filters": filters.describe()}
+        task = None
+
+        def tick(advance, total):
+            nonlocal task
+            if task is None:
+                task = bar.add_task("导出台账", total=total)
+            bar.advance(task, advance)
+
+        count = run(app.engine, app.rules, app.now, target, lq, app.actor(), progress=tick)
+    data = {"file": str(target), "rows": count}
     if as_json:
         _echo_json(data)
     else:
-        suffix = f"（{data['filters']}）" if data["filters"] else ""
-        click.echo(f"已导出 {count} 个问题到 {target}{suffix}")
+        click.echo(f"已导出 {count} 个问题到 {target}")
 
 
 @click.command("import-ledger", cls=Command)
@@ -156,11 +134,13 @@ def _out_dir(path: str):
 
     out = Path(path)
     if out.exists() and not out.is_dir():
-        raise InvalidValue(f"输出目录（--out）「{path}」已存在且不是目录")
+        raise InvalidValue(f"输出目录「{path}」已存在且不是目录", field="out", value=path, label="输出目录")
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise InvalidValue(f"无法创建输出目录（--out）「{path}」：{exc.strerror}") from None
+        raise InvalidValue(
+            f"无法创建输出目录「{path}」：{exc.strerror}", field="out", value=path, label="输出目录"
+        ) from None
     return out
 
 
@@ -176,7 +156,7 @@ def report_dispatch(app, period, half, out, as_json):
     from reports.dispatch_render import pct, write_dispatch
 
     p = Period.parse(period, half)
-    r = build(app.engine, app.rules, p, app.now)
+    r = build(app.engine, app.rules, p, app.now, app.actor())
     out_dir = _out_dir(out)
     files = write_dispatch(r, app.rules, out_dir, app.now)
     if as_json:
@@ -204,7 +184,7 @@ def report_agenda(app, meeting, out, as_json):
     from reports.agenda import build, parse_meeting_date, write_agenda
 
     day = parse_meeting_date(meeting)
-    agenda = build(app.engine, app.rules, day, app.now)
+    agenda = build(app.engine, app.rules, day, app.now, app.actor())
     files = write_agenda(agenda, app.rules, _out_dir(out))
     if as_json:
         _echo_json({**agenda.as_dict(), "files": [str(f) for f in files]})

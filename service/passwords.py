@@ -18,9 +18,9 @@ _DUMMY = _HASHER.hash("duban-dummy-password")
 
 def validate(password: str) -> str:
     if password is None or len(password) < MIN_LENGTH:
-        raise InvalidValue(f"密码至少 {MIN_LENGTH} 位")
+        raise InvalidValue(f"密码至少 {MIN_LENGTH} 位", field="password")
     if len(password) > 256:
-        raise InvalidValue("密码过长：最多 256 位")
+        raise InvalidValue("密码过长：最多 256 位", field="password")
     return password
 
 
@@ -51,7 +51,9 @@ def needs_rehash(stored: str) -> bool:
 
 def set_password(session: Session, login: str, password: str) -> User:
     """Set a user's password (in the caller's transaction)."""
-    user = directory.find_user(session, login, "用户")
+    found = directory.view(session).user(login, "用户", "login")
+    user = session.get(User, found.id)
+    assert user is not None
     user.password_hash = hash_password(password)
     session.add(user)
     return user

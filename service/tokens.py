@@ -19,14 +19,14 @@ def digest(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-def create(session: Session, user: User, name: str, now: datetime, expires_at: datetime | None = None) -> str:
+def create(session: Session, user_id: int, name: str, now: datetime, expires_at: datetime | None = None) -> str:
     name = (name or "").strip()
     if len(name) > 100:
-        raise InvalidValue("令牌名称过长：最多 100 字")
+        raise InvalidValue("令牌名称过长：最多 100 字", field="name", value=name)
     token = PREFIX + secrets.token_urlsafe(32)
     session.add(
         ApiToken(
-            user_id=user.id,
+            user_id=user_id,
             name=name,
             token_hash=digest(token),
             prefix=token[:14],
@@ -56,7 +56,7 @@ def lookup(session: Session, token: str, now: datetime) -> User | None:
 def revoke(session: Session, token_id: int, now: datetime) -> ApiToken:
     tok = session.get(ApiToken, token_id)
     if tok is None:
-        raise NotFound(f"令牌编号 {token_id} 不存在；运行 duban token list 查看")
+        raise NotFound(f"令牌编号 {token_id} 不存在", field="token", value=token_id)
     if tok.revoked_at is None:
         tok.revoked_at = now
         session.add(tok)

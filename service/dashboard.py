@@ -10,8 +10,8 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from models.tables import Problem, Project, Unit
-from service.queries import row_dict
-from web.ledger import base_query
+from service.ledger import ledger_row, ledger_select
+from workflow.permissions import Manage, may
 from workflow.states import CLOCK_STATES, OPEN_STATES, Level, Light, Role, State
 
 OPEN = [s.value for s in OPEN_STATES]
@@ -112,11 +112,11 @@ def _daily(session: Session, column, tz) -> dict:
 
 def red_items(session: Session, today: date, limit: int = 10) -> list[dict]:
     q = (
-        base_query()
+        ledger_select()
         .where(Problem.light == Light.RED.value, Problem.state.in_(OPEN))
         .order_by(Problem.deadline, Problem.code)
     )
-    return [row_dict(*r, today=today) for r in session.exec(q.limit(limit)).all()]
+    return [ledger_row(r, today) for r in session.execute(q.limit(limit))]
 
 
 def my_items(session: Session, viewer, today: date, limit: int = 20) -> list[dict]:
@@ -128,15 +128,36 @@ def my_items(session: Session, viewer, today: date, limit: int = 20) -> list[dic
         mine.append(p.responsible_unit_id == viewer.unit_id)
     if viewer.role == Role.COUNTY_LEADER:
         mine.append(Project.leader_id == viewer.user_id)
-    if viewer.role in (Role.INSPECTOR, Role.ADMIN):
+    if may(Manage.REVIEW, viewer):
         mine.append(p.state == State.REVIEW.value)
-    q = base_query().where(p.state.in_(OPEN), sa.or_(*mine)).order_by(LIGHT_ORDER, p.deadline, p.code)
-    return [row_dict(*r, today=today) for r in session.exec(q.limit(limit)).all()]
+    q = ledger_select().where(p.state.in_(OPEN), sa.or_(*mine)).order_by(LIGHT_ORDER, p.deadline, p.code)
+    return [ledger_row(r, today) for r in session.execute(q.limit(limit))]
 
 
 LIGHT_ORDER = sa.case({"red": 0, "yellow": 1, "blue": 2, "green": 3}, value=Problem.light, else_=4)
 
 
 def review_queue(session: Session, today: date, limit: int = 200) -> list[tuple[dict, datetime | None, str]]:
-    q = base_query().where(Problem.state == State.REVIEW.value).order_by(Problem.resolved_at, Problem.code).limit(limit)
-    return [(row_dict(*r, today=today), r[0].resolved_at, r[0].resolution) for r in session.exec(q).all()]
+    q = (
+        ledger_select()
+        .add_columns(Problem.resolved_at, Problem.resolution)
+        .where(Problem.state == State.REVIEW.value)
+        .order_by(Problem.resolved_at, Problem.code)
+        .limit(limit)
+    )
+    return [(ledger_row(r, today), r.resolved_at, r.resolution) for r in session.execute(q)]
+
+
+def overview(engine, actor, tz, today: date) -> dict:
+    """Everything the dashboard shows, in one read."""
+    from models.db import reader
+    from models.db import session as open_session
+
+    with open_session(reader(engine)) as s:
+        return dict(
+            c=counts(s),
+            overdue=overdue_by_unit(s, today),
+            chart=open_closed_series(s, tz, today),
+            red=red_items(s, today),
+            mine=my_items(s, actor, today),
+        )
