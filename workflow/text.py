@@ -148,14 +148,14 @@ def clean(value: str | None, *, field: str, label: str, kind: TextKind, required
     if value is None:
         value = ""
     if not isinstance(value, str):
-        raise InvalidValue(f"{label}应为文字，而不是 {type(value).__name__}", field=field, value=value)
+        raise InvalidValue(f"{label}应为文字，而不是 {type(value).__name__}", field=field, value=value, label=label)
     text = unicodedata.normalize("NFC", value)
     if kind.multiline:
         text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\u2028", "\n").replace("\u2029", "\n")
     text = text.strip(_TRIM)
     if not text:
         if required:
-            raise MissingField(f"{label}不能为空", field=field, value=printable(value))
+            raise MissingField(f"{label}不能为空", field=field, value=printable(value), label=label)
         return ""
     for i, ch in enumerate(text):
         kind_of = _problem(text, i, kind.multiline)
@@ -164,12 +164,14 @@ def clean(value: str | None, *, field: str, label: str, kind: TextKind, required
                 f"{label}含有{kind_of} {_describe(ord(ch))}（第 {i + 1} 个字符）；{_rule(label, kind_of, kind.multiline)}",
                 field=field,
                 value=printable(value),
+                label=label,
             )
     if len(text) > kind.max_length:
         raise InvalidValue(
             f"{label}过长：{len(text)} 个字符，最多 {kind.max_length} 个字符",
             field=field,
             value=printable(value),
+            label=label,
         )
     return text
 
