@@ -19,7 +19,7 @@ LEDGER_FILTERS = [
     click.option("--light", help="预警灯：green、blue、yellow、red（或中文）"),
     click.option("--overdue", is_flag=True, help="只看已超期的"),
     click.option("--open-only", is_flag=True, help="只看未销号的"),
-    click.option("--search", "q", default="", help="按编号、标题、描述搜索"),
+    click.option("--search", "q", default="", help="按编号、标题、描述、反馈、意见、项目或单位名称中的任意片段搜索"),
 ]
 
 

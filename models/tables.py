@@ -64,14 +64,26 @@ _problem_version = sa.Column("version", sa.Integer, nullable=False)
 class Problem(SQLModel, table=True):
     __tablename__ = "problem"
     __mapper_args__ = {"version_id_col": _problem_version}
+    # The ledger lists newest code first: an index per common filter that ends in ``code`` hands the rows
+    # over already in that order, so a page (and a keyset page) is a seek, not a sort of every match.
     __table_args__ = (
         sa.Index("ix_problem_state_level", "state", "level"),
-        sa.Index("ix_problem_unit_state", "responsible_unit_id", "state"),
+        sa.Index("ix_problem_state_code", "state", "code"),
+        sa.Index("ix_problem_unit_code", "responsible_unit_id", "code"),
+        sa.Index("ix_problem_unit_state_code", "responsible_unit_id", "state", "code"),
+        sa.Index("ix_problem_project_code", "project_id", "code"),
+        sa.Index("ix_problem_light_code", "light", "code"),
+        # Overdue by unit (the dashboard): only the open problems past their deadline are read.
+        sa.Index("ix_problem_state_deadline_unit", "state", "deadline", "responsible_unit_id"),
+        # A person's own problems (the dashboard's "mine").
+        sa.Index("ix_problem_responsible_person_id", "responsible_person_id"),
+        sa.Index("ix_problem_leader_id", "leader_id"),
+        sa.Index("ix_problem_reporter_id", "reporter_id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
     code: str = Field(max_length=32, unique=True, index=True)
-    project_id: int = Field(foreign_key="project.id", index=True)
+    project_id: int = Field(foreign_key="project.id")
     # Text, not VARCHAR: the service caps titles at 200 characters, but imported or older rows may be longer.
     title: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
     description: str = Field(default="", sa_column=sa.Column(sa.Text, nullable=False, default=""))
@@ -80,7 +92,7 @@ class Problem(SQLModel, table=True):
     county_level: bool = Field(default=False)
     state: str = Field(max_length=32)
     level: str = Field(max_length=32)
-    light: str = Field(default="green", max_length=16, index=True)
+    light: str = Field(default="green", max_length=16)
 
     reporter_id: int | None = Field(default=None, foreign_key="user_account.id")
     reporting_unit_id: int | None = Field(default=None, foreign_key="unit.id")
@@ -215,3 +227,26 @@ class ApiToken(SQLModel, table=True):
     created_at: datetime | None = _ts(nullable=False)
     expires_at: datetime | None = _ts()
     revoked_at: datetime | None = _ts()
+
+
+class LedgerTally(SQLModel, table=True):
+    """The dashboard's counts, kept by database triggers (``models.tally``): signed rows per key, summed by
+    ``service.tally`` and compacted now and then. Never dumped: a restore rebuilds it through the triggers."""
+
+    __tablename__ = "ledger_tally"
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=100)
+    n: int
+
+
+class LoginFailure(SQLModel, table=True):
+    """A failed sign-in (``service.login_throttle``): shared by every web worker and kept across restarts."""
+
+    __tablename__ = "login_failure"
+    __table_args__ = (sa.Index("ix_login_failure_key", "login", "ip", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    login: str = Field(max_length=64)
+    ip: str = Field(max_length=64)
+    at: datetime | None = _ts(nullable=False, index=True)

@@ -30,8 +30,8 @@ LIGHT_FILLS = {"red": ("FFC00000", "FFFFFFFF"), "yellow": ("FFFFD966", "FF000000
 DATE_FORMAT = "yyyy-mm-dd"
 
 
-def _query(lq: LedgerQuery, today: date):
-    """The export's columns, filtered and ordered by the ledger query (``service.ledger``)."""
+def _query():
+    """The export's columns (``service.ledger.batches`` filters and orders them by the ledger query)."""
     p, proj = Problem.__table__, Project.__table__
     unit = Unit.__table__.alias("ru")
     q = sa.select(
@@ -62,7 +62,10 @@ def _query(lq: LedgerQuery, today: date):
         p.c.closed_at,
         p.c.rating,
     ).select_from(p.join(proj, proj.c.id == p.c.project_id).outerjoin(unit, unit.c.id == p.c.responsible_unit_id))
-    return q.where(*ledger.where(lq, today)).order_by(*ledger.order_by(lq))
+    return q
+
+
+_WIDTH = 26  # the columns of ``_query``; the keyset columns ``batches`` adds follow them
 
 
 def person_labels(session) -> dict[int, str]:
@@ -74,18 +77,18 @@ def person_labels(session) -> dict[int, str]:
 
 def ledger_rows(session, rules: Rules, today: date, lq: LedgerQuery) -> Iterator[dict]:
     """The ledger as dicts keyed by column key; dates are ``date`` objects, enums are Chinese labels.
-    ``lq`` must be validated (``LedgerQuery.validated``), so a bad filter is refused before any file opens."""
-    return _rows(session, _query(lq, today), rules, today)
+    ``lq`` must be validated (``LedgerQuery.validated``), so a bad filter is refused before any file opens.
+    Rows are read in keyset batches (``service.ledger.batches``): flat memory however long the ledger."""
+    return _rows(session, ledger.batches(session, _query(), lq, today), rules, today)
 
 
-def _rows(session, query, rules: Rules, today: date) -> Iterator[dict]:
+def _rows(session, result, rules: Rules, today: date) -> Iterator[dict]:
     people = person_labels(session)
     tz = rules.timezone
 
     def day(moment: datetime | None) -> date | None:
         return moment.astimezone(tz).date() if moment else None
 
-    result = session.execute(query)
     for seq, r in enumerate(result, start=1):
         (
             code,
@@ -114,7 +117,7 @@ def _rows(session, query, rules: Rules, today: date) -> Iterator[dict]:
             resolved,
             closed,
             rating,
-        ) = r
+        ) = r[:_WIDTH]
         routed = rules.initial_level(severity, county_level)
         closed_day, resolved_day = day(closed), day(resolved)
         rating_label = Rating(rating).label if rating else ""
@@ -169,11 +172,12 @@ def export_ledger(
     if not path.parent.exists():
         raise InvalidValue(f"导出目录「{path.parent}」不存在", field="path", value=str(path.parent))
     today = now.astimezone(rules.timezone).date()
+    from models.db import reader
     from models.db import session as open_session
 
     tmp = path.with_name(f".{path.name}.part")
     try:
-        with open_session(engine) as session:
+        with open_session(reader(engine)) as session:  # a read transaction: writers are not held up
             view = directory.view(session)
             require(Manage.READ_LEDGER, view.actor(actor_login))
             lq = lq.validated(view)

@@ -20,8 +20,9 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.engine import Engine
 
-from service import lease
+from service import lease, tally
 from service.digests import record_digests, record_dispatch
+from service.maintenance import refresh_statistics
 from service.sweep import run_sweep
 from workflow.rules import Rules
 
@@ -90,6 +91,10 @@ class Jobs:
 
     def _sweep(self, now: datetime, report: TickReport, batch: int = 2000) -> None:
         result = run_sweep(self.engine, self.rules, now, batch=batch)
+        # Housekeeping: fold the dashboard tally's signed rows (one per change since the last round) into one
+        # per key; on SQLite, refresh the planner's statistics once the ledger has grown by a quarter.
+        tally.compact(self.engine)
+        refresh_statistics(self.engine)
         report.swept = True
         for action, n in result.actions.items():
             report.actions[action] = report.actions.get(action, 0) + n

@@ -141,13 +141,22 @@ def list_problems(
     light: LightName | None = None,  # type: ignore[valid-type]
     overdue: bool = False,
     open_only: bool = False,
-    q: str | None = Query(None, max_length=ledger.MAX_SEARCH),
+    q: str | None = Query(
+        None,
+        max_length=ledger.MAX_SEARCH,
+        description="搜索：编号、标题、描述、反馈、办结情况、办理意见、项目和单位名称中的任意片段；空格分隔多个词（须全部出现）",
+    ),
     project: str | None = Query(None, max_length=200, description="项目名称或编号"),
     sort: str = Query(
         ledger.DEFAULT_SORT, max_length=20, description="code、deadline、updated、light、state、level；前加 - 为倒序"
     ),
-    page_no: int = Query(1, alias="page", ge=1, le=ledger.MAX_PAGE),
+    page_no: int = Query(
+        1, alias="page", ge=1, le=1_000_000_000, description=f"页码（1–{ledger.MAX_PAGE}；更深的页用 cursor）"
+    ),
     per_page: int = Query(ledger.DEFAULT_PER_PAGE, ge=1, le=ledger.MAX_PER_PAGE),
+    cursor: str | None = Query(
+        None, max_length=1000, description="上一次返回的 next_cursor 或 prev_cursor：从该位置继续翻页（与 page 二选一）"
+    ),
 ) -> dict:
     ctx = ctx_of(request)
     lq = LedgerQuery(
@@ -164,14 +173,25 @@ def list_problems(
         sort=sort,
         page=page_no,
         per_page=per_page,
+        cursor=cursor or "",
     )
     result = ledger.browse(ctx.reader, viewer.login, lq, ctx.today())
+    items = []
+    for row in result.rows:
+        item = {k: v for k, v in row.items() if k not in ("title_marks", "snippet", "rank")}
+        if "rank" in row:
+            item["match"] = {"rank": row["rank"], "snippet": "".join(text for text, _ in row["snippet"])}
+        items.append(item)
     return {
         "total": result.total,
-        "page": result.query.page,
+        "total_exact": result.total_exact,
+        "page": result.position,
         "per_page": result.query.per_page,
         "pages": result.pages,
-        "items": result.rows,
+        "next_cursor": result.next_cursor,
+        "prev_cursor": result.prev_cursor,
+        "search_bounded": result.bounded,
+        "items": items,
     }
 
 

@@ -24,11 +24,11 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
 from models.db import reader as read_engine
+from service.login_throttle import SharedLoginThrottle
 from web.context import WebContext
 from web.errors import Unauthenticated, body, status_for
 from web.render import make_env
 from web.settings import WebSettings
-from web.throttle import LoginThrottle
 from workflow.errors import DubanError
 from workflow.rules import Rules
 
@@ -127,7 +127,7 @@ def create_app(
         rules=rules,
         clock=clock,
         settings=settings,
-        throttle=LoginThrottle(settings.login_max_failures, settings.login_window_seconds),
+        throttle=SharedLoginThrottle(engine, settings.login_max_failures, settings.login_window_seconds),
     )
     if run_scheduler or mail is not None:
         from notifications.config import MailConfig

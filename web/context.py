@@ -12,7 +12,7 @@ from sqlalchemy.engine import Engine
 from service.directory_admin import DirectoryAdmin
 from service.problems import ProblemService
 from web.settings import WebSettings
-from web.throttle import LoginThrottle
+from web.throttle import Throttle
 from workflow.rules import Rules
 
 Clock = Callable[[], datetime]
@@ -25,7 +25,7 @@ class WebContext:
     rules: Rules
     clock: Clock
     settings: WebSettings
-    throttle: LoginThrottle
+    throttle: Throttle
     service: ProblemService = field(init=False)
     admin: DirectoryAdmin = field(init=False)
     jobs: object | None = None  # service.scheduler.Jobs when the app runs the scheduler

@@ -17,7 +17,7 @@ from fastapi.responses import FileResponse, RedirectResponse
 from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 
-from service import dashboard, directory, ledger
+from service import dashboard, directory, ledger, search
 from service.ledger import DEFAULT_SORT, LedgerPage, LedgerQuery
 from service.problems import normalize_code
 from service.queries import problem_page, review_queue
@@ -134,8 +134,9 @@ def ledger_query(request: Request) -> LedgerQuery:
         open_only=flag("open_only"),
         q=qp.get("q", ""),
         sort=qp.get("sort", "") or DEFAULT_SORT,
-        page=query_int(qp.get("page"), "page", 1, ledger.MAX_PAGE),
+        page=query_int(qp.get("page"), "page", 1),
         per_page=query_int(qp.get("per_page"), "per_page", ctx_of(request).settings.page_size, ledger.MAX_PER_PAGE),
+        cursor=qp.get("cursor", "")[:1000],
     )
 
 
@@ -148,7 +149,7 @@ def ledger_page(request: Request):
         lq = ledger_query(request)
         result = ledger.browse(ctx.reader, require_viewer(request).login, lq, ctx.today())
     except (InvalidValue, NotFound) as exc:
-        empty = LedgerQuery()
+        empty = LedgerQuery(q=request.query_params.get("q", "")[: ledger.MAX_SEARCH])
         return render(
             request,
             "ledger.html",
@@ -160,6 +161,7 @@ def ledger_page(request: Request):
             lq=empty,
             opts=opts,
             qs="",
+            limits=_LIMITS,
         )
     return render(
         request,
@@ -170,7 +172,16 @@ def ledger_page(request: Request):
         lq=result.query,
         opts=opts,
         qs=result.query.params(page=1, sort=DEFAULT_SORT),
+        limits=_LIMITS,
     )
+
+
+_LIMITS = {
+    "max_page": ledger.MAX_PAGE,
+    "short_scan": search.SHORT_SCAN,
+    "min_indexed": search.MIN_INDEXED,
+    "count_cap": ledger.COUNT_CAP,
+}
 
 
 @router.get("/ledger.xlsx")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,7 +47,14 @@ def load_secret(path: Path) -> str:
         return path.read_text("utf-8").strip()
     path.parent.mkdir(parents=True, exist_ok=True)
     key = secrets.token_urlsafe(48)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another process made it first: use theirs, once it is written
+        for _ in range(100):
+            if key := path.read_text("utf-8").strip():
+                return key
+            time.sleep(0.01)
+        raise InvalidValue(f"签名密钥文件 {path} 是空的：请删除后重试，或设置 DUBAN_SECRET_KEY") from None
     with os.fdopen(fd, "w", encoding="utf-8") as f:
         f.write(key)
     return key

@@ -1,4 +1,8 @@
-"""Login throttling, in memory, per process: after ``max_failures`` failed logins for one login name
+"""The throttle a web app uses (``Throttle``), and an in-memory one. ``web.app`` uses
+``service.login_throttle.SharedLoginThrottle`` (in the database, shared by every worker); this in-memory
+class remains for a single process that needs no database for it.
+
+Login throttling, in memory, per process: after ``max_failures`` failed logins for one login name
 from one IP address within ``window`` seconds, that pair is refused until the oldest failure leaves the
 window. A successful login clears the pair.
 
@@ -13,6 +17,13 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
+from typing import Protocol
+
+
+class Throttle(Protocol):
+    def retry_after(self, login: str, ip: str) -> int: ...
+    def failed(self, login: str, ip: str) -> None: ...
+    def succeeded(self, login: str, ip: str) -> None: ...
 
 
 class LoginThrottle:
