@@ -13,6 +13,8 @@ from typing import Any
 
 import click
 
+from workflow.text import printable as text_printable
+
 DEMO_PASSWORD = "duban-demo-2024"  # sample data only: `init --sample` sets it for the fictional users
 
 
@@ -201,17 +203,9 @@ def describe(exc) -> str:
 
 
 def printable(text: Any) -> str:
-    """Text for a terminal: control characters shown escaped (``\\x1b``), never sent raw."""
-    out = []
-    for ch in str(text):
-        code = ord(ch)
-        if ch in "\n\t" or not (
-            code < 0x20 or 0x7F <= code < 0xA0 or 0x202A <= code <= 0x202E or 0x2066 <= code <= 0x2069
-        ):
-            out.append(ch)
-        else:
-            out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
-    return "".join(out)
+    """Text for a terminal: control, bidi and invisible characters shown escaped (``\\x1b``), never sent raw
+    (``workflow.text.printable``, the text gate's other half)."""
+    return text_printable(str(text))
 
 
 def emit(as_json: bool, data, render) -> None:

@@ -111,6 +111,16 @@ def clean(value: Any) -> str:
     return str(value).translate(_FULLWIDTH).strip()
 
 
+def text_of(value: Any) -> str:
+    """A free-text cell (title, description, progress …) as typed: None → "", numbers without ".0",
+    trimmed like the service trims — but no folding, so an exported text comes back byte for byte."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return str(value).strip()
+
+
 # -- enums -----------------------------------------------------------------------------------------
 
 STATE_SYNONYMS = {

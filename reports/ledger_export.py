@@ -229,14 +229,20 @@ def export_ledger(
 
 
 def _write_csv(path: Path, rows, progress) -> int:
+    from reports.cells import csv_cell
+
     count = 0
     with path.open("w", encoding="utf-8-sig", newline="") as f:  # the BOM makes Excel read UTF-8
         writer = csv.writer(f)
-        writer.writerow(HEADERS)
+        writer.writerow([csv_cell(h) for h in HEADERS])
         keys = [c.key for c in COLUMNS]
         for row in rows:
+            # Every cell through csv_cell: a title such as "=HYPERLINK(…)" must stay text (reports/cells.py).
             writer.writerow(
-                ["" if row[k] is None else (row[k].isoformat() if isinstance(row[k], date) else row[k]) for k in keys]
+                [
+                    "" if row[k] is None else csv_cell(row[k].isoformat() if isinstance(row[k], date) else str(row[k]))
+                    for k in keys
+                ]
             )
             count += 1
             if progress and count % 1000 == 0:
@@ -253,6 +259,8 @@ def _write_xlsx(path: Path, rows, now: datetime, rules: Rules, filters: str, pro
     from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
     from openpyxl.worksheet.properties import PageSetupProperties
 
+    from reports.cells import xlsx_cell, xlsx_text
+
     wb = Workbook(write_only=True)
     ws = wb.create_sheet("问题台账")
     ncol = len(COLUMNS)
@@ -267,7 +275,7 @@ def _write_xlsx(path: Path, rows, now: datetime, rules: Rules, filters: str, pro
 
     local = now.astimezone(rules.timezone)
     subtitle = f"（截至 {local:%Y年%m月%d日 %H:%M}" + (f"；{filters}" if filters else "") + "）"
-    title = WriteOnlyCell(ws, value=TITLE + subtitle)
+    title = xlsx_text(ws, TITLE + subtitle)
     title.font = Font(bold=True, size=14)
     ws.append([title])
 
@@ -276,7 +284,7 @@ def _write_xlsx(path: Path, rows, now: datetime, rules: Rules, filters: str, pro
     head_fill = PatternFill("solid", fgColor="FFD9E1F2")
     header = []
     for c in COLUMNS:
-        cell = WriteOnlyCell(ws, value=c.header)
+        cell = xlsx_text(ws, c.header)
         cell.font, cell.fill, cell.border = Font(bold=True), head_fill, border
         cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
         header.append(cell)
@@ -312,8 +320,7 @@ def _write_xlsx(path: Path, rows, now: datetime, rules: Rules, filters: str, pro
     for row in rows:
         out = []
         for i, key in enumerate(keys):
-            value = row[key]
-            cell = WriteOnlyCell(ws, value=None if value == "" else value)
+            cell = xlsx_cell(ws, row[key])  # strings as text, never formulas (reports/cells.py)
             cell._style = copy(plain[i])
             out.append(cell)
         if row["_overdue"]:

@@ -29,16 +29,18 @@ from service.persist import Loaded, loaded_from_row, persist, select_loaded, sel
 from workflow import deadlines as dl
 from workflow.actions import ACTIONS
 from workflow.dates import parse_date
-from workflow.errors import InvalidValue, MissingField, NotFound, StaleVersion
+from workflow.errors import InvalidValue, NotFound, StaleVersion
 from workflow.machine import fire
 from workflow.permissions import Actor, Stake, check
 from workflow.rules import Rules
 from workflow.states import Category, Light, Role, Severity, State
+from workflow.text import TextKind
+from workflow.text import clean as clean_text
 
 Clock = Callable[[], datetime]
 CODE_RE = re.compile(r"^WT-\d{4}-\d{4,}$")
 PROBLEM, EVENT, COUNTER = Problem.__table__, Event.__table__, CodeCounter.__table__
-MAX_TITLE, MAX_DESCRIPTION = 200, 5000
+MAX_TITLE, MAX_DESCRIPTION = TextKind.TITLE.max_length, TextKind.TEXT.max_length
 
 
 def normalize_code(code: str) -> str:
@@ -79,24 +81,9 @@ def new_problem(
     county_level: bool = False,
 ) -> NewProblem:
     """Check what a person typed to log a problem."""
-    title = (title or "").strip()
-    if not title:
-        raise MissingField("问题标题不能为空", field="title", label="问题标题")
-    if len(title) > MAX_TITLE:
-        raise InvalidValue(
-            f"问题标题过长：{len(title)} 字，最多 {MAX_TITLE} 字；详情请写在问题描述中",
-            field="title",
-            value=title,
-            label="问题标题",
-        )
-    description = (description or "").strip()
-    if len(description) > MAX_DESCRIPTION:
-        raise InvalidValue(
-            f"问题描述过长：{len(description)} 字，最多 {MAX_DESCRIPTION} 字",
-            field="description",
-            value=description,
-            label="问题描述",
-        )
+    # The one text gate (workflow/text.py): NFC, no control/bidi/invisible characters, the same caps everywhere.
+    title = clean_text(title, field="title", label="问题标题", kind=TextKind.TITLE, required=True)
+    description = clean_text(description, field="description", label="问题描述", kind=TextKind.TEXT)
     category_v = Category.parse(category, "问题类型", field="category").value
     severity_v = Severity.parse(severity or "general", "问题性质", field="severity").value
     proj = view.project(project, "项目", "project")

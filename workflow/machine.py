@@ -25,9 +25,10 @@ from workflow.errors import InvalidTransition, InvalidValue, MissingField
 from workflow.permissions import Actor, Stake, allowed, check
 from workflow.rules import Rules
 from workflow.states import LADDER, Level, Milestone, Rating, Recipient, State
+from workflow.text import TextKind, clean
 
 S = State
-MAX_TEXT = 5000
+MAX_TEXT = TextKind.TEXT.max_length
 
 
 @dataclass(frozen=True)
@@ -73,14 +74,8 @@ class Ctx:
         self.notices: list[NoticeIntent] = []
 
     def text(self, name: str, label: str, required: bool = True) -> str:
-        value = (self.params.get(name) or "").strip()
-        if required and not value:
-            raise MissingField(f"{label}不能为空", field=name, label=label)
-        if len(value) > MAX_TEXT:
-            raise InvalidValue(
-                f"{label}过长：{len(value)} 字，最多 {MAX_TEXT} 字", field=name, value=value, label=label
-            )
-        return value
+        # The one text gate: multi-line text, control/bidi/invisible characters refused, MAX_TEXT characters.
+        return clean(self.params.get(name), field=name, label=label, kind=TextKind.TEXT, required=required)
 
     def notify(self, kind: str, recipients, replayable: bool = False, **payload) -> None:
         self.notices.append(NoticeIntent(kind, tuple(dict.fromkeys(recipients)), payload, replayable))

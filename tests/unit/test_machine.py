@@ -330,3 +330,14 @@ def test_a_supervision_letter_may_set_its_own_deadline(rules):
     assert out.changes["feedback_due"] <= date(2024, 1, 12) and out.data["deadline_given"] is True
     with pytest.raises(InvalidValue, match="早于今天"):
         fire("escalate", s, INSPECTOR, STAKE, NOW, rules, reason="x", deadline=date(2024, 1, 1))
+
+
+def test_action_text_goes_through_the_text_gate(rules):
+    s = snap(State.ASSIGNED, rules)
+    with pytest.raises(InvalidValue, match="控制字符") as info:
+        fire("note", s, ADMIN, STAKE, NOW, rules, text="备注\x1b[2J")
+    assert info.value.field == "text" and info.value.label == "备注内容"
+    with pytest.raises(InvalidValue, match="文字方向控制符"):
+        fire("note", s, ADMIN, STAKE, NOW, rules, text="invoice\u202egnp.exe")
+    outcome = fire("note", s, ADMIN, STAKE, NOW, rules, text="  第一行\r\n第二行\t完  ")
+    assert outcome.comment == "第一行\n第二行\t完"  # CRLF → LF, tab kept in multi-line text, ends trimmed
