@@ -14,6 +14,9 @@ KIND_LABELS: dict[str, str] = {
     "suspended": "挂起",
     "resumed": "恢复",
     "unassigned": "逾期未交办",
+    "review_overdue": "审核逾期",
+    "recalculated": "时限重新核定",
+    "reclassified": "重新定性",
     "digest": "每日汇总",
     "dispatch": "重大问题半月调度",
 }
@@ -38,6 +41,7 @@ COMMENT_LABELS: dict[str, str] = {
     "suspended": "挂起原因",
     "resumed": "恢复说明",
     "escalation": "升级说明",
+    "reclassified": "定性理由",
 }
 
 # Header band colour of the HTML layout.
@@ -49,6 +53,9 @@ ACCENTS: dict[str, str] = {
     "unassigned": "#d46b08",
     "closed": "#389e0d",
     "sent_back": "#d46b08",
+    "review_overdue": "#d46b08",
+    "recalculated": "#d48806",
+    "reclassified": "#cf1322",
 }
 DEFAULT_ACCENT = "#1d4ed8"
 

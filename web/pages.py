@@ -326,12 +326,14 @@ async def problem_act(request: Request, code: str, action: str):
         raw_values = {f.name: str(form.get(f.name) or "") for f in spec.fields}
         try:
             version = query_int(str(form.get("version") or ""), "version", 0, 2_000_000_000) or None
-            ctx.service.act(viewer.login, code_n, action, expected_version=version, **spec.read(form))
+            done = ctx.service.act(viewer.login, code_n, action, expected_version=version, **spec.read(form))
         except DubanError as exc:
             if from_review:
                 return show_review(request, error=exc)
             return show_problem(request, code_n, error=exc, open_action=action, values=raw_values)
-        flash(request, f"{code_n} 已{spec.label}")
+        # 销号 rated 不合格 is a send-back (workflow.review): say what happened, not what was asked.
+        said = "评为不合格，已退回督办" if action == "close" and done.state != "closed" else f"已{spec.label}"
+        flash(request, f"{code_n} {said}")
         return redirect("/review" if from_review else f"/problems/{code_n}")
 
     return await run_in_threadpool(work)
