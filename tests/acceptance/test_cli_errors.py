@@ -30,7 +30,20 @@ def template(request, tmp_path_factory):
         at="2024-01-08T09:00",
         user="xu.kfq",
     ).stdout.strip()
-    duban("assign", code, "--unit", "ziranziyuan", "--person", "sun.zrzy", at="2024-01-08T10:00", user="zhang.dcs")
+    duban(
+        "assign",
+        code,
+        "--unit",
+        "ziranziyuan",
+        "--person",
+        "sun.zrzy",
+        "--leader",
+        "zhao.zrzy",
+        "--section",
+        "耕地保护股",
+        at="2024-01-08T10:00",
+        user="zhang.dcs",
+    )
     return duban, code
 
 

@@ -57,7 +57,15 @@ def seed_ledger(svc, clock, n=12):
             severity="major" if i % 6 == 5 else "general",
             county_level=i % 4 == 1,
         )
-        svc.act("insp", p.code, "assign", unit="ziranziyuan", person="staff" if i % 2 else "head")
+        svc.act(
+            "insp",
+            p.code,
+            "assign",
+            unit="ziranziyuan",
+            person="staff" if i % 2 else "head",
+            leader="head",
+            section="耕地保护股",
+        )
 
 
 def test_two_scheduler_processes_over_a_simulated_month_do_everything_exactly_once(
@@ -126,7 +134,7 @@ def test_the_real_scheduler_sweeps_delivers_and_stops_cleanly_on_sigterm(engine,
     clock = lambda: real_now - timedelta(days=60)  # noqa: E731 — assigned two months ago
     svc = ProblemService(engine, rules, clock)
     p = svc.log("town", "嘉润综合物流园区", "other", "两个月前交办的问题")
-    svc.act("insp", p.code, "assign", unit="ziranziyuan", person="staff")
+    svc.act("insp", p.code, "assign", unit="ziranziyuan", person="staff", leader="head", section="耕地保护股")
 
     proc = subprocess.Popen(
         [DUBAN, "scheduler"], env=env_for(engine, smtpd), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True

@@ -127,6 +127,7 @@ def test_the_loop_in_a_browser(server, browser, tmp_path):
     form = _open_action(insp, "assign")
     form.locator("select[name=unit]").select_option("ziranziyuan")
     form.locator("input[name=person]").fill("staff")
+    form.locator("input[name=leader]").fill("head")
     form.locator("input[name=section]").fill("耕地保护股")
     form.locator("button[type=submit]").click()
     insp.wait_for_url(f"**/problems/{code}")
