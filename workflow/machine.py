@@ -172,7 +172,7 @@ def _target_level(ctx: Ctx) -> Level:
     ladder = ctx.rules.ladder(ctx.snap.severity)
     wanted = ctx.params.get("to")
     if wanted:
-        target = Level.parse(wanted, "目标层级", field="to")
+        target = Level(Level.parse(wanted, "目标层级", field="to"))
         if target not in ladder.above(current):
             higher = "、".join(f"{lv.value}（{lv.label}）" for lv in ladder.above(current)) or "无"
             why = "不高于当前层级" if LADDER.index(target) <= LADDER.index(current) else "不在本问题性质的层级阶梯上"
@@ -327,6 +327,7 @@ def _e_suspend(ev) -> None:
 
 def _e_resume(ev) -> None:
     ctx: Ctx = ev.model
+    assert ctx.snap.suspended_at is not None, "a suspended problem has its suspension time"
     shifted, credit = dl.pause_changes(ctx.snap, ctx.snap.suspended_at, ctx.now, ctx.rules)
     ctx.changes.update(shifted)
     ctx.changes.update(suspended_at=None, suspended_from=None)

@@ -33,6 +33,7 @@ def fails(ev) -> bool:
 def e_review_overdue(ev) -> None:
     ctx: Ctx = ev.model
     ctx.changes["review_reminded_at"] = ctx.now
+    assert ctx.snap.resolved_at is not None, "a problem under review has applied to close"
     applied = dl.local_date(ctx.snap.resolved_at, ctx.rules)
     ctx.comment = f"单位于 {applied} 申请销号，超过审核时限 {ctx.rules.review_limit.label} 仍未审核"
     ctx.notify(
