@@ -311,3 +311,44 @@ def test_calendar_add_and_diagram_and_rules_check(duban):
     diagram = duban("diagram", user=None).stdout
     assert diagram.startswith("stateDiagram-v2") and "review --> closed" in diagram
     assert "规则文件有效" in duban("rules", "check", user=None).stdout
+
+
+def test_rules_check_counts_and_calendar_refresh_recomputes_once(duban, tmp_path):
+    """The State Council publishes 2027 (here: 01-01 and Monday 01-04 off, invented for the test): the county
+    declares it in the rules file, `rules check` says what would move, `calendar refresh` moves it, once."""
+    from workflow.rules import DEFAULT_RULES_PATH
+
+    setup_county(duban)
+    code = duban(
+        "log", "--project", "嘉润综合物流园区", "--category", "permit", "--title", "跨年手续",
+        at="2026-12-28T08:00", user="xu.kfq",
+    ).stdout.strip()  # fmt: skip
+    duban(
+        "assign", code, "--unit", "ziranziyuan", "--person", "sun.zrzy", "--leader", "zhao.zrzy",
+        "--section", "行政审批股", at="2026-12-28T09:00", user="zhang.dcs",
+    )  # fmt: skip
+    # 10 working days from 2026-12-28, 2027-01-01 a holiday by law alone: … 01-11, 01-12.
+    shown = duban.json("show", code)
+    assert (shown["deadline"], shown["deadline_provisional"]) == ("2027-01-12", True)
+
+    text = DEFAULT_RULES_PATH.read_text("utf-8")
+    text = text.replace("extra_holidays = []", "extra_holidays = [2027-01-01, 2027-01-04]")
+    text = text.replace("declared_years = []", "declared_years = [2027]")
+    declared = tmp_path / "rules-2027.toml"
+    declared.write_text(text, "utf-8")
+
+    out = duban("rules", "check", str(declared), at="2026-12-29T08:00", user=None).stdout
+    assert "1 个未销号问题的办结时限" in out and code in out and "未写入" in out
+    assert duban.json("show", code)["deadline"] == "2027-01-12"  # the check wrote nothing
+
+    report = duban.json("--rules", str(declared), "calendar", "refresh", at="2026-12-29T08:00")
+    assert (report["checked"], report["changed"], report["moved"]) == (1, 1, 1)
+    shown = duban.json("show", code)
+    assert (shown["deadline"], shown["deadline_provisional"]) == ("2027-01-13", False)
+    assert [e["action"] for e in shown["history"]].count("recalculate") == 1
+    again = duban.json("--rules", str(declared), "calendar", "refresh", at="2026-12-29T09:00")
+    assert (again["checked"], again["changed"]) == (0, 0)
+    assert (
+        "没有未销号问题的办结时限需要重新核定"
+        in duban("--rules", str(declared), "rules", "check", str(declared), at="2026-12-29T09:00", user=None).stdout
+    )
