@@ -17,7 +17,11 @@ def user():
 @click.argument("login")
 @click.option("--name", required=True, help="姓名")
 @click.option("--unit", required=True, help="所属单位（代码、名称或别名）")
-@click.option("--role", required=True, help="角色：staff、unit_head、county_leader、inspector、admin")
+@click.option(
+    "--role",
+    required=True,
+    help="角色：staff 工作人员、unit_head 单位负责人（一把手）、deputy_head 分管领导、county_leader、inspector、admin",
+)
 @click.option("--email", help="邮箱（接收通知）")
 @click.pass_obj
 def user_add(app, login, name, unit, role, email):

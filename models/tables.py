@@ -122,6 +122,18 @@ class Problem(SQLModel, table=True):
 
     suspended_at: datetime | None = _ts()
     suspended_from: str | None = Field(default=None, max_length=32)
+    # The closing review's reminder to the inspection office (``[review] time_limit``) has been sent.
+    review_reminded_at: datetime | None = _ts()
+    # The deadline basis (workflow.deadlines.DeadlineBasis): the local day the level was entered, its time
+    # limit then ("10 workdays"), a typed deadline, and the pauses given back in working and calendar days.
+    # ``calendar_fp`` names the calendar the deadline was computed with: the sweep finds deadlines to compute
+    # again after the calendar changed by an index range on it (NULL: nothing to compute, e.g. closed).
+    basis_start: date | None = None
+    basis_period: str | None = Field(default=None, max_length=32)
+    basis_typed: date | None = None
+    given_back_workdays: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    given_back_days: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    calendar_fp: str | None = Field(default=None, max_length=32, index=True)
     progress: str = Field(default="", sa_column=sa.Column(sa.Text, nullable=False, default=""))
     resolution: str = Field(default="", sa_column=sa.Column(sa.Text, nullable=False, default=""))
     rating: str | None = Field(default=None, max_length=16)

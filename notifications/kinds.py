@@ -14,6 +14,9 @@ KIND_LABELS: dict[str, str] = {
     "suspended": "挂起",
     "resumed": "恢复",
     "unassigned": "逾期未交办",
+    "review_overdue": "审核逾期",
+    "recalculated": "时限重新核定",
+    "reclassified": "重新定性",
     "digest": "每日汇总",
     "dispatch": "重大问题半月调度",
     "letter": "督办函",
@@ -44,6 +47,7 @@ COMMENT_LABELS: dict[str, str] = {
     "resumed": "恢复说明",
     "escalation": "升级说明",
     "decision": "会议决定",
+    "reclassified": "定性理由",
 }
 
 # Header band colour of the HTML layout.
@@ -57,6 +61,9 @@ ACCENTS: dict[str, str] = {
     "sent_back": "#d46b08",
     "letter": "#cf1322",
     "letter_overdue": "#cf1322",
+    "review_overdue": "#d46b08",
+    "recalculated": "#d48806",
+    "reclassified": "#cf1322",
 }
 DEFAULT_ACCENT = "#1d4ed8"
 

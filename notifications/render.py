@@ -186,17 +186,18 @@ def _escape(text: str) -> str:
 
 
 def _problem_blocks(env, loader: ContextLoader, p: dict | None) -> tuple[str, Any]:
-    """The problem table (text, HTML), rendered once per problem per batch: every notice of an event
-    (one per recipient) and every reminder about the same problem shows the same block."""
+    """The problem table (text, HTML), rendered once per problem snapshot per batch: every notice of an event
+    (one per recipient) shows the same block."""
     if p is None:
         return "", ""
-    if p["id"] not in loader.blocks:
+    key = (p["id"], p.get("snapshot_of"))
+    if key not in loader.blocks:
         from markupsafe import Markup  # the HTML block comes from an autoescaping template
 
         text = env.get_template("_problem.txt").render(p=p)
         html = Markup(env.get_template("_problem.html").render(p=p))
-        loader.blocks[p["id"]] = (text, html)
-    return loader.blocks[p["id"]]
+        loader.blocks[key] = (text, html)
+    return loader.blocks[key]
 
 
 def to_email_message(r: Rendered, config: MailConfig) -> EmailMessage:

@@ -424,6 +424,8 @@ def _check_state_fields(row: _Row, plan: RowPlan, dates: dict) -> None:
         row.fail("resolution", f"只有待审核或销号的问题才有办结情况；状态为「{label}」的进展请写在「进展情况」")
     if plan.rating and s != State.CLOSED:
         row.fail("rating", f"只有销号的问题才有评价等级，本行状态为「{label}」")
+    elif s == State.CLOSED and not plan.rating:
+        row.fail("rating", "状态为「销号」的问题必须填写评价等级（优秀、良好、合格；不合格的问题应为督办）")
     for key, states in (
         ("suspended", (State.SUSPENDED,)),
         ("resolved", (State.REVIEW, State.CLOSED)),

@@ -131,7 +131,7 @@ def my_items(session: Session, viewer, today: date, limit: int = 20) -> list[dic
     read the whole ledger whenever one reason is common, e.g. one person who logged most problems)."""
     p = Problem
     mine = [p.responsible_person_id == viewer.user_id, p.leader_id == viewer.user_id, p.reporter_id == viewer.user_id]
-    if viewer.role in (Role.STAFF, Role.UNIT_HEAD):
+    if viewer.role in (Role.STAFF, Role.UNIT_HEAD, Role.DEPUTY_HEAD):
         mine.append(p.responsible_unit_id == viewer.unit_id)
     if viewer.role == Role.COUNTY_LEADER:
         mine.append(col(p.project_id).in_(select(Project.id).where(Project.leader_id == viewer.user_id)))

@@ -143,7 +143,10 @@ def record_digests(engine: Engine, rules: Rules, now: datetime) -> int:
             return 0
         people = session.exec(
             select(User)
-            .where(User.active.is_(True), User.role.in_([Role.UNIT_HEAD, Role.COUNTY_LEADER, Role.INSPECTOR]))
+            .where(
+                User.active.is_(True),
+                User.role.in_([Role.UNIT_HEAD, Role.DEPUTY_HEAD, Role.COUNTY_LEADER, Role.INSPECTOR]),
+            )
             .order_by(User.id)
         ).all()
         return _record(session, "digest", day.isoformat(), now, list(people), rows)

@@ -166,13 +166,14 @@ def persist(
     ids = list(conn.execute(INSERT_EVENTS, event_rows).scalars())
 
     notices: list[dict] = []
+    texts = _notice_texts(conn, {loaded.snap.id for loaded, outcome in flat if outcome.notices})
     for (loaded, outcome), event_id in zip(flat, ids):
         if not outcome.notices:
             continue
         after = outcome.after or loaded.snap
-        subject = NoticeSubject(
-            loaded.snap.id, outcome.to_level, after.deadline, stake_after(loaded.stake, outcome.changes), event_id
-        )
+        stake = stake_after(loaded.stake, outcome.changes)
+        snapshot = notice_snapshot(texts[loaded.snap.id], after, stake, view)
+        subject = NoticeSubject(loaded.snap.id, outcome.to_level, after.deadline, stake, event_id, snapshot)
         for intent in outcome.notices:
             notices.extend(notice_rows(view, intent, subject, now, actor))
     insert_notices(conn, notices)
@@ -181,6 +182,68 @@ def persist(
 
         letters.on_outcomes(conn, flat, ids, now, rules)
     return ids
+
+
+_TEXT_COLUMNS = (
+    PROBLEM.c.id,
+    PROBLEM.c.code,
+    PROBLEM.c.title,
+    PROBLEM.c.description,
+    PROBLEM.c.progress,
+    PROBLEM.c.resolution,
+    PROBLEM.c.rating,
+    PROBLEM.c.responsible_section,
+    PROBLEM.c.project_id,
+    PROBLEM.c.created_at,
+)
+
+
+def _notice_texts(conn: Connection, ids: set[int]) -> dict:
+    """What a notice shows of its problems beyond the workflow fields, read after this transaction's UPDATE
+    (so a 申请销号 notice shows the resolution just written). One query per batch, only when there are notices."""
+    if not ids:
+        return {}
+    rows = conn.execute(sa.select(*_TEXT_COLUMNS).where(PROBLEM.c.id.in_(sorted(ids))))
+    return {row.id: row for row in rows}
+
+
+def notice_snapshot(row, after: dl.Snapshot, stake: Stake, view: DirectoryView) -> dict:
+    """The problem as a notice describes it, fixed when the notice is recorded: a notice delivered late still
+    says what was true when it was written (its level, deadline, light, people), never what is true now."""
+    project = view.project_by_id(row.project_id)
+
+    def name(user_id: int | None) -> str:
+        user = view.user_by_id(user_id)
+        return user.name if user else ""
+
+    def day(value) -> str | None:
+        return value.isoformat() if value else None
+
+    return {
+        "id": row.id,
+        "code": row.code,
+        "title": row.title,
+        "description": row.description,
+        "category": after.category,
+        "severity": after.severity,
+        "state": after.state,
+        "level": after.level,
+        "light": after.light,
+        "deadline": day(after.deadline),
+        "deadline_provisional": bool(after.deadline_provisional),
+        "deploy_due": day(after.deploy_due),
+        "feedback_due": day(after.feedback_due),
+        "progress": row.progress,
+        "resolution": row.resolution,
+        "rating": row.rating,
+        "project": project.name if project else "",
+        "unit": view.unit_name(stake.responsible_unit_id),
+        "person": name(stake.responsible_person_id),
+        "leader": name(stake.leader_id),
+        "project_leader": name(stake.project_leader_id),
+        "section": row.responsible_section,
+        "created_at": day(row.created_at),
+    }
 
 
 def stake_after(stake: Stake, changes: dict) -> Stake:

@@ -246,8 +246,12 @@ class ProblemState:
         return self.snap.deadline_provisional
 
 
-def action_params(view: DirectoryView, action: str, params: dict[str, Any]) -> dict[str, Any]:
-    """Resolve what a person typed for ``action`` — unit, people, dates — to what the machine takes."""
+def action_params(
+    view: DirectoryView, action: str, params: dict[str, Any], default_leader: bool = True
+) -> dict[str, Any]:
+    """Resolve what a person typed for ``action`` — unit, people, dates — to what the machine takes.
+    ``default_leader``: name the unit's head as leader in charge when none is given (only when the rules do
+    not require the leader to be named, ``[assignment] require_leader``)."""
     out = dict(params)
     if params.get("deadline") not in (None, ""):
         out["deadline"] = parse_date(params["deadline"], "办结时限", "deadline")
@@ -266,26 +270,39 @@ def action_params(view: DirectoryView, action: str, params: dict[str, Any]) -> d
         leader = view.user(params["leader"], "分管领导", "leader")
         check_assignee("leader", leader, unit)
         out["leader_id"] = leader.id
-    elif unit is not None:
+    elif unit is not None and default_leader:
         default = view.default_leader(unit.id)
         out["leader_id"] = default.id if default else None
     return out
 
 
+UNIT_LEADERS = frozenset({Role.UNIT_HEAD, Role.DEPUTY_HEAD})
+
+
 def check_assignee(field: str, user: UserInfo, unit: UnitInfo | None) -> None:
     """Who may be named at assignment: the responsible person is an active member of the responsible unit;
-    the leader in charge is an active member of it, or a county leader. Assignment and the ledger import
-    both ask here."""
+    the leader in charge (分管领导) is a leader of it — its principal (一把手, ``unit_head``) or a
+    ``deputy_head`` — or a county leader. Assignment and the ledger import both ask here."""
     label = "责任人" if field == "person" else "分管领导"
     if not user.active:
         raise InvalidValue(f"{label}「{user.login}」已停用", field=field, value=user.login, label=label)
+    if field == "leader":
+        if user.role == Role.COUNTY_LEADER:
+            return
+        if user.role in UNIT_LEADERS and (unit is None or user.unit_id == unit.id):
+            return
+        where = f"责任单位「{unit.name}」" if unit is not None else "责任单位"
+        raise InvalidValue(
+            f"{label}「{user.login}」（{Role(user.role).label}）不是{where}的领导，"
+            f"请选该单位的{Role.UNIT_HEAD.label}或{Role.DEPUTY_HEAD.label}，或县级领导",
+            field=field,
+            value=user.login,
+            label=label,
+        )
     if unit is None or user.unit_id == unit.id:
         return
-    if field == "leader" and user.role == Role.COUNTY_LEADER:
-        return
-    allowed = "该单位的人员" if field == "person" else "该单位的人员或县级领导"
     raise InvalidValue(
-        f"{label}「{user.login}」不属于责任单位「{unit.name}」，请选{allowed}",
+        f"{label}「{user.login}」不属于责任单位「{unit.name}」，请选该单位的人员",
         field=field,
         value=user.login,
         label=label,
@@ -364,7 +381,13 @@ class ProblemService:
                     value=expected_version,
                 )
             outcome = fire(
-                action, loaded.snap, actor, loaded.stake, now, self.rules, **action_params(view, action, params)
+                action,
+                loaded.snap,
+                actor,
+                loaded.stake,
+                now,
+                self.rules,
+                **action_params(view, action, params, not self.rules.require_leader),
             )
             (event_id,) = persist(conn, [(loaded, [outcome])], actor, now, view, rules=self.rules) or (None,)
             warnings: tuple[str, ...] = ()

@@ -335,7 +335,9 @@ async def problem_act(request: Request, code: str, action: str):
             if from_review:
                 return show_review(request, error=exc)
             return show_problem(request, code_n, error=exc, open_action=action, values=raw_values)
-        flash(request, f"{code_n} 已{spec.label}" + "".join(f"。提示：{w}" for w in done.warnings))
+        # 销号 rated 不合格 is a send-back (workflow.review): say what happened, not what was asked.
+        said = "评为不合格，已退回督办" if action == "close" and done.state != "closed" else f"已{spec.label}"
+        flash(request, f"{code_n} {said}" + "".join(f"。提示：{w}" for w in done.warnings))
         return redirect("/review" if from_review else f"/problems/{code_n}")
 
     return await run_in_threadpool(work)

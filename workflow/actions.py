@@ -150,7 +150,7 @@ _TABLE: tuple[ActionSpec, ...] = (
         (
             _f("unit", "责任单位", FieldKind.UNIT, True, max_length=128),
             _f("person", "责任人", FieldKind.USER, True, max_length=64, hint="登录名"),
-            _f("leader", "分管领导", FieldKind.USER, max_length=64, hint="登录名；不填则为责任单位负责人"),
+            _f("leader", "分管领导", FieldKind.USER, max_length=64, hint="登录名；责任单位的领导或县级领导"),
             _f("section", "责任科室", max_length=128),
             _f("deadline", "办结时限", FieldKind.DATE, max_length=20, hint=_DATE_HINT),
             _f("comment", "交办意见", _TEXTAREA),
@@ -254,22 +254,25 @@ _TABLE: tuple[ActionSpec, ...] = (
         "close",
         "销号",
         (S.REVIEW,),
-        (S.CLOSED,),
+        # 不合格 is not a closing: the problem goes back to 督办 with the reason (as ``send_back``).
+        (S.CLOSED, S.SUPERVISED),
         (
             _f(
                 "rating",
                 "评价等级",
                 FieldKind.SELECT,
-                choices=tuple((r.value, r.label) for r in Rating),
+                True,
+                choices=tuple((r.value, r.label + ("（退回）" if r == Rating.FAIL else "")) for r in Rating),
                 max_length=16,
             ),
             _f("comment", "销号意见", _TEXTAREA),
+            _f("reason", "退回理由", _TEXTAREA, hint="评为不合格时必填：问题退回督办"),
         ),
         (Relation.OFFICE,),
         deny_own_unit=True,
         deny_resolver=True,
         who="督查室或管理员（责任单位不能给自己的问题销号，申请人不能审核自己的申请）",
-        help="销号（督查室审核通过）。",
+        help="销号（督查室审核通过，须评定等级）；评为不合格则退回督办，须写明退回理由。",
         danger=True,
     ),
     ActionSpec(
@@ -314,12 +317,41 @@ _TABLE: tuple[ActionSpec, ...] = (
         who="督查室或管理员（会议组织方）",
         help="记录县政府会议对该问题的决定（会议纪要）：决定事项，以及新的责任单位和办结时限。",
     ),
+    ActionSpec(
+        "reclassify",
+        "重新定性",
+        (S.DISCOVERED, S.ASSIGNED, S.SUPERVISED, S.SUSPENDED),
+        fields=(
+            _f(
+                "severity",
+                "问题性质",
+                FieldKind.SELECT,
+                choices=tuple((v.value, v.label) for v in Severity),
+                max_length=16,
+                hint="不填则为重大",
+            ),
+            _f("reason", "定性理由", _TEXTAREA, True),
+        ),
+        allow=(Relation.OFFICE,),
+        who="督查室或管理员",
+        help="重新定性问题性质（一般 ↔ 重大）：重大问题可经“13710”督办提交县政府会议研究；本层级时限按新性质重算。",
+        danger=True,
+    ),
     # The sweep's actions: no person takes them, but each is an audited workflow step.
     ActionSpec("warn", "临期预警", ACTIVE, allow=(Relation.SYSTEM,), system=True),
     ActionSpec("remind", "催办", ACTIVE, allow=(Relation.SYSTEM,), system=True),
     ActionSpec("overdue", "超期催办", ACTIVE, allow=(Relation.SYSTEM,), system=True),
     ActionSpec("stall", "最高层级超期", ACTIVE, allow=(Relation.SYSTEM,), system=True),
     ActionSpec("unassigned", "逾期未交办提醒", (S.DISCOVERED,), allow=(Relation.SYSTEM,), system=True),
+    ActionSpec("review_overdue", "审核逾期提醒", (S.REVIEW,), allow=(Relation.SYSTEM,), system=True),
+    # The calendar changed (a year declared in the rules file): deadlines computed again from their basis.
+    ActionSpec(
+        "recalculate",
+        "重新核定时限",
+        (S.ASSIGNED, S.SUPERVISED, S.SUSPENDED, S.REVIEW),
+        allow=(Relation.SYSTEM,),
+        system=True,
+    ),
     # Recomputes the light and the next check only: nothing happened to the problem, so no audit event.
     ActionSpec("refresh", "更新预警灯", OPEN, allow=(Relation.SYSTEM,), system=True),
 )

@@ -78,7 +78,7 @@ def _relation_holds(relation: Relation, actor: Actor, stake: Stake) -> bool:
             actor.role == Role.COUNTY_LEADER and actor.user_id is not None and actor.user_id == stake.project_leader_id
         )
     if relation is Relation.HANDLER:
-        return (_unit_member(actor, stake) and actor.role in (Role.STAFF, Role.UNIT_HEAD)) or (
+        return (_unit_member(actor, stake) and actor.role in (Role.STAFF, Role.UNIT_HEAD, Role.DEPUTY_HEAD)) or (
             actor.user_id is not None and actor.user_id in (stake.responsible_person_id, stake.leader_id)
         )
     if relation is Relation.UNIT_HEAD:

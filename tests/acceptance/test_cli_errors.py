@@ -30,7 +30,20 @@ def template(request, tmp_path_factory):
         at="2024-01-08T09:00",
         user="xu.kfq",
     ).stdout.strip()
-    duban("assign", code, "--unit", "ziranziyuan", "--person", "sun.zrzy", at="2024-01-08T10:00", user="zhang.dcs")
+    duban(
+        "assign",
+        code,
+        "--unit",
+        "ziranziyuan",
+        "--person",
+        "sun.zrzy",
+        "--leader",
+        "zhao.zrzy",
+        "--section",
+        "耕地保护股",
+        at="2024-01-08T10:00",
+        user="zhang.dcs",
+    )
     return duban, code
 
 
@@ -136,7 +149,7 @@ def test_exit_codes_are_distinct_per_kind_of_error(county):
     duban, code = county
     assert duban("ack", "WT-2024-0999", user="sun.zrzy", ok=False).returncode == 3
     assert duban("resolve", code, "--resolution", "x", user="xu.kfq", ok=False).returncode == 4
-    assert duban("close", code, user="zhang.dcs", ok=False).returncode == 5
+    assert duban("close", code, "--rating", "good", user="zhang.dcs", ok=False).returncode == 5
     assert (
         duban(
             "log", "--project", "嘉润综合物流园区", "--category", "x", "--title", "t", user="xu.kfq", ok=False

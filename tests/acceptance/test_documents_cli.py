@@ -28,7 +28,20 @@ def _escalated_problem(duban) -> str:
         at="2023-11-20T10:00",
         user="xu.kfq",
     ).stdout.strip()
-    duban("assign", code, "--unit", "ziranziyuan", "--person", "sun.zrzy", at="2023-11-21T09:00", user="zhang.dcs")
+    duban(
+        "assign",
+        code,
+        "--unit",
+        "ziranziyuan",
+        "--person",
+        "sun.zrzy",
+        "--leader",
+        "zhao.zrzy",
+        "--section",
+        "耕地保护股",
+        at="2023-11-21T09:00",
+        user="zhang.dcs",
+    )
     duban(
         "escalate",
         code,

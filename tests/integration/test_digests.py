@@ -13,9 +13,9 @@ from tests.conftest import at
 
 def make_problems(svc, clock):
     land = svc.log("town", "嘉润综合物流园区", "land", "用地预审未批复", unit="ziranziyuan")
-    svc.act("insp", land.code, "assign", unit="ziranziyuan", person="staff")
+    svc.act("insp", land.code, "assign", unit="ziranziyuan", person="staff", leader="head", section="耕地保护股")
     major = svc.log("town", "嘉润综合物流园区", "land", "涉及永久基本农田", severity="major")
-    svc.act("insp", major.code, "assign", unit="ziranziyuan", person="staff")
+    svc.act("insp", major.code, "assign", unit="ziranziyuan", person="staff", leader="head", section="耕地保护股")
     return land.code, major.code
 
 

@@ -59,7 +59,7 @@ def test_two_processes_signing_at_once_get_distinct_numbers_without_gaps(pg_engi
     svc = ProblemService(engine, rules, clock)
     for i in range(2 * PER_PROCESS):
         code = svc.log("town", "嘉润综合物流园区", "land", f"用地问题{i}", unit="ziranziyuan").code
-        svc.act("insp", code, "assign", unit="ziranziyuan", person="staff")
+        svc.act("insp", code, "assign", unit="ziranziyuan", person="staff", leader="head", section="耕地保护股")
         svc.act("insp", code, "escalate", to="supervision_13710", reason="久拖不决")
     ids = sorted(r["id"] for r in letters.register(engine, "admin", clock.now.date()))
     assert len(ids) == 2 * PER_PROCESS

@@ -27,7 +27,7 @@ NUMBER = re.compile(r"^阳督函〔(\d{4})〕([1-9]\d*)号$")
 def to_13710(svc, clock, title="用地预审未批复") -> str:
     clock.set("2024-01-08T09:00")
     code = svc.log("town", "嘉润综合物流园区", "land", title, unit="ziranziyuan").code
-    svc.act("insp", code, "assign", unit="ziranziyuan", person="staff")
+    svc.act("insp", code, "assign", unit="ziranziyuan", person="staff", leader="head", section="耕地保护股")
     clock.set("2024-01-09T10:00")
     svc.act("insp", code, "escalate", to="supervision_13710", reason="久拖不决，按“13710”机制督办")
     return code

@@ -39,7 +39,16 @@ def varied(svc, clock):
         codes.append(p.code)
         if n % 3:
             deadline = (clock() + timedelta(days=14 + 7 * (n % 4))).date().isoformat()
-            svc.act("insp", p.code, "assign", unit="ziranziyuan", person="staff", deadline=deadline)
+            svc.act(
+                "insp",
+                p.code,
+                "assign",
+                unit="ziranziyuan",
+                person="staff",
+                leader="head",
+                section="耕地保护股",
+                deadline=deadline,
+            )
         clock.now += timedelta(minutes=5)
     svc.act("insp", codes[1], "supervise", reason="督办")
     svc.act("insp", codes[2], "escalate", reason="升级")

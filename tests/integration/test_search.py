@@ -41,7 +41,7 @@ def ledger3(svc):
 
 def test_every_text_of_a_problem_is_found_by_any_fragment(svc, engine, ledger3, today):
     a, b, c = ledger3
-    svc.act("insp", b, "assign", unit="ziranziyuan", person="staff")
+    svc.act("insp", b, "assign", unit="ziranziyuan", person="staff", leader="head", section="耕地保护股")
     svc.act("staff", b, "feedback", text="已完成林木采伐许可公示")
     svc.act("insp", b, "note", text="请县林业局协调征求意见稿")
     assert find(engine, "用地预审", today) == [a]  # title
@@ -80,7 +80,7 @@ def test_highlight_marks_every_match_and_a_snippet_where_the_title_has_none(engi
 
 def test_the_index_follows_each_write_in_its_own_transaction(svc, engine, ledger3, today):
     a, b, _ = ledger3
-    svc.act("insp", b, "assign", unit="ziranziyuan", person="staff")
+    svc.act("insp", b, "assign", unit="ziranziyuan", person="staff", leader="head", section="耕地保护股")
     with pytest.raises(PermissionDenied):
         svc.act("town", b, "feedback", text="越权写入的反馈内容")  # refused: nothing written
     assert find(engine, "越权写入", today) == []
@@ -184,7 +184,7 @@ def test_short_terms_scan_only_the_most_recent_problems_and_say_so(svc, engine, 
 
 def test_reindex_rebuilds_a_damaged_index_and_the_tally(svc, engine, ledger3, today):
     a, b, c = ledger3
-    svc.act("insp", b, "assign", unit="ziranziyuan", person="staff")
+    svc.act("insp", b, "assign", unit="ziranziyuan", person="staff", leader="head", section="耕地保护股")
     svc.act("insp", b, "note", text="重建前写下的备注")
     dialect = engine.dialect.name
     with engine.begin() as conn:

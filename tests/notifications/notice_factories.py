@@ -136,6 +136,17 @@ PAYLOADS: dict[str, dict] = {
     "suspended": {"actor": "zhaoliu", "actor_name": "赵六", "comment": "等待省厅批复用地指标。"},
     "resumed": {"actor": "zhaoliu", "actor_name": "赵六", "comment": "省厅已批复。"},
     "unassigned": {},
+    "recalculated": {"old_due": "2024-02-19", "due": "2024-02-20", "provisional": False},
+    "reclassified": {
+        "actor": "zhaoliu",
+        "actor_name": "赵六",
+        "comment": "涉及永久基本农田，属重大复杂问题。",
+        "from_severity": "general",
+        "to_severity": "major",
+        "next_rung": "government_meeting",
+        "due": "2024-03-08",
+    },
+    "review_overdue": {"applied": "2024-02-05"},
     "digest": {
         "items": [
             {

@@ -28,6 +28,9 @@ SUBJECT_WORDS = {
     "suspended": "【挂起】",
     "resumed": "【恢复】",
     "unassigned": "【逾期未交办】",
+    "recalculated": "【时限核定】",
+    "reclassified": "【重新定性】",
+    "review_overdue": "【审核逾期】",
     "digest": "【每日汇总】",
     "dispatch": "【重大问题调度】",
     "decision": "【会议决定】",
@@ -47,6 +50,9 @@ BODY_WORDS = {
     "suspended": "暂停计算办理时限",
     "resumed": "恢复办理",
     "unassigned": "仍未交办",
+    "recalculated": "由2024年2月19日改为2024年2月20日",
+    "reclassified": "从一般问题重新定性为重大问题",
+    "review_overdue": "超过销号审核时限",
     "digest": "红灯1项",
     "dispatch": "重大问题每半月至少调度一次",
     "decision": "2024年1月25日县政府常务会议对问题",
@@ -312,3 +318,44 @@ def test_preview_returns_plain_data_for_pending_notices(engine, problem):
     assert first["subject"].startswith("【交办通知】") and "已交办蟒河镇办理" in first["text"]
     assert first["from"] == "督办系统 <duban@localhost>" and first["message_id"].startswith("<duban.notice.")
     assert items[2]["error"] and not items[2]["subject"]
+
+
+def test_a_notice_describes_the_problem_as_it_was_when_recorded(engine, problem):
+    """A delayed 交办通知 never says the problem is at another level than it was: the snapshot stored with the
+    row is what the mail shows, whatever the problem has become since."""
+    snapshot = {
+        "id": problem.id,
+        "code": problem.code,
+        "title": "交办时的标题",
+        "description": "交办时的描述",
+        "category": "land",
+        "severity": "general",
+        "state": "assigned",
+        "level": "unit",
+        "light": "green",
+        "deadline": "2023-12-18",
+        "deadline_provisional": False,
+        "deploy_due": None,
+        "feedback_due": None,
+        "progress": "",
+        "resolution": "",
+        "rating": None,
+        "project": "阳城县城区集中供热改造项目",
+        "unit": "蟒河镇",
+        "person": "张三",
+        "leader": "李四",
+        "project_leader": "王五",
+        "section": "规划股",
+        "created_at": "2023-11-20T02:00:00+00:00",
+    }
+    payload = {**PAYLOADS["assignment"], "problem": snapshot}
+    n = notice(problem, "assignment", payload=payload, level="unit", deadline=None)
+    add(engine, [n])  # the live problem is at 13710, yellow, with a 2024-02-19 deadline
+    with session(engine) as s:
+        msg = _parse(render_bytes(s, n))
+    text = msg.get_body(("plain",)).get_content()
+    assert "当前状态：交办 · 单位/乡镇内部专人负责 · 正常" in text
+    assert "办结时限：2023年12月18日" in text and "2024年2月19日" not in text
+    assert "13710" not in text and "黄灯" not in text
+    assert "交办时的标题" in str(msg["Subject"]) and "交办时的描述" in text
+    assert "问题类别：土地（一般问题）" in text

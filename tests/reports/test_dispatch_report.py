@@ -30,7 +30,9 @@ from tests.conftest import Clock, at
 # 3 北留镇, 4 自然资源局, 5 自然资源局, 6 凤城镇, 7 自然资源局, 8 林业局, 9 自然资源局, 10 自然资源局.
 ACTIONS = {
     # 1 (other, logged 1 Jan): assigned 3 Jan → deadline 10 workdays = 17 Jan; resolved 10 Jan, closed 11 Jan.
-    "2024-01-03T10:00": [(1, "zhang.dcs", "assign", dict(unit="kaifaqu", person="xu.kfq"))],
+    "2024-01-03T10:00": [
+        (1, "zhang.dcs", "assign", dict(unit="kaifaqu", person="xu.kfq", leader="wang.fxz", section="项目服务科"))
+    ],
     # 8 (in review since 30 Dec; land, assigned 15 Dec → deadline 15 Jan): closed 4 Jan.
     "2024-01-04T09:00": [(8, "chen.dcs", "close", dict(rating="excellent"))],
     "2024-01-10T09:00": [(1, "xu.kfq", "resolve", dict(resolution="佐证资料已补齐，已入统"))],
@@ -59,7 +61,14 @@ def winter(request, tmp_path_factory, rules):
     timeline.update(ACTIONS)
     # 11: a new major problem (funding) logged 8 Jan, assigned 9 Jan → straight to the government meeting.
     timeline["2024-01-08T09:00"] = "log-11"
-    timeline["2024-01-09T09:00"] = [(11, "zhang.dcs", "assign", dict(unit="nongyenongcun", person="han.nync"))]
+    timeline["2024-01-09T09:00"] = [
+        (
+            11,
+            "zhang.dcs",
+            "assign",
+            dict(unit="nongyenongcun", person="han.nync", leader="li.fxz", section="产业发展股"),
+        )
+    ]
     for moment in sorted(timeline):
         clock.set(moment)
         step = timeline[moment]

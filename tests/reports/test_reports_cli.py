@@ -67,7 +67,7 @@ def test_export_import_round_trip(county, fresh):
     assert "检查通过（--dry-run，未写入）" in out and "将新增 10 个问题" in out
     assert fresh.dump() == before
     report = fresh.json("import-ledger", str(source), at="2024-01-20T09:00")
-    assert report["created"] == 10 and report["ok"] and report["events"] == 42
+    assert report["created"] == 10 and report["ok"] and report["events"] == 43
     once = fresh.dump()
     out = fresh("import-ledger", str(source), at="2024-01-20T09:00").stdout
     assert "新增 0 个问题；已存在跳过 10 行" in out

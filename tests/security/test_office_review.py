@@ -22,7 +22,7 @@ def office_problem(w, resolver: str = "insp") -> str:
     """A problem of the inspection office itself, resolved by ``resolver`` (its responsible person)."""
     s = w.service
     code = s.log("insp", PROJECT, "permit", "督查室自身的台账问题", unit="duchashi").code
-    s.act("insp", code, "assign", unit="duchashi", person=resolver)
+    s.act("insp", code, "assign", unit="duchashi", person=resolver, leader="lead", section="综合科")
     s.act(resolver, code, "resolve", resolution="已整改完毕")
     return code
 
