@@ -10,9 +10,10 @@ and checks the row counts against the header before it commits: all or nothing.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -79,7 +80,7 @@ def export_dump(engine: Engine, path: Path, now: datetime, actor_login: str | No
 
 
 def _decoders(table: sa.Table) -> dict:
-    out = {}
+    out: dict[str, Callable[[Any], Any]] = {}
     for col in table.columns:
         if isinstance(col.type, UTCDateTime):
             out[col.name] = lambda v: None if v is None else datetime.fromisoformat(v)
@@ -156,8 +157,8 @@ def import_dump(engine: Engine, path: Path, replace: bool = False, actor_login: 
             )
         if any(existing.values()):
             _require_backup(conn, actor_login)
-        for name in EPHEMERAL:
-            conn.execute(SQLModel.metadata.tables[name].delete())
+        for ephemeral in EPHEMERAL:
+            conn.execute(SQLModel.metadata.tables[ephemeral].delete())
         for t in reversed(tables()):
             conn.execute(t.delete())
         pending: dict[str, list[dict]] = {}
