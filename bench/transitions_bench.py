@@ -176,14 +176,14 @@ def run_engine(engine, rules, plan, record: list | None = None) -> None:
     original = problems.persist
     if record is not None:
 
-        def recording(session, items, actor, now, view):
+        def recording(session, items, actor, now, view, **kw):
             for loaded, outcomes in items:
                 values = {}
                 for o in outcomes:
                     values.update((k, v) for k, v in o.changes.items() if k in PROBLEM.c and k not in ("id", "version"))
                 values["updated_at"] = now
                 record.append((loaded.snap.id, loaded.version, values))
-            return original(session, items, actor, now, view)
+            return original(session, items, actor, now, view, **kw)
 
         problems.persist = recording
     try:
@@ -325,7 +325,8 @@ def check_counts(result: dict, n: int, pool_size: int) -> None:
     actions = Counter(e[EVENT_COLS.index("action")] for e in result["events"])
     assert actions == {a: pool_size for a in SEQUENCE}, f"events by action: {dict(actions)}"
     kinds = Counter(nt[NOTICE_COLS.index("kind")] for nt in result["notices"])
-    assert kinds == {"review": 3 * pool_size, "sent_back": 2 * pool_size}, f"notices: {dict(kinds)}"
+    # review: the three inspectors; sent_back: the responsible person, the unit head and the 分管领导.
+    assert kinds == {"review": 3 * pool_size, "sent_back": 3 * pool_size}, f"notices: {dict(kinds)}"
     assert all(nt[NOTICE_COLS.index("status")] == "pending" for nt in result["notices"])
 
 
