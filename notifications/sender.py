@@ -35,6 +35,7 @@ from notifications import outbox
 from notifications.config import MailConfig
 from notifications.errors import Rejected, RenderError, Unreachable
 from notifications.transport import ConnectFailed, Job, make_transport
+from workflow.office_hours import DeliveryRules
 
 log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
@@ -83,10 +84,16 @@ def deliver_pending(
     *,
     wall: Clock = system_clock,
     transport=None,
+    office_hours: DeliveryRules | None = None,
 ) -> DeliveryStats:
     """Deliver up to ``limit`` (default: all) notices due at ``now``. Runs its own event loop, so call
-    it from synchronous code (CLI, scheduler thread); from async code await ``deliver_pending_async``."""
-    return asyncio.run(deliver_pending_async(engine, config, now, worker_id, limit, wall=wall, transport=transport))
+    it from synchronous code (CLI, scheduler thread); from async code await ``deliver_pending_async``.
+    With ``office_hours``, outside the send window only the urgent kinds go out."""
+    return asyncio.run(
+        deliver_pending_async(
+            engine, config, now, worker_id, limit, wall=wall, transport=transport, office_hours=office_hours
+        )
+    )
 
 
 async def deliver_pending_async(
@@ -98,8 +105,10 @@ async def deliver_pending_async(
     *,
     wall: Clock = system_clock,
     transport=None,
+    office_hours: DeliveryRules | None = None,
 ) -> DeliveryStats:
     run = _Run(engine, config, make_clock(now), wall, worker_id, limit, transport or make_transport(config))
+    run.office_hours = office_hours
     return await run.execute()
 
 
@@ -119,6 +128,7 @@ class _Run:
         self.last_renew = time.monotonic()
         self.conn = None  # one connection held for the run: outcomes are recorded many times a second
         self.loader = None  # one ContextLoader for the run: problems and rendered blocks are reused
+        self.office_hours: DeliveryRules | None = None
 
     async def execute(self) -> DeliveryStats:
         started = time.perf_counter()
@@ -151,6 +161,9 @@ class _Run:
         from notifications.render import render_content, to_bytes
 
         remaining = self.limit
+        kinds = None  # outside office hours: only the urgent kinds
+        if self.office_hours is not None and self.office_hours.held_since(self.due_at) is None:
+            kinds = sorted(self.office_hours.urgent)
         while (remaining is None or remaining > 0) and not self.stop_reason:
             size = self.config.batch_size if remaining is None else min(self.config.batch_size, remaining)
             token, rows = outbox.claim(
@@ -161,6 +174,7 @@ class _Run:
                 self.config.lease,
                 self.config.max_attempts,
                 due_at=self.due_at,
+                kinds=kinds,
             )
             if not rows:
                 return

@@ -139,7 +139,7 @@ def persist(
         )
         for intent in outcome.notices:
             notices.extend(notice_rows(view, intent, subject, now, actor))
-    insert_notices(session, notices)
+    insert_notices(session, notices, view)
     return ids
 
 

@@ -119,20 +119,28 @@ def _insert():
     }
 
 
-def insert_notices(session: Session, rows: list[dict]) -> None:
+def _routed(session: Session, rows: list[dict], view: DirectoryView | None) -> list[dict]:
+    """One row per notice × recipient × channel, by people's choices (``service.routing``)."""
+    from service import directory, routing
+
+    view = view or directory.view(session)
+    return routing.fan_out(rows, view, routing.routing(session, view))
+
+
+def insert_notices(session: Session, rows: list[dict], view: DirectoryView | None = None) -> None:
     """Insert outbox rows, skipping any whose dedup_key exists. No RETURNING: psycopg then pipelines the
     rows instead of parsing one huge multi-VALUES statement."""
     if rows:
-        session.execute(_INSERT[session.get_bind().dialect.name], rows)
+        session.execute(_INSERT[session.get_bind().dialect.name], _routed(session, rows, view))
 
 
-def insert_new_notices(session: Session, rows: list[dict]) -> int:
+def insert_new_notices(session: Session, rows: list[dict], view: DirectoryView | None = None) -> int:
     """``insert_notices``, counting the rows really inserted (RETURNING: a batched executemany's rowcount
     is not portable)."""
     if not rows:
         return 0
     stmt = _INSERT[session.get_bind().dialect.name].returning(Notice.__table__.c.id)
-    return len(session.execute(stmt, rows).all())
+    return len(session.execute(stmt, _routed(session, rows, view)).all())
 
 
 _INSERT = _insert()

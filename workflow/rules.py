@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from workflow.calendar import Period, WorkCalendar
 from workflow.errors import CalendarError, RulesError
+from workflow.office_hours import DeliveryRules, default_delivery, parse_delivery
 from workflow.states import LADDER, Category, Level, Milestone, Recipient, Severity
 
 NOTICE_KINDS = ("assignment", "review", "sent_back", "closed", "suspended", "resumed")
@@ -56,6 +57,7 @@ class Rules:
     digest_at: time = time(8, 30)
     dispatch_days: tuple[int, ...] = (1, 16)
     dispatch_at: time = time(9, 0)
+    delivery: DeliveryRules | None = None  # office hours of delivery ([delivery]); always set by parse_rules
     # Memo for workflow.deadlines.thresholds: pure in (level, deadline, milestones) for these rules.
     memo: dict = field(default_factory=dict, init=False, compare=False, repr=False)
 
@@ -75,6 +77,10 @@ class Rules:
             if score > best_score:
                 best, best_score = o.time_limit, score
         return best
+
+    def office_hours(self) -> DeliveryRules:
+        """The send window and urgent kinds ([delivery]); the default window when the rules were built by hand."""
+        return self.delivery or default_delivery(self.calendar, self.timezone)
 
     def initial_level(self, severity: str, county_level: bool) -> Level:
         """Routing at assignment (分层分级推进): major → meeting; county coordination → leader; else unit."""
@@ -229,6 +235,7 @@ def parse_rules(data: dict, source: str = "<rules>") -> Rules:
             "levels",
             "notices",
             "overrides",
+            "delivery",
         )
     )
     version = top.get("version", int, what="整数 1")
@@ -317,6 +324,7 @@ def parse_rules(data: dict, source: str = "<rules>") -> Rules:
         digest_at=digest.clock("at", "08:30"),
         dispatch_days=tuple(sorted(set(days))),
         dispatch_at=dispatch.clock("at", "09:00"),
+        delivery=parse_delivery(top.table("delivery", required=False), calendar, tz),
     )
 
 
