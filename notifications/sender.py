@@ -31,7 +31,7 @@ from functools import partial
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from notifications import outbox
+from notifications import merge, outbox
 from notifications.config import MailConfig
 from notifications.errors import Rejected, RenderError, Unreachable
 from notifications.transport import ConnectFailed, Job, make_transport
@@ -39,6 +39,11 @@ from workflow.office_hours import DeliveryRules
 
 log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
+MERGE_MAX = 10  # waiting notices merged into one mail
+
+
+def _address(row) -> str:
+    return (row.recipient_email or "").strip().lower()
 
 
 def system_clock() -> datetime:
@@ -158,9 +163,10 @@ class _Run:
     # -- producer -------------------------------------------------------------------------------
     async def _produce(self) -> None:
         from notifications.context import ContextLoader
-        from notifications.render import render_content, to_bytes
+        from notifications.render import render_content
 
         remaining = self.limit
+        held_since = self.office_hours.held_since(self.due_at) if self.office_hours is not None else None
         kinds = None  # outside office hours: only the urgent kinds
         if self.office_hours is not None and self.office_hours.held_since(self.due_at) is None:
             kinds = sorted(self.office_hours.urgent)
@@ -188,35 +194,61 @@ class _Run:
                 loader.prefetch(rows)  # one short read; rendering below needs no database
                 loader.office_name(self.config.issuing_office)
                 session.close()  # never hold the SQLite write lock while awaiting the queue
-                for row in rows:
+                for group in merge.plan(rows, held_since, _address, MERGE_MAX):
                     if self.stop_reason:
-                        self._retry(token, row.id, row.attempts, self.stop_reason, counted=False)
+                        for row in group:
+                            self._retry(token, row.id, row.attempts, self.stop_reason, counted=False)
                         continue
                     try:
-                        rendered = render_content(session, row, self.config, loader=loader)
-                        data = to_bytes(rendered, self.config, eight_bit=self.config.eight_bit)
-                    except RenderError as exc:
-                        self._fail(token, row.id, exc.message)
-                        continue
-                    except Exception as exc:  # a template bug: visible as failed, `retry` after the fix
-                        log.exception("cannot render notice %s", row.id)
-                        self._fail(token, row.id, f"生成邮件失败：{type(exc).__name__}: {exc}")
-                        continue
+                        parts = [render_content(session, row, self.config, loader=loader) for row in group]
+                    except Exception:  # noqa: BLE001 — render them one by one: only the bad one fails
+                        if len(group) == 1:
+                            parts = None
+                        else:
+                            for row in group:
+                                await self._queue_one(session, loader, token, [row])
+                            continue
                     finally:
                         if session.in_transaction():
                             session.close()
-                    fallback = partial(to_bytes, rendered, self.config) if self.config.eight_bit else None
-                    job = Job(
-                        row.id,
-                        token,
-                        rendered.message_id,
-                        self.config.mail_from,
-                        (rendered.to_addr,),
-                        data,
-                        row.attempts,
-                        fallback,
-                    )
-                    await self.queue.put(job)
+                    await self._queue_one(session, loader, token, group, parts)
+
+    async def _queue_one(self, session, loader, token: str, group: list, parts=None) -> None:
+        """Render ``group`` (one notice, or several waiting ones merged) and queue it as one message."""
+        from notifications.merge_mail import merge_rendered
+        from notifications.render import render_content, to_bytes
+
+        row = group[0]
+        try:
+            if parts is None:
+                parts = [render_content(session, r, self.config, loader=loader) for r in group]
+            rendered = parts[0] if len(parts) == 1 else merge_rendered(parts, row.kind, self.config.domain)
+            data = to_bytes(rendered, self.config, eight_bit=self.config.eight_bit)
+        except RenderError as exc:
+            for r in group:
+                self._fail(token, r.id, exc.message)
+            return
+        except Exception as exc:  # a template bug: visible as failed, `retry` after the fix
+            log.exception("cannot render notice %s", row.id)
+            for r in group:
+                self._fail(token, r.id, f"生成邮件失败：{type(exc).__name__}: {exc}")
+            return
+        finally:
+            if session.in_transaction():
+                session.close()
+        fallback = partial(to_bytes, rendered, self.config) if self.config.eight_bit else None
+        job = Job(
+            row.id,
+            token,
+            rendered.message_id,
+            self.config.mail_from,
+            (rendered.to_addr,),
+            data,
+            max(r.attempts for r in group),
+            fallback,
+            tuple(r.id for r in group[1:]),
+        )
+        await self.queue.put(job)
 
     # -- workers --------------------------------------------------------------------------------
     async def _work(self, channel) -> None:
@@ -224,28 +256,34 @@ class _Run:
             job = await self.queue.get()
             if job is None:
                 return
+            ids = (job.notice_id, *job.also)
             if self.stop_reason:
-                self._retry(job.token, job.notice_id, job.attempts, self.stop_reason, counted=False)
+                for nid in ids:
+                    self._retry(job.token, nid, job.attempts, self.stop_reason, counted=False)
                 continue
             try:
                 await channel.send(job)
             except ConnectFailed as exc:  # the server was never reached: the attempt is given back
                 self._stop(exc.message)
-                self._retry(job.token, job.notice_id, job.attempts, exc.message, counted=False)
+                for nid in ids:
+                    self._retry(job.token, nid, job.attempts, exc.message, counted=False)
             except (Rejected, Unreachable) as exc:  # refused, or the connection broke during this one
                 self._attempt_failed(job, exc.message)
             except Exception as exc:  # noqa: BLE001 — never lose a claimed notice to a bug here
                 log.exception("unexpected error sending notice %s", job.notice_id)
                 self._attempt_failed(job, f"{type(exc).__name__}: {exc}")
             else:
-                self._resolve(outbox.Outcome(job.notice_id, job.token, "sent", self.clock()))
-                self.stats.sent += 1
+                at = self.clock()
+                for nid in ids:
+                    self._resolve(outbox.Outcome(nid, job.token, "sent", at))
+                self.stats.sent += len(ids)
 
     def _attempt_failed(self, job: Job, error: str) -> None:
-        if job.attempts >= self.config.max_attempts:
-            self._fail(job.token, job.notice_id, error)
-        else:
-            self._retry(job.token, job.notice_id, job.attempts, error, counted=True)
+        for nid in (job.notice_id, *job.also):
+            if job.attempts >= self.config.max_attempts:
+                self._fail(job.token, nid, error)
+            else:
+                self._retry(job.token, nid, job.attempts, error, counted=True)
 
     def _stop(self, reason: str) -> None:
         if not self.stop_reason:

@@ -130,10 +130,11 @@ def create_app(
         throttle=LoginThrottle(settings.login_max_failures, settings.login_window_seconds),
     )
     if run_scheduler or mail is not None:
+        from notifications.channel_config import ChannelSettings
         from notifications.config import MailConfig
         from service.scheduler import Jobs
 
-        ctx.jobs = Jobs(engine, rules, mail or MailConfig.from_env(), clock)
+        ctx.jobs = Jobs(engine, rules, mail or MailConfig.from_env(), clock, channels=ChannelSettings.from_env())
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -171,12 +172,14 @@ def create_app(
 
     app.add_middleware(GuardHeaders)
 
-    from web import admin, api, pages, reports_pages
+    from web import admin, api, inbox_api, notices_pages, pages, reports_pages
 
     app.include_router(api.router)
+    app.include_router(inbox_api.router)
     app.include_router(pages.router, include_in_schema=False)
     app.include_router(admin.router, include_in_schema=False)
     app.include_router(reports_pages.router, include_in_schema=False)
+    app.include_router(notices_pages.router, include_in_schema=False)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     _error_handlers(app)
     return app

@@ -76,10 +76,10 @@ def sms_config(gateway: SmsGatewayServer):
 
     return SmsGatewayConfig(
         url=gateway.base_url + "/sms/send?apikey={{ credentials.key }}",
-        body={"mobile": "{{ phone }}", "content": "【督办】{{ title }} {{ url }}"},
+        body={"mobile": "{{ phone }}", "content": "【督办】{{ title }}：{{ text }} {{ url }}"},
         body_format="json",
         success_when='code == "0"',
-        max_chars=300,
+        max_chars=2000,
         credentials={"key": SMS_KEY},
         allow_http=True,
     )

@@ -11,7 +11,6 @@ from models.db import session
 from models.tables import Notice
 from notifications.channel_sender import deliver_channels
 from service import inbox
-from tests.conftest import at
 
 pytestmark = pytest.mark.integration
 
