@@ -11,7 +11,7 @@ named unit and persons, the recipients — come from the cached directory (``ser
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -26,6 +26,7 @@ from service import directory
 from service.directory import DirectoryView, UnitInfo, UserInfo
 from service.persist import Loaded, loaded_from_row, persist, select_loaded, select_one_with_stamp
 from workflow import deadlines as dl
+from workflow.actions import ACTIONS
 from workflow.dates import parse_date
 from workflow.errors import InvalidValue, MissingField, NotFound, StaleVersion
 from workflow.machine import fire
@@ -336,15 +337,30 @@ class ProblemService:
         )
         return ProblemState(snap, 1, None)
 
+    def log_fields(self, actor_login: str, data: Mapping[str, object]) -> ProblemState:
+        """``log`` from a form or a JSON body: the fields the action table lists for logging."""
+        fields = ACTIONS["log"].read(data)
+        return self.log(
+            actor_login,
+            fields.get("project", ""),
+            fields.get("category", ""),
+            fields.get("title", ""),
+            unit=fields.get("unit"),
+            description=fields.get("description", ""),
+            severity=fields.get("severity") or "general",
+            county_level="county_level" in fields,
+        )
+
     def act(
         self, actor_login: str, code: str, action: str, expected_version: int | None = None, **params: Any
     ) -> ProblemState:
         """Run one workflow action on the problem ``code`` as ``actor_login``; returns the problem as left."""
         now = self.clock()
         code = normalize_code(code)
-        with open_session(self.engine) as session, session.begin():
-            row = session.execute(select_one_with_stamp(code)).one()
-            view = self.directory.view(session, row.directory_version)
+        # A plain Connection, not an ORM Session: the act path reads and writes with Core only.
+        with self.engine.begin() as conn:
+            row = conn.execute(*select_one_with_stamp(code)).one()
+            view = self.directory.view(conn, row.directory_version)
             actor = view.actor(actor_login)
             if row.id is None:
                 raise NotFound(f"问题编号「{code}」不存在", field="code", value=code)
@@ -359,7 +375,7 @@ class ProblemService:
             outcome = fire(
                 action, loaded.snap, actor, loaded.stake, now, self.rules, **action_params(view, action, params)
             )
-            (event_id,) = persist(session, [(loaded, [outcome])], actor, now, view) or (None,)
+            (event_id,) = persist(conn, [(loaded, [outcome])], actor, now, view) or (None,)
         return ProblemState(outcome.after or loaded.snap, loaded.version + 1, event_id)
 
     # -- reading ------------------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 from sqlmodel import Session, select
 
 from models.tables import Notice
@@ -119,28 +120,29 @@ def _insert():
     }
 
 
-def _routed(session: Session, rows: list[dict], view: DirectoryView | None) -> list[dict]:
+def _routed(conn: Connection, rows: list[dict], view: DirectoryView | None) -> list[dict]:
     """One row per notice × recipient × channel, by people's choices (``service.routing``)."""
     from service import directory, routing
 
-    view = view or directory.view(session)
-    return routing.fan_out(rows, view, routing.routing(session, view))
+    view = view or directory.cache_for(conn.engine).view(conn)
+    return routing.fan_out(rows, view, routing.routing(conn, view))
 
 
-def insert_notices(session: Session, rows: list[dict], view: DirectoryView | None = None) -> None:
+def insert_notices(conn: Connection, rows: list[dict], view: DirectoryView | None = None) -> None:
     """Insert outbox rows, skipping any whose dedup_key exists. No RETURNING: psycopg then pipelines the
     rows instead of parsing one huge multi-VALUES statement."""
     if rows:
-        session.execute(_INSERT[session.get_bind().dialect.name], _routed(session, rows, view))
+        conn.execute(_INSERT[conn.dialect.name], _routed(conn, rows, view))
 
 
-def insert_new_notices(session: Session, rows: list[dict], view: DirectoryView | None = None) -> int:
+def insert_new_notices(session: Session | Connection, rows: list[dict], view: DirectoryView | None = None) -> int:
     """``insert_notices``, counting the rows really inserted (RETURNING: a batched executemany's rowcount
     is not portable)."""
     if not rows:
         return 0
-    stmt = _INSERT[session.get_bind().dialect.name].returning(Notice.__table__.c.id)
-    return len(session.execute(stmt, _routed(session, rows, view)).all())
+    conn = session.connection() if isinstance(session, Session) else session
+    stmt = _INSERT[conn.dialect.name].returning(Notice.__table__.c.id)
+    return len(conn.execute(stmt, _routed(conn, rows, view)).all())
 
 
 _INSERT = _insert()

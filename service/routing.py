@@ -22,7 +22,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session
 
 from models.delivery import NoticeChannel, NoticePreference
@@ -56,7 +56,7 @@ class Routing:
         return [c for c in mine if c.kind in kinds]
 
 
-def load_routing(session: Session, version: int) -> Routing:
+def load_routing(session: Session | Connection, version: int) -> Routing:
     c, p = NoticeChannel.__table__, NoticePreference.__table__
     by_unit: dict[int, list[ChannelRef]] = {}
     by_user: dict[int, list[ChannelRef]] = {}
@@ -85,7 +85,7 @@ class RoutingCache:
         self._routing: Routing | None = None
         self._lock = threading.Lock()
 
-    def get(self, session: Session, version: int) -> Routing:
+    def get(self, session: Session | Connection, version: int) -> Routing:
         cached = self._routing
         if cached is not None and cached.version == version:
             return cached
@@ -100,10 +100,13 @@ _CACHES: weakref.WeakKeyDictionary[object, RoutingCache] = weakref.WeakKeyDictio
 _CACHES_LOCK = threading.Lock()
 
 
-def routing(session: Session, view: DirectoryView) -> Routing:
+def routing(session: Session | Connection, view: DirectoryView) -> Routing:
     """Channels and choices as of ``view``'s directory version (cached per engine)."""
-    bind = session.get_bind()
-    engine = bind if isinstance(bind, Engine) else bind.engine
+    if isinstance(session, Connection):
+        engine = session.engine
+    else:
+        bind = session.get_bind()
+        engine = bind if isinstance(bind, Engine) else bind.engine
     with _CACHES_LOCK:
         cache = _CACHES.get(engine.pool)
         if cache is None:

@@ -275,17 +275,7 @@ async def new_submit(request: Request):
         spec = ACTIONS["log"]
         values = {f.name: str(form.get(f.name) or "").strip() for f in spec.fields}
         try:
-            fields = spec.read({**values, "county_level": bool(form.get("county_level"))})
-            problem = ctx.service.log(
-                viewer.login,
-                fields.get("project", ""),
-                fields.get("category", ""),
-                fields.get("title", ""),
-                unit=fields.get("unit"),
-                description=fields.get("description", ""),
-                severity=fields.get("severity") or "general",
-                county_level="county_level" in fields,
-            )
+            problem = ctx.service.log_fields(viewer.login, {**values, "county_level": bool(form.get("county_level"))})
         except DubanError as exc:
             return render(
                 request,
