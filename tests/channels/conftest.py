@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from models.db import create_schema, make_engine, session
+from models.db import make_engine, session
 from notifications.channel_config import ChannelSettings
 from service import directory_admin
 from service.channels import ChannelAdmin
@@ -35,9 +35,8 @@ def clock():
 
 
 @pytest.fixture
-def engine(db_url):
-    eng = make_engine(db_url)
-    create_schema(eng)
+def engine(migrated_db_url):
+    eng = make_engine(migrated_db_url)
     now = at("2024-01-02")
     with session(eng) as s, s.begin():
         directory_admin.load_units(s)
