@@ -9,7 +9,7 @@ problems — the cure for the notification storms users of other ticketing syste
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from sqlalchemy.engine import Engine
 from sqlmodel import select
@@ -53,8 +53,19 @@ def digest_day(rules: Rules, now: datetime) -> date | None:
 def dispatch_period(rules: Rules, now: datetime) -> str | None:
     """The current dispatch period (e.g. ``2024-01/16``) once its day and time have come, else None."""
     local = now.astimezone(rules.timezone)
+    today = local.date()
+
+    def opens(day: int) -> date:
+        # The first working day on or after the configured day: never on a holiday or a rest day.
+        d = today.replace(day=day)
+        while not rules.calendar.is_workday(d):
+            d += timedelta(days=1)
+        return d
+
     started = [
-        d for d in rules.dispatch_days if d < local.day or (d == local.day and local.time() >= rules.dispatch_at)
+        d
+        for d in rules.dispatch_days
+        if d <= today.day and (opens(d) < today or (opens(d) == today and local.time() >= rules.dispatch_at))
     ]
     return f"{local:%Y-%m}/{max(started):02d}" if started else None
 
