@@ -19,7 +19,7 @@ LEDGER_FILTERS = [
     click.option("--light", help="预警灯：green、blue、yellow、red（或中文）"),
     click.option("--overdue", is_flag=True, help="只看已超期的"),
     click.option("--open-only", is_flag=True, help="只看未销号的"),
-    click.option("--search", "q", default="", help="按编号、标题、描述搜索"),
+    click.option("--search", "q", default="", help="按编号、标题、描述、反馈、意见、项目或单位名称中的任意片段搜索"),
 ]
 
 
@@ -97,6 +97,7 @@ def _print_result(p, spec: ActionSpec, as_json: bool) -> None:
         "deadline": p.deadline.isoformat() if p.deadline else None,
         "deadline_provisional": p.deadline_provisional,
         "version": p.version,
+        "warnings": list(p.warnings),
     }
 
     def render(d):
@@ -108,6 +109,8 @@ def _print_result(p, spec: ActionSpec, as_json: bool) -> None:
             if p.deadline_provisional:
                 line += "（暂定：该年节假日安排尚未公布，按法定节假日和周一至周五推算）"
         click.echo(line)
+        for warning in p.warnings:
+            click.echo(f"提示：{warning}")
 
     emit(as_json, data, render)
 

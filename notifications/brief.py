@@ -15,25 +15,16 @@ from models.tables import Notice
 from notifications import kinds
 from notifications.channels.base import ChannelMessage
 from notifications.context import ContextLoader, cn_date, header_text
-from notifications.render import _letter_number, environment, template_name
+from notifications.render import environment, template_name
 
 MERGE_MAX = 10  # notices listed in one merged message (each robot message stays well under its size limit)
 TEXT_MAX = 1500  # characters of a single message's text before the channel's own byte limit applies
 OFFICE = "县政府办督查室"
-LETTER_PREFIX = "阳督函"
 
 
-class _Letter:
-    """What ``render._letter_number`` reads of the mail settings."""
-
-    def __init__(self, prefix: str):
-        self.letter_prefix = prefix
-
-
-def _context(loader: ContextLoader, notice: Notice, office: str, letter_prefix: str) -> dict:
+def _context(loader: ContextLoader, notice: Notice, office: str) -> dict:
     ctx = loader.context(notice, office)
     ctx["system_name"] = "督办系统"
-    ctx["letter_no"] = _letter_number(notice, ctx, _Letter(letter_prefix))  # type: ignore[arg-type]
     ctx["problem_text"] = ctx["problem_html"] = ""
     return ctx
 
@@ -44,22 +35,14 @@ def _block(name: str, block: str, ctx: dict) -> str:
     return "".join(render(template.new_context(ctx))) if render else ""
 
 
-def title_of(loader: ContextLoader, notice: Notice, office: str = OFFICE, letter_prefix: str = LETTER_PREFIX) -> str:
-    ctx = _context(loader, notice, office, letter_prefix)
+def title_of(loader: ContextLoader, notice: Notice, office: str = OFFICE) -> str:
+    ctx = _context(loader, notice, office)
     return header_text(_block(template_name(notice), "subject", ctx), 200)
 
 
 def _special_body(name: str, ctx: dict) -> str:
-    """The 督办函 and the meeting notice replace the whole mail: say in one paragraph what they ask."""
-    p, n = ctx["p"], ctx["n"]
-    if name == "supervision_letter":
-        deploy = n["deploy_due"] or p["deploy_due"]
-        feedback = n["feedback_due"] or p["feedback_due"]
-        settle = n["deadline"] or p["deadline"]
-        return (
-            f"{ctx['office']}就问题“{p['title_line']}”发出督办函（{ctx['letter_no']}），请{p['unit'] or '责任单位'}"
-            f"于{cn_date(deploy)}前研究部署、{cn_date(feedback)}前反馈办理情况、{cn_date(settle)}前落实到位。"
-        )
+    """The meeting notice replaces the whole mail: say in one paragraph what it asks."""
+    p = ctx["p"]
     if name == "meeting_agenda":
         return (
             f"问题“{p['title_line']}”已列入县政府会议议题，提请会议研究解决。"
@@ -95,10 +78,9 @@ def brief(
     base_url: str | None = None,
     *,
     office: str = OFFICE,
-    letter_prefix: str = LETTER_PREFIX,
 ) -> ChannelMessage:
     """One notice as a ``ChannelMessage`` (raises ``RenderError`` when its problem is missing)."""
-    ctx = _context(loader, notice, office, letter_prefix)
+    ctx = _context(loader, notice, office)
     name = template_name(notice)
     title = header_text(_block(name, "subject", ctx), 200)
     body = _block(name, "body", ctx).strip() or _special_body(name, ctx)
@@ -121,12 +103,11 @@ def merged(
     url: str | None,
     *,
     office: str = OFFICE,
-    letter_prefix: str = LETTER_PREFIX,
 ) -> ChannelMessage:
     """Several waiting notices of one kind for one destination as one message: a numbered list of their
     titles, and ``url`` (the inbox, or the ledger) for the details."""
     kind = notices[0].kind
     label = kinds.kind_label(kind)
-    lines = [f"{i}. {title_of(loader, n, office, letter_prefix)}" for i, n in enumerate(notices, 1)]
+    lines = [f"{i}. {title_of(loader, n, office)}" for i, n in enumerate(notices, 1)]
     text = "\n".join([*lines, f"以上 {len(notices)} 条{label}产生于发送时段之外，现合并发送。"])
     return ChannelMessage(title=f"{label}（{len(notices)} 条）", text=text, url=url, kind=kind)

@@ -62,7 +62,6 @@ class ChannelSettings:
     lease_seconds: float = 300.0
     batch_size: int = 500
     issuing_office: str = "县政府办督查室"
-    letter_prefix: str = "阳督函"
 
     @property
     def lease(self) -> timedelta:

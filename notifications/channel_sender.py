@@ -205,17 +205,9 @@ class _Run:
             for job in jobs:
                 try:
                     if len(job.rows) == 1:
-                        job.message = brief.brief(
-                            loader, job.rows[0], s.base_url, office=s.issuing_office, letter_prefix=s.letter_prefix
-                        )
+                        job.message = brief.brief(loader, job.rows[0], s.base_url, office=s.issuing_office)
                     else:
-                        job.message = brief.merged(
-                            loader,
-                            job.rows,
-                            self._merged_link(job),
-                            office=s.issuing_office,
-                            letter_prefix=s.letter_prefix,
-                        )
+                        job.message = brief.merged(loader, job.rows, self._merged_link(job), office=s.issuing_office)
                 except RenderError as exc:
                     self._finish(token, job, "failed", exc.message)
                 except Exception as exc:  # a template bug: visible as failed, retried after the fix
@@ -265,11 +257,13 @@ class _Run:
             self._finish(token, job, "failed", _reason(result))
             return
         at = self.clock()
-        delay = result.after or DEFAULT_RETRY
+        # A wait the service asked for counts from its answer; our own backoff from the run's business time
+        # (``due_at``), so that the schedule does not drift with how long the run has taken.
+        retry_at = at + result.after if result.after else self.due_at + DEFAULT_RETRY
         if counted:
-            delay = max(delay, self.settings.backoff(job.attempts))
+            retry_at = max(retry_at, self.due_at + self.settings.backoff(job.attempts))
         for row in job.rows:
-            self._resolve(outbox.Outcome(row.id, token, "pending", at, _reason(result), at + delay, counted))
+            self._resolve(outbox.Outcome(row.id, token, "pending", at, _reason(result), retry_at, counted))
         self.stats.retried += len(job.rows)
 
     def _finish(self, token: str, job: _Job, status: str, error: str = "") -> None:

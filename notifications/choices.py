@@ -1,8 +1,8 @@
 """Who gets a notice how: the four ways (e-mail, work-group robot, SMS, in-app inbox), the kinds a person
 chooses them for, and the defaults. Pure: the stored choices come in, the ways out.
 
-A 督办函 is an escalation to the "13710" level; people choose for it separately (``letter``), so a county
-can, say, text every letter but not every escalation.
+The 督办函 is its own kind (``letter``, sent when the office signs it), so a county can, say, text every
+letter but not every escalation.
 """
 
 from __future__ import annotations
@@ -20,14 +20,9 @@ WAYS: dict[str, str] = {
     INBOX: "站内消息",
 }
 LETTER = "letter"
-LETTER_LEVEL = "supervision_13710"
 
-# What a person chooses for: every notice kind, with the 督办函 apart from other escalations.
-PREFERENCE_KINDS: dict[str, str] = {}
-for _kind, _label in KIND_LABELS.items():
-    PREFERENCE_KINDS[_kind] = _label
-    if _kind == "escalation":
-        PREFERENCE_KINDS[LETTER] = "督办函（升级为“13710”督办）"
+# What a person chooses for: every notice kind.
+PREFERENCE_KINDS: dict[str, str] = dict(KIND_LABELS)
 
 # Everything to the inbox; 交办, 升级 and 督办函 also by e-mail and to the unit's group; SMS only for
 # escalations and letters.
@@ -36,13 +31,6 @@ for _kind in ("assignment", "escalation", LETTER):
     DEFAULTS[_kind] = DEFAULTS[_kind] | {EMAIL, CHANNEL}
 for _kind in ("escalation", LETTER):
     DEFAULTS[_kind] = DEFAULTS[_kind] | {SMS}
-
-
-def preference_kind(kind: str, payload: dict | None, level: str | None) -> str:
-    """The kind a person's choice is looked up under: ``letter`` for an escalation to "13710"."""
-    if kind == "escalation" and ((payload or {}).get("to_level") or level) == LETTER_LEVEL:
-        return LETTER
-    return kind
 
 
 def ways_for(kind: str, stored: dict[str, Iterable[str]] | None) -> frozenset[str]:

@@ -13,9 +13,10 @@ a server that cannot be reached at all stops the run and leaves every claimed no
 attempt is given back: an outage never fails a notice; retry after ``backoff_base``); a notice that
 cannot be rendered is ``failed`` at once. Time comes from ``now``: a datetime (advanced by the
 monotonic clock during the run) or a callable returning aware datetimes. It is business time:
-which notices are due, ``sent_at``, when to retry. Leases ("is that worker still alive?") are about
-real time and use ``wall`` (default: the system clock, read only through that argument), so that two
-processes replaying different simulated moments never take each other's claims for expired.
+which notices are due, ``sent_at``, when to retry (the backoff counts from the run's start, so a slow
+run does not move retries). Leases ("is that worker still alive?") are about real time and use ``wall``
+(default: the system clock, read only through that argument), so that two processes replaying different
+simulated moments never take each other's claims for expired.
 """
 
 from __future__ import annotations
@@ -292,8 +293,9 @@ class _Run:
 
     def _retry(self, token: str, notice_id: int, attempts: int, error: str, *, counted: bool) -> None:
         delay = self.config.backoff(attempts) if counted else self.config.backoff(1)
-        at = self.clock()
-        self._resolve(outbox.Outcome(notice_id, token, "pending", at, error, at + delay, counted))
+        # The backoff counts from the run's business time (``due_at``), not from however long the run has
+        # taken so far: a slow machine must not push retries later, nor make the schedule depend on load.
+        self._resolve(outbox.Outcome(notice_id, token, "pending", self.clock(), error, self.due_at + delay, counted))
         self.stats.retried += 1
 
     def _fail(self, token: str, notice_id: int, error: str) -> None:

@@ -28,8 +28,12 @@ BATCH = 2000
 
 
 # Not carried by a dump: the directory stamp only ever moves forward in the database it belongs to (a
-# restored older value could make a running process trust a stale copy of the directory).
-NOT_DUMPED = frozenset({"directory_stamp"})
+# restored older value could make a running process trust a stale copy of the directory); the dashboard's
+# tally is derived from the problems (the restore's inserts rebuild it through its triggers, as they do the
+# search index). Browser sessions and the login throttle's counts are not carried either: a restore ends
+# every session (the restored accounts may differ) and starts the throttle afresh.
+EPHEMERAL = frozenset({"user_session", "login_failure"})
+NOT_DUMPED = frozenset({"directory_stamp", "ledger_tally"}) | EPHEMERAL
 
 
 def tables() -> list[sa.Table]:
@@ -152,6 +156,8 @@ def import_dump(engine: Engine, path: Path, replace: bool = False, actor_login: 
             )
         if any(existing.values()):
             _require_backup(conn, actor_login)
+        for name in EPHEMERAL:
+            conn.execute(SQLModel.metadata.tables[name].delete())
         for t in reversed(tables()):
             conn.execute(t.delete())
         pending: dict[str, list[dict]] = {}

@@ -26,7 +26,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session
 
 from models.delivery import NoticeChannel, NoticePreference
-from notifications.choices import CHANNEL, EMAIL, INBOX, SMS, preference_kind, ways_for
+from notifications.choices import CHANNEL, EMAIL, INBOX, SMS, ways_for
 from service.directory import DirectoryView
 
 ROBOTS = ("wecom", "dingtalk")
@@ -135,7 +135,7 @@ def fan_out(rows: Iterable[dict], view: DirectoryView, route: Routing) -> list[d
         if user is None:  # nobody holds the role: the row says so, as it came
             add({**_EXTRA, **row})
             continue
-        ways = ways_for(preference_kind(row["kind"], row.get("payload"), row.get("level")), route.choices.get(user.id))
+        ways = ways_for(row["kind"], route.choices.get(user.id))
         if EMAIL in ways:
             add({**_EXTRA, **row})
         if INBOX in ways:

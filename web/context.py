@@ -9,10 +9,10 @@ from datetime import date, datetime
 
 from sqlalchemy.engine import Engine
 
+from service.clock import wall_now
 from service.directory_admin import DirectoryAdmin
 from service.problems import ProblemService
 from web.settings import WebSettings
-from web.throttle import LoginThrottle
 from workflow.rules import Rules
 
 Clock = Callable[[], datetime]
@@ -25,10 +25,11 @@ class WebContext:
     rules: Rules
     clock: Clock
     settings: WebSettings
-    throttle: LoginThrottle
     service: ProblemService = field(init=False)
     admin: DirectoryAdmin = field(init=False)
     jobs: object | None = None  # service.scheduler.Jobs when the app runs the scheduler
+    # Wall time for sessions and the login throttle: they never follow a simulated business clock.
+    wall: Clock = wall_now
 
     def __post_init__(self):
         self.service = ProblemService(self.engine, self.rules, self.clock)

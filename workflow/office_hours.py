@@ -35,8 +35,16 @@ NOTICE_KINDS = (
     "suspended",
     "resumed",
     "unassigned",
+    "review_overdue",
+    "recalculated",
+    "reclassified",
     "digest",
     "dispatch",
+    "letter",
+    "letter_overdue",
+    "decision",
+    "assessment",
+    "campaign",
 )
 DEFAULT_START = time(8, 30)
 DEFAULT_END = time(18, 0)

@@ -43,7 +43,20 @@ def _assigned(duban, at: str) -> str:
     code = duban(
         "log", "--project", "嘉润综合物流园区", "--category", "land", "--title", "用地预审", at=at, user="xu.kfq"
     ).stdout.strip()
-    duban("assign", code, "--unit", "ziranziyuan", "--person", "sun.zrzy", at=at, user="zhang.dcs")
+    duban(
+        "assign",
+        code,
+        "--unit",
+        "ziranziyuan",
+        "--person",
+        "sun.zrzy",
+        "--leader",
+        "zhao.zrzy",
+        "--section",
+        "耕地保护股",
+        at=at,
+        user="zhang.dcs",
+    )
     return code
 
 

@@ -33,7 +33,15 @@ def seed(svc, clock) -> list[str]:
     for i in range(12):
         clock.set("2024-01-05T22:00" if i >= 4 else f"2024-01-05T1{i}:00")
         p = svc.log("town", "嘉润综合物流园区", ["land", "other", "permit"][i % 3], f"问题{i}")
-        svc.act("insp", p.code, "assign", unit="ziranziyuan", person="staff" if i % 2 else "head")
+        svc.act(
+            "insp",
+            p.code,
+            "assign",
+            unit="ziranziyuan",
+            person="staff" if i % 2 else "head",
+            leader="head",
+            section="耕地保护股",
+        )
         codes.append(p.code)
     return codes
 

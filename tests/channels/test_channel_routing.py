@@ -25,7 +25,7 @@ def rows(engine, **where):
 
 def test_assignment_goes_by_email_to_the_inbox_and_once_to_the_unit_group(svc, engine, wired):
     p = svc.log("town", "嘉润综合物流园区", "land", "用地预审未批复")
-    svc.act("insp", p.code, "assign", unit="ziranziyuan", person="staff")
+    svc.act("insp", p.code, "assign", unit="ziranziyuan", person="staff", leader="head", section="耕地保护股")
     mine = [n for n in rows(engine) if n.problem_id == p.id and n.kind == "assignment"]
     by = Counter((n.channel, n.recipient_login) for n in mine)
     assert by == Counter(
@@ -40,7 +40,7 @@ def test_assignment_goes_by_email_to_the_inbox_and_once_to_the_unit_group(svc, e
 
 def test_a_staff_member_without_email_still_sees_the_notice_in_the_inbox(svc, engine, wired, clock):
     p = svc.log("town", "嘉润综合物流园区", "land", "用地预审未批复")
-    svc.act("insp", p.code, "assign", unit="ziranziyuan", person="noemail")
+    svc.act("insp", p.code, "assign", unit="ziranziyuan", person="noemail", leader="head", section="耕地保护股")
     mine = {(n.channel, n.recipient_login): n for n in rows(engine, problem_id=p.id)}
     assert mine[("email", "noemail")].status == "undeliverable"
     items, unread = inbox.inbox(engine, "noemail")
@@ -49,7 +49,7 @@ def test_a_staff_member_without_email_still_sees_the_notice_in_the_inbox(svc, en
 
 def test_the_group_robot_receives_the_assignment(svc, engine, wired, wecom, settings, clock):
     p = svc.log("town", "嘉润综合物流园区", "land", "用地预审未批复")
-    svc.act("insp", p.code, "assign", unit="ziranziyuan", person="staff")
+    svc.act("insp", p.code, "assign", unit="ziranziyuan", person="staff", leader="head", section="耕地保护股")
     stats = deliver_channels(engine, settings, clock, "t", wall=clock)
     assert stats.sent == 1 and stats.failed == 0, stats
     [msg] = wecom.accepted

@@ -110,8 +110,7 @@ def test_defaults_everything_to_the_inbox_and_the_important_kinds_further():
     assert d["assignment"] == {"inbox", "email", "channel"}
     assert d["escalation"] == d["letter"] == {"inbox", "email", "channel", "sms"}
     assert d["overdue"] == d["digest"] == {"inbox"}
-    assert choices.preference_kind("escalation", {"to_level": "supervision_13710"}, "x") == "letter"
-    assert choices.preference_kind("escalation", {"to_level": "county_leader"}, "x") == "escalation"
+    assert set(choices.PREFERENCE_KINDS) == set(KIND_LABELS)  # the 督办函 is its own kind, ``letter``
 
 
 def test_a_bad_choice_names_the_value():
@@ -168,8 +167,10 @@ def test_fan_out_follows_choices_and_sends_a_unit_group_one_row_per_notice():
     ]
     assert len({tuple(sorted(r)) for r in out}) == 1  # the same keys in every row: one executemany
     # The 督办函 also goes by SMS to the head's phone (SMS by default for letters only, and escalations).
-    letter = fan_out([_row("head", "escalation", payload={"to_level": "supervision_13710"})], _view(), route)
+    letter = fan_out([_row("head", "letter", payload={"number": "阳督函〔2024〕3号"})], _view(), route)
     assert sorted(r["channel"] for r in letter) == ["email", "inbox", "sms", "wecom"]
+    reminder = fan_out([_row("head", "reminder")], _view(), route)
+    assert sorted(r["channel"] for r in reminder) == ["inbox"]
     assert fan_out(out, _view(), route) == out  # rows already per channel pass through as they are
 
 

@@ -1,8 +1,8 @@
 """channels: work-group robots and SMS numbers, people's delivery choices, shared robot rate windows;
 notice.channel / channel_id / read_at (one outbox row per notice × recipient × channel, the in-app inbox)
 
-Revision ID: 0008
-Revises: 0003
+Revision ID: 0009
+Revises: 0007
 Create Date: 2026-12-09
 """
 
@@ -15,8 +15,8 @@ from alembic import op
 import models.types
 from models.triggers import create_delivery_triggers, drop_delivery_triggers
 
-revision: str = "0008"
-down_revision: str | None = "0003"
+revision: str = "0009"
+down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
