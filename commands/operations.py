@@ -166,27 +166,32 @@ def outbox():
     "--status", help="状态：pending 待发送、sending 发送中、sent 已发送、failed 发送失败、undeliverable 无法投递"
 )
 @click.option("--problem", "code", help="只看某个问题的通知")
+@click.option(
+    "--channel",
+    help="渠道：email 邮件、wecom 企业微信群、dingtalk 钉钉群、sms 短信、inbox 站内消息（默认除站内消息外全部）",
+)
 @click.option("--limit", type=click.IntRange(1, 1_000_000), help="最多显示多少条（最新的）")
 @json_option
 @click.pass_obj
-def outbox_list(app, status, code, limit, as_json):
+def outbox_list(app, status, code, channel, limit, as_json):
     """列出通知及其发送状态。"""
     from service.notices import listing
 
-    rows, counts = listing(app.engine, status, code)
+    rows, counts = listing(app.engine, status, code, channel)
     if limit:
         rows = rows[-limit:]
 
     def render(data):
         tz = app.rules.timezone
         table(
-            ["编号", "类型", "问题", "收件人", "状态", "尝试", "时间", "说明"],
+            ["编号", "类型", "问题", "渠道", "收件人", "状态", "尝试", "时间", "说明"],
             [
                 [
                     r["id"],
                     r["kind_label"],
                     r["problem_code"] or "—",
-                    r["recipient_login"] or f"（{r['recipient_role']}）",
+                    r["channel_label"],
+                    r["channel_name"] or r["recipient_login"] or f"（{r['recipient_role']}）",
                     r["status_label"],
                     r["attempts"],
                     (r["sent_at"] or r["created_at"]).astimezone(tz).strftime("%m-%d %H:%M"),
@@ -212,24 +217,34 @@ def outbox_retry(app, notice):
 
 
 @outbox.command("send")
+@click.option("--ignore-hours", is_flag=True, help="不受发送时段限制（默认只在规则文件 [delivery] 的时段内发送）")
 @json_option
 @click.pass_obj
-def outbox_send(app, as_json):
-    """立即发送所有待发送的通知（未配置 SMTP 时写入 var/mail/*.eml）。"""
+def outbox_send(app, ignore_hours, as_json):
+    """立即发送待发送的通知：邮件（未配置 SMTP 时写入 var/mail/*.eml）、工作群和短信。"""
+    from notifications.channel_config import ChannelSettings
+    from notifications.channel_sender import deliver_channels
     from notifications.sender import deliver_pending
     from service.scheduler import worker_name
 
     config = _mail_config()
-    stats = deliver_pending(app.engine, config, app.now, worker_name())
+    hours = None if ignore_hours else app.rules.office_hours()
+    stats = deliver_pending(app.engine, config, app.now, worker_name(), office_hours=hours)
+    robots = deliver_channels(app.engine, ChannelSettings.from_env(), app.now, worker_name(), office_hours=hours)
 
     def render(d):
         where = f"SMTP {config.smtp_host}" if config.smtp_host else f"文件 {config.mail_dir}/"
         click.echo(
-            f"发送完成（{where}）：已发送 {d['sent']}，稍后重试 {d['retried']}，失败 {d['failed']}"
+            f"邮件发送完成（{where}）：已发送 {d['sent']}，稍后重试 {d['retried']}，失败 {d['failed']}"
             + (f"；中止原因：{d['stopped']}" if d["stopped"] else "")
         )
+        r = d["channels"]
+        click.echo(
+            f"工作群与短信：已发送 {r['sent']} 条通知（{r['messages']} 条消息，其中合并 {r['merged']} 条），"
+            f"稍后重试 {r['retried']}，失败 {r['failed']}" + (f"；{r['skipped']}，未发送" if r["skipped"] else "")
+        )
 
-    emit(as_json, stats.as_dict(), render)
+    emit(as_json, {**stats.as_dict(), "channels": robots.as_dict()}, render)
     if stats.stopped:
         raise SystemExit(9)
 
@@ -284,7 +299,16 @@ def scheduler(app, once, until, step, no_deliver):
     from service.scheduler import Jobs, serve, simulate
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    jobs = Jobs(app.engine, app.rules, _mail_config(), app.clock if app.at else _utcnow, deliver=not no_deliver)
+    from notifications.channel_config import ChannelSettings
+
+    jobs = Jobs(
+        app.engine,
+        app.rules,
+        _mail_config(),
+        app.clock if app.at else _utcnow,
+        deliver=not no_deliver,
+        channels=ChannelSettings.from_env(),
+    )
     if until:
         end = parse_at(until, app.rules.timezone, "until")
         reports = simulate(

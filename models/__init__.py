@@ -2,6 +2,20 @@
 
 from models import guard as _guard  # noqa: F401  (registers the listeners)
 from models import office as _office  # noqa: F401  (the office's tables)
+from models.delivery import ChannelRate, NoticeChannel, NoticePreference
 from models.tables import CodeCounter, DirectoryStamp, Event, Lease, Notice, Problem, Project, Unit, User
 
-__all__ = ["CodeCounter", "DirectoryStamp", "Event", "Lease", "Notice", "Problem", "Project", "Unit", "User"]
+__all__ = [
+    "ChannelRate",
+    "NoticeChannel",
+    "NoticePreference",
+    "CodeCounter",
+    "DirectoryStamp",
+    "Event",
+    "Lease",
+    "Notice",
+    "Problem",
+    "Project",
+    "Unit",
+    "User",
+]

@@ -175,7 +175,10 @@ class Notice(SQLModel, table=True):
     """
 
     __tablename__ = "notice"
-    __table_args__ = (sa.Index("ix_notice_status_next", "status", "next_attempt_at"),)
+    __table_args__ = (
+        sa.Index("ix_notice_status_next", "status", "next_attempt_at"),
+        sa.Index("ix_notice_inbox", "recipient_login", "channel", "read_at"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     dedup_key: str = Field(max_length=255, unique=True)
@@ -196,6 +199,12 @@ class Notice(SQLModel, table=True):
     sent_at: datetime | None = _ts()
     last_error: str = Field(default="", sa_column=sa.Column(sa.Text, nullable=False, default=""))
     payload: dict = _json({})
+    # How it travels: email | inbox | wecom | dingtalk | sms (models.delivery.NoticeChannel for the last three).
+    channel: str = Field(
+        default="email", sa_column=sa.Column(sa.String(16), nullable=False, default="email", server_default="email")
+    )
+    channel_id: int | None = Field(default=None, foreign_key="notice_channel.id")
+    read_at: datetime | None = _ts()  # inbox only: when the recipient marked it read
 
 
 class CodeCounter(SQLModel, table=True):

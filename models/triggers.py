@@ -50,3 +50,38 @@ def drop_directory_triggers(op, function: bool = True) -> None:
     for table in TABLES:
         for event in ("insert", "delete", "update"):
             op.execute(f"DROP TRIGGER IF EXISTS directory_stamp_{table}_{event}")
+
+
+# Delivery settings kept in memory with the directory (service.routing): channels and people's choices.
+DELIVERY_TABLES = ("notice_channel", "notice_preference")
+
+
+def create_delivery_triggers(op) -> None:
+    """Triggers that raise ``directory_stamp`` on every change to channels and preferences (migration 0008)."""
+    drop_delivery_triggers(op)
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute(
+            "CREATE OR REPLACE FUNCTION duban_bump_directory() RETURNS trigger LANGUAGE plpgsql AS "
+            f"$$ BEGIN {BUMP}; RETURN NULL; END $$"
+        )
+        for table in DELIVERY_TABLES:
+            op.execute(
+                f"CREATE TRIGGER directory_stamp_{table} AFTER INSERT OR DELETE OR UPDATE ON {table} "
+                "FOR EACH STATEMENT EXECUTE FUNCTION duban_bump_directory()"
+            )
+        return
+    for table in DELIVERY_TABLES:
+        for event in ("INSERT", "DELETE", "UPDATE"):
+            op.execute(
+                f"CREATE TRIGGER directory_stamp_{table}_{event.lower()} AFTER {event} ON {table} BEGIN {BUMP}; END"
+            )
+
+
+def drop_delivery_triggers(op) -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        for table in DELIVERY_TABLES:
+            op.execute(f"DROP TRIGGER IF EXISTS directory_stamp_{table} ON {table}")
+        return
+    for table in DELIVERY_TABLES:
+        for event in ("insert", "delete", "update"):
+            op.execute(f"DROP TRIGGER IF EXISTS directory_stamp_{table}_{event}")

@@ -37,6 +37,14 @@ STATUS_LABELS: dict[str, str] = {
     "undeliverable": "无法投递",
 }
 
+CHANNEL_LABELS: dict[str, str] = {
+    "email": "邮件",
+    "inbox": "站内消息",
+    "wecom": "企业微信群",
+    "dingtalk": "钉钉群",
+    "sms": "短信",
+}
+
 # What the user-typed ``payload.comment`` means in each kind (shown above it in the mail).
 COMMENT_LABELS: dict[str, str] = {
     "assignment": "交办意见",
@@ -74,3 +82,7 @@ def kind_label(kind: str) -> str:
 
 def status_label(status: str) -> str:
     return STATUS_LABELS.get(status, status)
+
+
+def channel_label(channel: str) -> str:
+    return CHANNEL_LABELS.get(channel, channel)

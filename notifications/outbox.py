@@ -16,7 +16,7 @@ claim token. ``attempts`` counts claims, so a notice that kills its sender every
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -27,7 +27,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
 
 from models.tables import Notice, Problem, table_of
-from notifications.kinds import kind_label, status_label
+from notifications.kinds import channel_label, kind_label, status_label
 
 T = table_of(Notice)
 ERROR_MAX = 1000  # characters kept in last_error
@@ -51,6 +51,12 @@ def _due(now: datetime, due_at: datetime, t=T):
     )
 
 
+def _which(channels: Sequence[str], kinds: Sequence[str] | None, t=T):
+    """Rows of these channels (and, outside office hours, only the urgent kinds)."""
+    cond = t.c.channel == channels[0] if len(channels) == 1 else t.c.channel.in_(channels)
+    return cond if kinds is None else sa.and_(cond, t.c.kind.in_(kinds))
+
+
 def new_token(worker_id: str) -> str:
     """A claim token: the worker id (for people reading the table) plus a random part (unique per claim)."""
     return f"{worker_id[:100]}:{uuid.uuid4().hex[:16]}"
@@ -65,6 +71,8 @@ def claim(
     max_attempts: int | None = None,
     *,
     due_at: datetime | None = None,
+    channels: Sequence[str] = ("email",),
+    kinds: Sequence[str] | None = None,
 ) -> tuple[str, list[Notice]]:
     """Atomically take up to ``limit`` due notices until ``now + lease``; returns (claim token, rows).
 
@@ -72,20 +80,29 @@ def claim(
     when ``next_attempt_at <= due_at`` — business time, default ``now``; a sender passes the start of
     its run so that a notice it rescheduled is not taken again in the same run. A claim is expired
     when ``claimed_until < now``. Rows whose claim expired after ``max_attempts`` attempts are marked
-    failed instead of being taken again.
+    failed instead of being taken again. Only rows of ``channels`` are taken (the mail sender: ``email``;
+    the robot and SMS sender: the others); with ``kinds``, only those kinds (outside office hours: the
+    urgent ones). Returning ``kinds=()`` takes nothing.
     """
+    if kinds is not None and not kinds:
+        return new_token(worker_id), []
     token = new_token(worker_id)
     with engine.begin() as conn:
         if max_attempts is not None:
             conn.execute(
                 T.update()
-                .where(T.c.status == "sending", T.c.claimed_until < now, T.c.attempts >= max_attempts)
+                .where(
+                    T.c.status == "sending",
+                    T.c.claimed_until < now,
+                    T.c.attempts >= max_attempts,
+                    _which(channels, None),
+                )
                 .values(status="failed", last_error=CRASHED_TOO_OFTEN, claimed_by=None, claimed_until=None)
             )
         due_at = now if due_at is None else due_at
         due = _due(now, due_at)
         inner = T.alias("due_notice")  # an alias, so the sub-select is never correlated with the UPDATE
-        pick = sa.select(inner.c.id).where(_due(now, due_at, inner))
+        pick = sa.select(inner.c.id).where(_due(now, due_at, inner), _which(channels, kinds, inner))
         pick = pick.order_by(inner.c.next_attempt_at, inner.c.id).limit(limit)
         if engine.dialect.name == "postgresql":
             # PostgreSQL may run an IN (sub-select … LIMIT … SKIP LOCKED) more than once per UPDATE and so
@@ -196,14 +213,29 @@ def retry(engine: Engine, notice_id: int | None, now: datetime) -> int:
 
 
 def list_notices(
-    session: Session, status: str | None = None, *, problem_code: str | None = None, limit: int | None = None
+    session: Session,
+    status: str | None = None,
+    *,
+    problem_code: str | None = None,
+    limit: int | None = None,
+    channel: str | None = None,
 ) -> list[dict[str, Any]]:
-    """Notices as plain dicts (newest last), optionally filtered by status and problem code."""
-    stmt = sa.select(Notice, Problem.code).outerjoin(Problem, Problem.id == Notice.problem_id).order_by(Notice.id)
+    """Notices as plain dicts (newest last), optionally filtered by status, problem code and channel. The
+    inbox's rows are left out unless ``channel="inbox"``: they are delivered as they are written."""
+    from models.delivery import NoticeChannel
+
+    ch = table_of(NoticeChannel)
+    stmt = (
+        sa.select(Notice, Problem.code, ch.c.name)
+        .outerjoin(Problem, Problem.id == Notice.problem_id)
+        .outerjoin(ch, ch.c.id == Notice.channel_id)
+        .order_by(Notice.id)
+    )
     if status:
         stmt = stmt.where(Notice.status == status)
     if problem_code:
         stmt = stmt.where(Problem.code == problem_code)
+    stmt = stmt.where(Notice.channel == channel) if channel else stmt.where(Notice.channel != "inbox")
     if limit:
         stmt = stmt.limit(limit)
     return [
@@ -213,6 +245,9 @@ def list_notices(
             "kind_label": kind_label(n.kind),
             "problem_code": code,
             "level": n.level,
+            "channel": n.channel,
+            "channel_label": channel_label(n.channel),
+            "channel_name": channel_name,
             "recipient_role": n.recipient_role,
             "recipient_login": n.recipient_login,
             "recipient_email": n.recipient_email,
@@ -224,11 +259,11 @@ def list_notices(
             "sent_at": n.sent_at,
             "last_error": n.last_error,
         }
-        for n, code in session.execute(stmt)
+        for n, code, channel_name in session.execute(stmt)
     ]
 
 
 def status_counts(session: Session) -> dict[str, int]:
-    """{status: number of notices}."""
-    rows = session.execute(sa.select(T.c.status, sa.func.count()).group_by(T.c.status))
+    """{status: number of notices} (the inbox's rows apart)."""
+    rows = session.execute(sa.select(T.c.status, sa.func.count()).where(T.c.channel != "inbox").group_by(T.c.status))
     return {status: count for status, count in rows}

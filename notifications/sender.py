@@ -13,9 +13,10 @@ a server that cannot be reached at all stops the run and leaves every claimed no
 attempt is given back: an outage never fails a notice; retry after ``backoff_base``); a notice that
 cannot be rendered is ``failed`` at once. Time comes from ``now``: a datetime (advanced by the
 monotonic clock during the run) or a callable returning aware datetimes. It is business time:
-which notices are due, ``sent_at``, when to retry. Leases ("is that worker still alive?") are about
-real time and use ``wall`` (default: the system clock, read only through that argument), so that two
-processes replaying different simulated moments never take each other's claims for expired.
+which notices are due, ``sent_at``, when to retry (the backoff counts from the run's start, so a slow
+run does not move retries). Leases ("is that worker still alive?") are about real time and use ``wall``
+(default: the system clock, read only through that argument), so that two processes replaying different
+simulated moments never take each other's claims for expired.
 """
 
 from __future__ import annotations
@@ -31,13 +32,19 @@ from functools import partial
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from notifications import outbox
+from notifications import merge, outbox
 from notifications.config import MailConfig
 from notifications.errors import Rejected, RenderError, Unreachable
 from notifications.transport import ConnectFailed, Job, make_transport
+from workflow.office_hours import DeliveryRules
 
 log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
+MERGE_MAX = 10  # waiting notices merged into one mail
+
+
+def _address(row) -> str:
+    return (row.recipient_email or "").strip().lower()
 
 
 def system_clock() -> datetime:
@@ -83,10 +90,16 @@ def deliver_pending(
     *,
     wall: Clock = system_clock,
     transport=None,
+    office_hours: DeliveryRules | None = None,
 ) -> DeliveryStats:
     """Deliver up to ``limit`` (default: all) notices due at ``now``. Runs its own event loop, so call
-    it from synchronous code (CLI, scheduler thread); from async code await ``deliver_pending_async``."""
-    return asyncio.run(deliver_pending_async(engine, config, now, worker_id, limit, wall=wall, transport=transport))
+    it from synchronous code (CLI, scheduler thread); from async code await ``deliver_pending_async``.
+    With ``office_hours``, outside the send window only the urgent kinds go out."""
+    return asyncio.run(
+        deliver_pending_async(
+            engine, config, now, worker_id, limit, wall=wall, transport=transport, office_hours=office_hours
+        )
+    )
 
 
 async def deliver_pending_async(
@@ -98,8 +111,10 @@ async def deliver_pending_async(
     *,
     wall: Clock = system_clock,
     transport=None,
+    office_hours: DeliveryRules | None = None,
 ) -> DeliveryStats:
     run = _Run(engine, config, make_clock(now), wall, worker_id, limit, transport or make_transport(config))
+    run.office_hours = office_hours
     return await run.execute()
 
 
@@ -119,6 +134,7 @@ class _Run:
         self.last_renew = time.monotonic()
         self.conn = None  # one connection held for the run: outcomes are recorded many times a second
         self.loader = None  # one ContextLoader for the run: problems and rendered blocks are reused
+        self.office_hours: DeliveryRules | None = None
 
     async def execute(self) -> DeliveryStats:
         started = time.perf_counter()
@@ -148,9 +164,13 @@ class _Run:
     # -- producer -------------------------------------------------------------------------------
     async def _produce(self) -> None:
         from notifications.context import ContextLoader
-        from notifications.render import render_content, to_bytes
+        from notifications.render import render_content
 
         remaining = self.limit
+        held_since = self.office_hours.held_since(self.due_at) if self.office_hours is not None else None
+        kinds = None  # outside office hours: only the urgent kinds
+        if self.office_hours is not None and self.office_hours.held_since(self.due_at) is None:
+            kinds = sorted(self.office_hours.urgent)
         while (remaining is None or remaining > 0) and not self.stop_reason:
             size = self.config.batch_size if remaining is None else min(self.config.batch_size, remaining)
             token, rows = outbox.claim(
@@ -161,6 +181,7 @@ class _Run:
                 self.config.lease,
                 self.config.max_attempts,
                 due_at=self.due_at,
+                kinds=kinds,
             )
             if not rows:
                 return
@@ -174,35 +195,61 @@ class _Run:
                 loader.prefetch(rows)  # one short read; rendering below needs no database
                 loader.office_name(self.config.issuing_office)
                 session.close()  # never hold the SQLite write lock while awaiting the queue
-                for row in rows:
+                for group in merge.plan(rows, held_since, _address, MERGE_MAX):
                     if self.stop_reason:
-                        self._retry(token, row.id, row.attempts, self.stop_reason, counted=False)
+                        for row in group:
+                            self._retry(token, row.id, row.attempts, self.stop_reason, counted=False)
                         continue
                     try:
-                        rendered = render_content(session, row, self.config, loader=loader)
-                        data = to_bytes(rendered, self.config, eight_bit=self.config.eight_bit)
-                    except RenderError as exc:
-                        self._fail(token, row.id, exc.message)
-                        continue
-                    except Exception as exc:  # a template bug: visible as failed, `retry` after the fix
-                        log.exception("cannot render notice %s", row.id)
-                        self._fail(token, row.id, f"生成邮件失败：{type(exc).__name__}: {exc}")
-                        continue
+                        parts = [render_content(session, row, self.config, loader=loader) for row in group]
+                    except Exception:  # noqa: BLE001 — render them one by one: only the bad one fails
+                        if len(group) == 1:
+                            parts = None
+                        else:
+                            for row in group:
+                                await self._queue_one(session, loader, token, [row])
+                            continue
                     finally:
                         if session.in_transaction():
                             session.close()
-                    fallback = partial(to_bytes, rendered, self.config) if self.config.eight_bit else None
-                    job = Job(
-                        row.id,
-                        token,
-                        rendered.message_id,
-                        self.config.mail_from,
-                        (rendered.to_addr,),
-                        data,
-                        row.attempts,
-                        fallback,
-                    )
-                    await self.queue.put(job)
+                    await self._queue_one(session, loader, token, group, parts)
+
+    async def _queue_one(self, session, loader, token: str, group: list, parts=None) -> None:
+        """Render ``group`` (one notice, or several waiting ones merged) and queue it as one message."""
+        from notifications.merge_mail import merge_rendered
+        from notifications.render import render_content, to_bytes
+
+        row = group[0]
+        try:
+            if parts is None:
+                parts = [render_content(session, r, self.config, loader=loader) for r in group]
+            rendered = parts[0] if len(parts) == 1 else merge_rendered(parts, row.kind, self.config.domain)
+            data = to_bytes(rendered, self.config, eight_bit=self.config.eight_bit)
+        except RenderError as exc:
+            for r in group:
+                self._fail(token, r.id, exc.message)
+            return
+        except Exception as exc:  # a template bug: visible as failed, `retry` after the fix
+            log.exception("cannot render notice %s", row.id)
+            for r in group:
+                self._fail(token, r.id, f"生成邮件失败：{type(exc).__name__}: {exc}")
+            return
+        finally:
+            if session.in_transaction():
+                session.close()
+        fallback = partial(to_bytes, rendered, self.config) if self.config.eight_bit else None
+        job = Job(
+            row.id,
+            token,
+            rendered.message_id,
+            self.config.mail_from,
+            (rendered.to_addr,),
+            data,
+            max(r.attempts for r in group),
+            fallback,
+            tuple(r.id for r in group[1:]),
+        )
+        await self.queue.put(job)
 
     # -- workers --------------------------------------------------------------------------------
     async def _work(self, channel) -> None:
@@ -210,28 +257,34 @@ class _Run:
             job = await self.queue.get()
             if job is None:
                 return
+            ids = (job.notice_id, *job.also)
             if self.stop_reason:
-                self._retry(job.token, job.notice_id, job.attempts, self.stop_reason, counted=False)
+                for nid in ids:
+                    self._retry(job.token, nid, job.attempts, self.stop_reason, counted=False)
                 continue
             try:
                 await channel.send(job)
             except ConnectFailed as exc:  # the server was never reached: the attempt is given back
                 self._stop(exc.message)
-                self._retry(job.token, job.notice_id, job.attempts, exc.message, counted=False)
+                for nid in ids:
+                    self._retry(job.token, nid, job.attempts, exc.message, counted=False)
             except (Rejected, Unreachable) as exc:  # refused, or the connection broke during this one
                 self._attempt_failed(job, exc.message)
             except Exception as exc:  # noqa: BLE001 — never lose a claimed notice to a bug here
                 log.exception("unexpected error sending notice %s", job.notice_id)
                 self._attempt_failed(job, f"{type(exc).__name__}: {exc}")
             else:
-                self._resolve(outbox.Outcome(job.notice_id, job.token, "sent", self.clock()))
-                self.stats.sent += 1
+                at = self.clock()
+                for nid in ids:
+                    self._resolve(outbox.Outcome(nid, job.token, "sent", at))
+                self.stats.sent += len(ids)
 
     def _attempt_failed(self, job: Job, error: str) -> None:
-        if job.attempts >= self.config.max_attempts:
-            self._fail(job.token, job.notice_id, error)
-        else:
-            self._retry(job.token, job.notice_id, job.attempts, error, counted=True)
+        for nid in (job.notice_id, *job.also):
+            if job.attempts >= self.config.max_attempts:
+                self._fail(job.token, nid, error)
+            else:
+                self._retry(job.token, nid, job.attempts, error, counted=True)
 
     def _stop(self, reason: str) -> None:
         if not self.stop_reason:
@@ -240,8 +293,9 @@ class _Run:
 
     def _retry(self, token: str, notice_id: int, attempts: int, error: str, *, counted: bool) -> None:
         delay = self.config.backoff(attempts) if counted else self.config.backoff(1)
-        at = self.clock()
-        self._resolve(outbox.Outcome(notice_id, token, "pending", at, error, at + delay, counted))
+        # The backoff counts from the run's business time (``due_at``), not from however long the run has
+        # taken so far: a slow machine must not push retries later, nor make the schedule depend on load.
+        self._resolve(outbox.Outcome(notice_id, token, "pending", self.clock(), error, self.due_at + delay, counted))
         self.stats.retried += 1
 
     def _fail(self, token: str, notice_id: int, error: str) -> None:

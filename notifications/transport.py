@@ -38,6 +38,7 @@ class Job:
     data: bytes
     attempts: int = 1  # including this one
     seven_bit: Callable[[], bytes] | None = None  # set when ``data`` has 8-bit bodies: 7-bit version
+    also: tuple[int, ...] = ()  # further notices this message carries (waiting notices merged into one)
 
 
 class FileTransport:

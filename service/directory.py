@@ -118,6 +118,9 @@ class DirectoryView:
     def user_by_id(self, user_id: int | None) -> UserInfo | None:
         return None if user_id is None else self._users_by_id.get(user_id)
 
+    def user_by_login(self, login: str | None) -> UserInfo | None:
+        return None if not login else self._users_by_login.get(login)
+
     def actor(self, login: str | None) -> Actor:
         """The person acting (as given by a login, a session or a token)."""
         user = self.user(login, "当前用户", "actor")

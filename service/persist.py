@@ -177,7 +177,7 @@ def persist(
         subject = NoticeSubject(loaded.snap.id, outcome.to_level, after.deadline, stake, event_id, snapshot)
         for intent in outcome.notices:
             notices.extend(notice_rows(view, intent, subject, now, actor))
-    insert_notices(conn, notices)
+    insert_notices(conn, notices, view)
     if rules is not None:
         from service import letters
 

@@ -122,6 +122,7 @@ def problem_detail(session: Session, code: str, today: date, tz) -> dict:
         {
             "id": n.id,
             "kind": n.kind,
+            "channel": n.channel,
             "level": n.level,
             "recipient": n.recipient_login,
             "role": n.recipient_role,

@@ -148,21 +148,29 @@ def _insert():
     }
 
 
-def insert_notices(conn: Connection, rows: list[dict]) -> None:
+def _routed(conn: Connection, rows: list[dict], view: DirectoryView | None) -> list[dict]:
+    """One row per notice × recipient × channel, by people's choices (``service.routing``)."""
+    from service import directory, routing
+
+    view = view or directory.cache_for(conn.engine).view(conn)
+    return routing.fan_out(rows, view, routing.routing(conn, view))
+
+
+def insert_notices(conn: Connection, rows: list[dict], view: DirectoryView | None = None) -> None:
     """Insert outbox rows, skipping any whose dedup_key exists. No RETURNING: psycopg then pipelines the
     rows instead of parsing one huge multi-VALUES statement."""
     if rows:
-        conn.execute(_INSERT[conn.dialect.name], rows)
+        conn.execute(_INSERT[conn.dialect.name], _routed(conn, rows, view))
 
 
-def insert_new_notices(session: Session | Connection, rows: list[dict]) -> int:
+def insert_new_notices(session: Session | Connection, rows: list[dict], view: DirectoryView | None = None) -> int:
     """``insert_notices``, counting the rows really inserted (RETURNING: a batched executemany's rowcount
     is not portable)."""
     if not rows:
         return 0
     conn = session.connection() if isinstance(session, Session) else session
     stmt = _INSERT[conn.dialect.name].returning(table_of(Notice).c.id)
-    return len(conn.execute(stmt, rows).all())
+    return len(conn.execute(stmt, _routed(conn, rows, view)).all())
 
 
 _INSERT = _insert()

@@ -65,10 +65,12 @@ class Jobs:
         worker: str | None = None,
         deliver: bool = True,
         wall: Clock = wall_clock,
+        channels=None,
     ):
         self.engine, self.rules, self.mail, self.clock, self.wall = engine, rules, mail, clock, wall
         self.worker = worker or worker_name()
         self.deliver_enabled = deliver
+        self.channels = channels  # notifications.channel_config.ChannelSettings; None: the defaults
         self.lease_ttl = timedelta(minutes=max(2 * rules.sweep_minutes, 10))
 
     def sweep(self, report: TickReport | None = None) -> TickReport:
@@ -126,13 +128,21 @@ class Jobs:
         report = report or TickReport(self.clock())
         if not self.deliver_enabled:
             return report
+        from notifications.channel_config import ChannelSettings
+        from notifications.channel_sender import deliver_channels
         from notifications.sender import deliver_pending
 
-        stats = deliver_pending(self.engine, self.mail, self.clock, self.worker)
+        hours = self.rules.office_hours()
+        stats = deliver_pending(self.engine, self.mail, self.clock, self.worker, wall=self.wall, office_hours=hours)
         report.sent += stats.sent
         report.failed += stats.failed
         if stats.stopped:
             log.warning("delivery stopped: %s", stats.stopped)
+        robots = deliver_channels(
+            self.engine, self.channels or ChannelSettings(), self.clock, self.worker, office_hours=hours, wall=self.wall
+        )
+        report.sent += robots.sent
+        report.failed += robots.failed
         return report
 
     def tick(self) -> TickReport:

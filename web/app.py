@@ -197,10 +197,11 @@ def create_app(
     settings = settings or WebSettings.from_env()
     ctx = WebContext(engine=engine, reader=read_engine(engine), rules=rules, clock=clock, settings=settings, wall=wall)
     if run_scheduler or mail is not None:
+        from notifications.channel_config import ChannelSettings
         from notifications.config import MailConfig
         from service.scheduler import Jobs
 
-        ctx.jobs = Jobs(engine, rules, mail or MailConfig.from_env(), clock)
+        ctx.jobs = Jobs(engine, rules, mail or MailConfig.from_env(), clock, channels=ChannelSettings.from_env())
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -238,14 +239,16 @@ def create_app(
     app.add_middleware(BodyLimit, limit_for=settings.body_limit)
     app.add_middleware(GuardHeaders)  # outermost of ours: its headers go on every answer, 413s included
 
-    from web import admin, api, documents, pages, reports_pages
+    from web import admin, api, documents, inbox_api, notices_pages, pages, reports_pages
 
     app.include_router(api.router)
+    app.include_router(inbox_api.router)
     app.include_router(documents.api)
     app.include_router(documents.pages, include_in_schema=False)
     app.include_router(pages.router, include_in_schema=False)
     app.include_router(admin.router, include_in_schema=False)
     app.include_router(reports_pages.router, include_in_schema=False)
+    app.include_router(notices_pages.router, include_in_schema=False)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     _error_handlers(app)
     return app

@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, Undefined
 from markupsafe import Markup, escape
 
-from notifications.kinds import kind_label, status_label
+from notifications.kinds import channel_label, kind_label, status_label
 from web.auth import csrf_token, session_viewer
 from workflow.actions import label as action_label
 from workflow.permissions import Manage, may
@@ -62,6 +62,7 @@ def make_env(tz) -> Environment:
         action_label=action_label,
         kind_label=kind_label,
         status_label=status_label,
+        channel_label=channel_label,
         options_html=options_html,
     )
     return env
@@ -82,8 +83,17 @@ def render(request: Request, template: str, status: int = 200, **data) -> HTMLRe
         "can_review": bool(viewer and may(Manage.REVIEW, viewer.actor)),
         "can_admin": bool(viewer and may(Manage.USERS, viewer.actor)),
         "can_projects": bool(viewer and may(Manage.PROJECTS, viewer.actor)),
+        "can_channels": bool(viewer and may(Manage.CHANNELS, viewer.actor)),
+        "unread": _unread(request, viewer.login) if viewer else 0,
         "title": data.pop("title", "督办"),
     }
     html = request.app.state.jinja.get_template(template).render(**page, **data)
     headers = {"Cache-Control": "no-store"}
     return HTMLResponse(html, status_code=status, headers=headers)
+
+
+def _unread(request: Request, login: str) -> int:
+    """The header's unread count (one indexed count per page)."""
+    from service.inbox import unread_count
+
+    return unread_count(request.app.state.duban.reader, login)

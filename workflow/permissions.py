@@ -148,6 +148,8 @@ class Manage(StrEnum):
     SEE_EMAILS = "see_emails"  # e-mail addresses in the user directory
     REPORTS = "reports"  # dispatch reports and the meeting agenda
     READ_LEDGER = "read_ledger"  # the ledger, a problem, exports of them
+    CHANNELS = "channels"  # work-group robots and SMS numbers: add, test, disable
+    INBOX = "inbox"  # one's own inbox and delivery choices
     SIGN_LETTERS = "sign_letters"  # sign (签发) a 督办函: an official act, so inspectors only
     CAMPAIGNS = "campaigns"  # add a campaign, include problems in one
     ASSESSMENT = "assessment"  # compute and keep a month's assessment (考核), notify the units
@@ -171,6 +173,8 @@ MANAGEMENT: dict[Manage, tuple[str, frozenset[Role], str]] = {
     Manage.SEE_EMAILS: ("查看用户邮箱", _OFFICE, "管理员或督查室"),
     Manage.REPORTS: ("查看报表", _ANY, "在职用户"),
     Manage.READ_LEDGER: ("查看台账", _ANY, "在职用户"),
+    Manage.CHANNELS: ("管理通知渠道", _ADMIN, "管理员"),
+    Manage.INBOX: ("查看站内消息", _ANY, "在职用户"),
     Manage.SIGN_LETTERS: ("签发督办函", _INSPECTOR, "督查室人员"),
     Manage.CAMPAIGNS: ("管理专项行动", _OFFICE, "管理员或督查室"),
     Manage.ASSESSMENT: ("生成月度考核", _OFFICE, "管理员或督查室"),

@@ -27,6 +27,7 @@ from workflow.ladders import (
     parse_notices,
     parse_organiser,
 )
+from workflow.office_hours import DeliveryRules, default_delivery, parse_delivery
 from workflow.office_rules import (
     AssessmentRules,
     Campaign,
@@ -76,6 +77,7 @@ class Rules:
     digest_at: time = time(8, 30)
     dispatch_days: tuple[int, ...] = (1, 16)
     dispatch_at: time = time(9, 0)
+    delivery: DeliveryRules | None = None  # office hours of delivery ([delivery]); always set by parse_rules
     letters: LetterSettings = field(default_factory=LetterSettings)
     assessment: AssessmentRules = field(default_factory=AssessmentRules)
     campaigns: tuple[Campaign, ...] = ()
@@ -104,6 +106,10 @@ class Rules:
             if score > best_score:
                 best, best_score = o.time_limit, score
         return best
+
+    def office_hours(self) -> DeliveryRules:
+        """The send window and urgent kinds ([delivery]); the default window when the rules were built by hand."""
+        return self.delivery or default_delivery(self.calendar, self.timezone)
 
     def ladder(self, severity: str) -> Ladder:
         return self.ladders[Severity(severity)]
@@ -280,6 +286,7 @@ def parse_rules(data: dict, source: str = "<rules>") -> Rules:
             "levels",
             "notices",
             "overrides",
+            "delivery",
             "letters",
             "assessment",
             "campaigns",
@@ -375,6 +382,7 @@ def parse_rules(data: dict, source: str = "<rules>") -> Rules:
         digest_at=digest.clock("at", "08:30"),
         dispatch_days=tuple(sorted(set(days))),
         dispatch_at=dispatch.clock("at", "09:00"),
+        delivery=parse_delivery(top.table("delivery", required=False), calendar, tz),
         letters=parse_letters(top.table("letters", required=False)),
         assessment=parse_assessment(top.table("assessment", required=False)),
         campaigns=parse_campaigns(top),

@@ -44,7 +44,7 @@ def test_every_action_leaves_an_audit_event_and_its_notices(svc, engine):
         ("assign", "discovered", "assigned", "insp"),
     ]
     with session(engine) as s:
-        notices = s.exec(select(Notice).where(Notice.problem_id == p.id)).all()
+        notices = s.exec(select(Notice).where(Notice.problem_id == p.id, Notice.channel == "email")).all()
     by_login = {n.recipient_login: n for n in notices}
     assert set(by_login) == {"staff", "head"}
     assert all(n.kind == "assignment" and n.status == "pending" and n.event_id == events[-1].id for n in notices)
@@ -110,7 +110,10 @@ def test_people_without_email_get_an_undeliverable_row_not_silence(svc, engine):
     p = svc.log("town", "嘉润综合物流园区", "land", "无邮箱")
     p = svc.act("insp", p.code, "assign", unit="ziranziyuan", person="noemail", leader="head", section="耕地保护股")
     with session(engine) as s:
-        rows = {n.recipient_login: n for n in s.exec(select(Notice).where(Notice.problem_id == p.id)).all()}
+        rows = {
+            n.recipient_login: n
+            for n in s.exec(select(Notice).where(Notice.problem_id == p.id, Notice.channel == "email")).all()
+        }
     assert rows["noemail"].status == "undeliverable" and "没有登记邮箱" in rows["noemail"].last_error
     assert rows["head"].status == "pending"
 

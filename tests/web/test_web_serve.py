@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -15,10 +16,21 @@ import httpx
 from tests.servers import answers, free_port, start_server
 
 DUBAN = str(Path(sys.executable).with_name("duban"))  # the installed script
+REPO = Path(__file__).resolve().parents[2]
 
 
 def environment(**extra: str) -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith("DUBAN_")} | extra
+
+
+def always_open(tmp_path: Path) -> Path:
+    """The rules file with a send window open around the clock, every day: the wall clock may be at night."""
+    text = (REPO / "escalation_rules.toml").read_text("utf-8")
+    text = re.sub(r"(?m)^window = .*$", 'window = "00:00-24:00"', text)
+    text = re.sub(r"(?m)^workdays_only = .*$", "workdays_only = false", text)
+    path = tmp_path / "rules.toml"
+    path.write_text(text, "utf-8")
+    return path
 
 
 def test_serve_refuses_an_unmigrated_database(tmp_path):
@@ -39,7 +51,11 @@ def test_serve_runs_pages_api_and_scheduler_then_stops_on_sigterm(tmp_path):
         [DUBAN, "--db", db, "init", "--sample"], env=environment(), cwd=tmp_path, capture_output=True, text=True
     )
     assert init.returncode == 0, init.stderr
-    env = environment(DUBAN_MAIL_DIR=str(tmp_path / "mail"), DUBAN_SECRET_FILE=str(tmp_path / "secret"))
+    env = environment(
+        DUBAN_MAIL_DIR=str(tmp_path / "mail"),
+        DUBAN_SECRET_FILE=str(tmp_path / "secret"),
+        DUBAN_RULES=str(always_open(tmp_path)),
+    )
     server, port = start_server(
         lambda port: [DUBAN, "--db", db, "serve", "--port", str(port)],
         lambda port: answers(f"http://127.0.0.1:{port}/login"),
