@@ -1,6 +1,36 @@
 """Storage: SQLModel tables, the engine and sessions. Importing this package arms the state guard."""
 
 from models import guard as _guard  # noqa: F401  (registers the listeners)
-from models.tables import CodeCounter, DirectoryStamp, Event, Lease, Notice, Problem, Project, Unit, User
+from models.tables import (
+    Attachment,
+    Blob,
+    CodeCounter,
+    DirectoryStamp,
+    Event,
+    Inspection,
+    InspectionProblem,
+    Lease,
+    Notice,
+    Problem,
+    Project,
+    Unit,
+    UploadStage,
+    User,
+)
 
-__all__ = ["CodeCounter", "DirectoryStamp", "Event", "Lease", "Notice", "Problem", "Project", "Unit", "User"]
+__all__ = [
+    "Attachment",
+    "Blob",
+    "CodeCounter",
+    "DirectoryStamp",
+    "Event",
+    "Inspection",
+    "InspectionProblem",
+    "Lease",
+    "Notice",
+    "Problem",
+    "Project",
+    "Unit",
+    "UploadStage",
+    "User",
+]

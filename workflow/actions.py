@@ -30,6 +30,7 @@ class Relation(StrEnum):
     UNIT_HEAD = "unit_head"  # a head of the responsible unit
     ADMIN = "admin"
     SYSTEM = "system"  # the scheduler's sweep
+    REPORTER = "reporter"  # the person who logged the problem
 
 
 class FieldKind(StrEnum):
@@ -69,6 +70,7 @@ class ActionSpec:
     help: str = ""  # what it does, in words (CLI help, form hints)
     danger: bool = False  # the web asks for confirmation
     system: bool = False  # only the scheduler's sweep takes it
+    evidence: bool = False  # files (佐证材料) may be attached to it (workflow.evidence)
 
     def field(self, name: str) -> FieldSpec | None:
         return next((f for f in self.fields if f.name == name), None)
@@ -140,6 +142,7 @@ _TABLE: tuple[ActionSpec, ...] = (
         (Relation.ANYONE,),
         who="任何在职用户",
         help="登记（发现）一个问题，输出新问题编号。",
+        evidence=True,
     ),
     ActionSpec(
         "assign",
@@ -175,6 +178,7 @@ _TABLE: tuple[ActionSpec, ...] = (
         allow=_HANDLERS,
         who="责任单位的人员、责任人或分管领导",
         help="反馈办理情况。",
+        evidence=True,
     ),
     ActionSpec(
         "note",
@@ -184,6 +188,17 @@ _TABLE: tuple[ActionSpec, ...] = (
         allow=(Relation.ANYONE,),
         who="任何在职用户",
         help="添加备注（不改变状态）。",
+        evidence=True,
+    ),
+    ActionSpec(
+        "attach",
+        "上传附件",
+        OPEN,
+        fields=(_f("text", "附件说明", _TEXTAREA, hint="如：批复扫描件、现场照片"),),
+        allow=(Relation.OFFICE, Relation.CONTRACTOR, Relation.HANDLER, Relation.REPORTER),
+        who="督查室、管理员、包联县级领导、责任单位的人员、责任人、分管领导或问题提出人",
+        help="上传佐证材料（照片、扫描件、文档），记入办理记录（不改变状态）。",
+        evidence=True,
     ),
     ActionSpec(
         "supervise",
@@ -248,6 +263,7 @@ _TABLE: tuple[ActionSpec, ...] = (
         _HANDLERS,
         who="责任单位的人员、责任人或分管领导",
         help="申请销号（提交办结情况，待督查室审核）。",
+        evidence=True,
     ),
     ActionSpec(
         "close",
@@ -269,6 +285,7 @@ _TABLE: tuple[ActionSpec, ...] = (
         who="督查室或管理员，且责任单位不能给自己的问题销号",
         help="销号（督查室审核通过）。",
         danger=True,
+        evidence=True,
     ),
     ActionSpec(
         "send_back",
@@ -281,6 +298,7 @@ _TABLE: tuple[ActionSpec, ...] = (
         who="督查室或管理员，且责任单位不能审核自己的问题",
         help="退回（督查室审核不通过），问题回到督办状态。",
         danger=True,
+        evidence=True,
     ),
     # The sweep's actions: no person takes them, but each is an audited workflow step.
     ActionSpec("warn", "临期预警", ACTIVE, allow=(Relation.SYSTEM,), system=True),
@@ -299,6 +317,8 @@ SYSTEM_ACTIONS: frozenset[str] = frozenset(a.name for a in _TABLE if a.system)
 # Labels of everything that can appear in the audit log; an automatic escalation is an ``escalate`` event
 # whose data says ``auto``.
 ACTION_LABELS: dict[str, str] = {a.name: a.label for a in _TABLE}
+# The actions files may be attached to (log creates the problem, so it is not among USER_ACTIONS).
+EVIDENCE_ACTIONS: tuple[str, ...] = tuple(a.name for a in _TABLE if a.evidence)
 AUTO_ESCALATE_LABEL = "超期自动升级"
 
 

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from workflow.calendar import Period, WorkCalendar
 from workflow.errors import CalendarError, RulesError
+from workflow.evidence import EvidenceRule
 from workflow.states import LADDER, Category, Level, Milestone, Recipient, Severity
 
 NOTICE_KINDS = ("assignment", "review", "sent_back", "closed", "suspended", "resumed")
@@ -56,6 +57,7 @@ class Rules:
     digest_at: time = time(8, 30)
     dispatch_days: tuple[int, ...] = (1, 16)
     dispatch_at: time = time(9, 0)
+    evidence: EvidenceRule = field(default_factory=EvidenceRule)
     # Memo for workflow.deadlines.thresholds: pure in (level, deadline, milestones) for these rules.
     memo: dict = field(default_factory=dict, init=False, compare=False, repr=False)
 
@@ -229,6 +231,7 @@ def parse_rules(data: dict, source: str = "<rules>") -> Rules:
             "levels",
             "notices",
             "overrides",
+            "evidence",
         )
     )
     version = top.get("version", int, what="整数 1")
@@ -317,7 +320,22 @@ def parse_rules(data: dict, source: str = "<rules>") -> Rules:
         digest_at=digest.clock("at", "08:30"),
         dispatch_days=tuple(sorted(set(days))),
         dispatch_at=dispatch.clock("at", "09:00"),
+        evidence=_parse_evidence(top.table("evidence", required=False)),
     )
+
+
+def _parse_evidence(t: _Reader) -> EvidenceRule:
+    """``[evidence]``: the categories whose application to close needs files, how many, and what is expected."""
+    t.only(("resolve_requires", "min_files", "what"))
+    default = EvidenceRule()
+    categories = t.enum_list("resolve_requires", Category, tuple(sorted(default.resolve_requires)))
+    min_files = t.get("min_files", int, default.min_files)
+    if not 1 <= min_files <= 20:
+        raise t.fail("min_files", f"的值「{min_files}」超出范围，应为 1 到 20 之间的整数")
+    what_t = t.table("what", required=False)
+    what_t.only(tuple(c.value for c in Category))
+    what = {c.value: what_t.get(c.value, str) for c in Category if c.value in what_t.data}
+    return EvidenceRule(frozenset(c.value for c in categories), min_files, what)
 
 
 def _parse_levels(levels_t: _Reader) -> dict[Level, LevelRule]:
