@@ -222,7 +222,7 @@ class InspectionService:
     def get(self, login: str, inspection_id: int) -> InspectionInfo:
         with open_session(reader(self.engine)) as s:
             require(Manage.READ_LEDGER, directory.view(s).actor(login))
-            found = self._load(s, INSPECTION.c.id == inspection_id)
+            found = load_inspections(s, INSPECTION.c.id == inspection_id)
         if not found:
             raise NotFound(f"督查记录 {inspection_id} 不存在", field="inspection", value=inspection_id)
         return found[0]
@@ -230,56 +230,13 @@ class InspectionService:
     def month(self, login: str, month: ins.Month) -> list[InspectionInfo]:
         with open_session(reader(self.engine)) as s:
             require(Manage.READ_LEDGER, directory.view(s).actor(login))
-            return self._load(s, INSPECTION.c.visited_on.between(month.first, month.last))
+            return load_inspections(s, INSPECTION.c.visited_on.between(month.first, month.last))
 
-    def for_problem(self, session: Session, problem_id: int) -> list[InspectionInfo]:
+    @staticmethod
+    def load(session: Session, problem_id: int) -> list[InspectionInfo]:
+        """The inspections that concern a problem, read in the caller's session."""
         ids = sa.select(LINK.c.inspection_id).where(LINK.c.problem_id == problem_id)
-        return self._load(session, INSPECTION.c.id.in_(ids))
-
-    def _load(self, s: Session, where) -> list[InspectionInfo]:
-        view = directory.view(s)
-        rows = s.execute(sa.select(INSPECTION).where(where).order_by(INSPECTION.c.visited_on, INSPECTION.c.id)).all()
-        if not rows:
-            return []
-        ids = [r.id for r in rows]
-        q = (
-            sa.select(LINK.c.inspection_id, LINK.c.logged, PROBLEM.c.code, PROBLEM.c.title, PROBLEM.c.state)
-            .add_columns(PROBLEM.c.responsible_unit_id)
-            .join(PROBLEM, PROBLEM.c.id == LINK.c.problem_id)
-            .where(LINK.c.inspection_id.in_(ids))
-            .order_by(PROBLEM.c.code)
-        )
-        problems: dict[int, list[LinkedProblem]] = {i: [] for i in ids}
-        for r in s.execute(q):
-            problems[r.inspection_id].append(
-                LinkedProblem(r.code, r.title, view.unit_name(r.responsible_unit_id), r.state, bool(r.logged))
-            )
-        files = files_.inspection_files(s, ids)
-        out = []
-        for r in rows:
-            proj = view.project_by_id(r.project_id)
-            recorder = next((u for u in view.users if u.login == r.recorded_by), None)
-            out.append(
-                InspectionInfo(
-                    r.id,
-                    r.project_id,
-                    proj.name if proj else str(r.project_id),
-                    view.unit_name(proj.unit_id) if proj else "",
-                    r.visited_on,
-                    r.place,
-                    r.inspectors,
-                    r.seen,
-                    r.checked,
-                    ins.Finding(r.finding),
-                    r.note,
-                    r.recorded_by,
-                    recorder.name if recorder else r.recorded_by,
-                    r.recorded_at,
-                    problems[r.id],
-                    files[r.id],
-                )
-            )
-        return out
+        return load_inspections(session, INSPECTION.c.id.in_(ids))
 
     # -- the month's plan -----------------------------------------------------------------------------
 
@@ -310,3 +267,50 @@ class InspectionService:
         return ins.month_plan(
             month, due, [ins.Visit(v.project_id, v.project, v.unit, v.visited_on, v.finding) for v in visits]
         )
+
+
+def load_inspections(s: Session, where) -> list[InspectionInfo]:
+    """Inspections matching ``where``, with the problems they concern and their files."""
+    view = directory.view(s)
+    rows = s.execute(sa.select(INSPECTION).where(where).order_by(INSPECTION.c.visited_on, INSPECTION.c.id)).all()
+    if not rows:
+        return []
+    ids = [r.id for r in rows]
+    q = (
+        sa.select(LINK.c.inspection_id, LINK.c.logged, PROBLEM.c.code, PROBLEM.c.title, PROBLEM.c.state)
+        .add_columns(PROBLEM.c.responsible_unit_id)
+        .join(PROBLEM, PROBLEM.c.id == LINK.c.problem_id)
+        .where(LINK.c.inspection_id.in_(ids))
+        .order_by(PROBLEM.c.code)
+    )
+    problems: dict[int, list[LinkedProblem]] = {i: [] for i in ids}
+    for r in s.execute(q):
+        problems[r.inspection_id].append(
+            LinkedProblem(r.code, r.title, view.unit_name(r.responsible_unit_id), r.state, bool(r.logged))
+        )
+    files = files_.inspection_files(s, ids)
+    out = []
+    for r in rows:
+        proj = view.project_by_id(r.project_id)
+        recorder = next((u for u in view.users if u.login == r.recorded_by), None)
+        out.append(
+            InspectionInfo(
+                r.id,
+                r.project_id,
+                proj.name if proj else str(r.project_id),
+                view.unit_name(proj.unit_id) if proj else "",
+                r.visited_on,
+                r.place,
+                r.inspectors,
+                r.seen,
+                r.checked,
+                ins.Finding(r.finding),
+                r.note,
+                r.recorded_by,
+                recorder.name if recorder else r.recorded_by,
+                r.recorded_at,
+                problems[r.id],
+                files[r.id],
+            )
+        )
+    return out

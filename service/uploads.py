@@ -105,6 +105,7 @@ class Batch:
         self.limits = limits or limits_from_env()
         self.folder = Path(tempfile.mkdtemp(prefix="duban-upload-", dir=parent))
         self.uploads: list[Upload] = []
+        self._parts: list[Part] = []
 
     def __enter__(self) -> Batch:
         return self
@@ -119,6 +120,8 @@ class Batch:
         return len(self.uploads)
 
     def close(self) -> None:
+        for part in self._parts:
+            part.file.close()
         shutil.rmtree(self.folder, ignore_errors=True)
 
     @property
@@ -132,7 +135,9 @@ class Batch:
 
     def part(self, raw_name: str) -> Part:
         self.check_total(count=1)
-        return Part(self, raw_name)
+        part = Part(self, raw_name)
+        self._parts.append(part)
+        return part
 
     def add_part(self, part: Part) -> Upload:
         path, size, digest = part.finish()

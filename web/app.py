@@ -119,6 +119,7 @@ def create_app(
     settings: WebSettings | None = None,
     run_scheduler: bool = False,
     mail=None,
+    limits=None,
 ) -> FastAPI:
     settings = settings or WebSettings.from_env()
     ctx = WebContext(
@@ -129,6 +130,8 @@ def create_app(
         settings=settings,
         throttle=LoginThrottle(settings.login_max_failures, settings.login_window_seconds),
     )
+    if limits is not None:
+        ctx.limits = limits
     if run_scheduler or mail is not None:
         from notifications.config import MailConfig
         from service.scheduler import Jobs
@@ -171,10 +174,12 @@ def create_app(
 
     app.add_middleware(GuardHeaders)
 
-    from web import admin, api, pages, reports_pages
+    from web import admin, api, api_evidence, evidence_pages, pages, reports_pages
 
     app.include_router(api.router)
+    app.include_router(api_evidence.router)
     app.include_router(pages.router, include_in_schema=False)
+    app.include_router(evidence_pages.router, include_in_schema=False)
     app.include_router(admin.router, include_in_schema=False)
     app.include_router(reports_pages.router, include_in_schema=False)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

@@ -16,6 +16,7 @@ from workflow.errors import (
     RulesError,
     StaleVersion,
 )
+from workflow.evidence import TooLarge
 
 
 class Unauthenticated(DubanError):
@@ -50,6 +51,7 @@ STATUS: list[tuple[type, int]] = [
     (Conflict, 409),
     (NotFound, 404),
     (PermissionDenied, 403),
+    (TooLarge, 413),
     (InvalidValue, 400),
     (RulesError, 500),
 ]
@@ -75,3 +77,4 @@ ERROR_RESPONSES = {
     404: {"description": "对象不存在（not_found）"},
     409: {"description": "状态不允许、版本已变化或与已有数据冲突（invalid_transition、stale_version、conflict）"},
 }
+UPLOAD_RESPONSES = {413: {"description": "上传的文件超过大小或数量上限（too_large）"}}

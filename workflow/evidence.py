@@ -157,17 +157,22 @@ class EvidenceRule:
     min_files: int = 1
     what: dict[str, str] = field(default_factory=dict)
 
+    def requirement(self, category: str) -> str:
+        """What this category needs to apply to close, in words ("" when nothing)."""
+        if category not in self.resolve_requires:
+            return ""
+        what = self.what.get(category) or "批复文件、协议、扫描件或现场照片"
+        return f"{Category(category).label}类问题申请销号须上传佐证材料（{what}）至少 {self.min_files} 个"
+
     def check_resolve(self, category: str, count: int | None) -> None:
         """Refuse an application to close that lacks the evidence its category needs. ``count`` is how many
         files the problem will have with this application; None means the caller does not track files
         (a ledger import replaying history kept on paper) and the rule does not apply."""
         if count is None or category not in self.resolve_requires or count >= self.min_files:
             return
-        label = Category(category).label
-        what = self.what.get(category) or "批复文件、协议、扫描件或现场照片"
         have = f"目前只有 {count} 个" if count else "目前没有附件"
         raise MissingField(
-            f"{label}类问题申请销号须上传佐证材料（{what}）至少 {self.min_files} 个，{have}；请随申请一并上传",
+            f"{self.requirement(category)}，{have}；请随申请一并上传",
             field="attachments",
             value=count,
             label="佐证材料",
