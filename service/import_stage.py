@@ -54,7 +54,7 @@ def staged_name(engine: Engine, login: str, token: str) -> str:
 
 
 def run(engine: Engine, rules: Rules, now: datetime, login: str, token: str, dry_run: bool, progress=None):
-    """Check (``dry_run``) or import the staged workbook; a successful import drops it."""
+    """Check (``dry_run``) or import the staged workbook; it is dropped once imported, or when it has errors."""
     from reports.importer import import_ledger
 
     name = staged_name(engine, login, token)
@@ -70,7 +70,7 @@ def run(engine: Engine, rules: Rules, now: datetime, login: str, token: str, dry
         )
         path.write_bytes(bytes(data))
         report = import_ledger(engine, rules, now, login, path, dry_run=dry_run, progress=progress)
-    if not dry_run and report.ok:
+    if not report.ok or not dry_run:  # a workbook with errors cannot be confirmed; an imported one is done
         with engine.begin() as conn:
             conn.execute(STAGE.delete().where(STAGE.c.token == token))
     return report
