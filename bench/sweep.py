@@ -191,11 +191,19 @@ def measure_select(led: Ledger, rounds: int, reps: int) -> dict:
             return bool
         return None
 
-    convs = [_conv(c) for c in select_loaded().selected_columns]
+    from types import SimpleNamespace
+
+    columns = list(select_loaded().selected_columns)
+    convs = [_conv(c) for c in columns]
+    names = [c.key for c in columns]
 
     def raw_typed_select():
         return [
-            loaded_from_row([v if v is None or f is None else f(v) for f, v in zip(convs, r)])
+            loaded_from_row(
+                SimpleNamespace(
+                    _mapping=dict(zip(names, [v if v is None or f is None else f(v) for f, v in zip(convs, r)]))
+                )
+            )
             for r in raw.execute(RAW_SELECT, raw_params).fetchall()
         ]
 

@@ -176,14 +176,14 @@ def run_engine(engine, rules, plan, record: list | None = None) -> None:
     original = problems.persist
     if record is not None:
 
-        def recording(session, items, actor, now, book=None):
+        def recording(session, items, actor, now, view):
             for loaded, outcomes in items:
                 values = {}
                 for o in outcomes:
                     values.update((k, v) for k, v in o.changes.items() if k in PROBLEM.c and k not in ("id", "version"))
                 values["updated_at"] = now
                 record.append((loaded.snap.id, loaded.version, values))
-            return original(session, items, actor, now, book)
+            return original(session, items, actor, now, view)
 
         problems.persist = recording
     try:
@@ -194,13 +194,16 @@ def run_engine(engine, rules, plan, record: list | None = None) -> None:
 
 
 def count_statements(engine, rules, plan) -> float:
-    """SQL statements one act() sends (cursor executions, averaged over the first transitions of the plan)."""
+    """SQL statements one act() sends (cursor executions, averaged over the first transitions of the plan).
+    Transaction control is not counted: psycopg sends BEGIN implicitly (never a cursor execution), while on
+    SQLite the engine sends BEGIN IMMEDIATE through the cursor — counting it would compare unlike things."""
     import sqlalchemy as sa
 
     count = [0]
 
-    def _count(*_a):
-        count[0] += 1
+    def _count(_conn, _cursor, statement, *_a):
+        if not statement.lstrip().upper().startswith(("BEGIN", "COMMIT", "ROLLBACK")):
+            count[0] += 1
 
     sa.event.listen(engine, "before_cursor_execute", _count)
     try:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import click
 
-from commands.support import Command, Group, emit, json_option, table
+from commands.support import Command, Group, emit, emit_table, json_option, table
 
 
 @click.group("user", cls=Group)
@@ -31,17 +31,18 @@ def user_add(app, login, name, unit, role, email):
 @click.pass_obj
 def user_list(app, as_json):
     """列出用户（邮箱只对管理员和督查室显示）。"""
-    rows = [u.as_dict() for u in app.admin.users(app.actor())]
-    emit(
+    emit_table(
         as_json,
-        rows,
-        lambda r: table(
-            ["登录名", "姓名", "单位", "角色", "邮箱", "状态"],
-            [
-                [x["login"], x["name"], x["unit"], x["role_label"], x["email"] or "", "在职" if x["active"] else "停用"]
-                for x in r
-            ],
-        ),
+        [u.as_dict() for u in app.admin.users(app.actor())],
+        ["登录名", "姓名", "单位", "角色", "邮箱", "状态"],
+        lambda x: [
+            x["login"],
+            x["name"],
+            x["unit"],
+            x["role_label"],
+            x["email"] or "",
+            "在职" if x["active"] else "停用",
+        ],
     )
 
 
@@ -69,14 +70,11 @@ def unit():
 @click.pass_obj
 def unit_list(app, as_json):
     """列出单位（代码、名称、类别、别名）。"""
-    rows = [u.as_dict() for u in app.admin.units()]
-    emit(
+    emit_table(
         as_json,
-        rows,
-        lambda r: table(
-            ["代码", "名称", "类别", "别名"],
-            [[x["code"], x["name"], x["kind_label"], "、".join(x["aliases"])] for x in r],
-        ),
+        [u.as_dict() for u in app.admin.units()],
+        ["代码", "名称", "类别", "别名"],
+        lambda x: [x["code"], x["name"], x["kind_label"], "、".join(x["aliases"])],
     )
 
 
@@ -116,14 +114,11 @@ def project_add(app, name, unit, leader):
 @click.pass_obj
 def project_list(app, as_json):
     """列出项目。"""
-    rows = [p.as_dict() for p in app.admin.projects()]
-    emit(
+    emit_table(
         as_json,
-        rows,
-        lambda r: table(
-            ["编号", "项目", "所属单位", "包联领导"],
-            [[x["id"], x["name"], x["unit"], x["leader_name"] or ""] for x in r],
-        ),
+        [p.as_dict() for p in app.admin.projects()],
+        ["编号", "项目", "所属单位", "包联领导"],
+        lambda x: [x["id"], x["name"], x["unit"], x["leader_name"] or ""],
     )
 
 

@@ -218,6 +218,11 @@ def emit(as_json: bool, data, render) -> None:
         render(data)
 
 
+def emit_table(as_json: bool, rows: list[dict], headers: list[str], cells) -> None:
+    """Rows as JSON, or as a table whose row ``r`` shows ``cells(r)``."""
+    emit(as_json, rows, lambda data: table(headers, [cells(r) for r in data]))
+
+
 def console():
     """A Rich console wide enough for Chinese tables even when output goes to a pipe or a file."""
     from rich.console import Console

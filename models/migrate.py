@@ -39,7 +39,9 @@ def current(engine: Engine) -> str | None:
 def head() -> str:
     from alembic.script import ScriptDirectory
 
-    return ScriptDirectory.from_config(_config()).get_current_head()
+    head = ScriptDirectory.from_config(_config()).get_current_head()
+    assert head is not None, "migrations/versions holds at least one revision"
+    return head
 
 
 def drift(engine: Engine) -> list:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session
 
 from models.db import reader
@@ -29,7 +29,7 @@ ATTACHMENT, EVENT, PROBLEM, USER = Attachment.__table__, Event.__table__, Proble
 
 
 def add_rows(
-    session: Session,
+    session: Session | Connection,
     store: BlobStore,
     uploads: Sequence[Upload],
     login: str,
@@ -64,7 +64,7 @@ def add_rows(
     return list(session.execute(stmt, rows).scalars())
 
 
-def count_for(session: Session, problem_id: int) -> int:
+def count_for(session: Session | Connection, problem_id: int) -> int:
     return session.execute(
         sa.select(sa.func.count()).select_from(ATTACHMENT).where(ATTACHMENT.c.problem_id == problem_id)
     ).scalar_one()

@@ -24,8 +24,8 @@ from pathlib import Path
 from typing import Protocol
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
-from sqlmodel import Session
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.orm import Session
 
 from models.tables import Attachment, Blob
 from service.uploads import Batch, Upload
@@ -42,7 +42,7 @@ class BlobStore(Protocol):
 
     def batch(self, limits: Limits | None = None) -> Batch: ...
     def save(self, upload: Upload) -> None: ...
-    def attach(self, session: Session, upload: Upload) -> None: ...
+    def attach(self, session: Session | Connection, upload: Upload) -> None: ...
     def discard(self, engine: Engine, uploads: Iterable[Upload]) -> None: ...
     def size(self, sha256: str) -> int | None: ...
     def read(self, sha256: str, chunk: int = CHUNK) -> Iterator[bytes]: ...
@@ -78,7 +78,7 @@ class FileStore:
             self._place(upload.path, upload.sha256)
             upload.created = True
 
-    def attach(self, session: Session, upload: Upload) -> None:
+    def attach(self, session: Session | Connection, upload: Upload) -> None:
         # Inside the transaction: a failed action may have removed content it had created and this one reused.
         self.save(upload)
 
@@ -142,8 +142,9 @@ class DbStore:
     def save(self, upload: Upload) -> None:
         """Nothing before the transaction: the bytes go in with the rows."""
 
-    def attach(self, session: Session, upload: Upload) -> None:
-        if self.put(session.connection(), upload.sha256, upload.path):
+    def attach(self, session: Session | Connection, upload: Upload) -> None:
+        conn = session.connection() if isinstance(session, Session) else session  # the act path passes Core
+        if self.put(conn, upload.sha256, upload.path):
             upload.created = True
 
     def put(self, conn, sha256: str, source: Path) -> bool:

@@ -16,7 +16,7 @@ import weakref
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session
 
 from models.tables import DirectoryStamp, Project, Unit, User
@@ -158,11 +158,11 @@ def stamp_column() -> sa.ScalarSelect:
     return sa.select(STAMP.c.version).where(STAMP.c.id == 1).scalar_subquery()
 
 
-def read_stamp(session: Session) -> int:
+def read_stamp(session: Session | Connection) -> int:
     return session.execute(sa.select(STAMP.c.version).where(STAMP.c.id == 1)).scalar_one()
 
 
-def load_view(session: Session) -> DirectoryView:
+def load_view(session: Session | Connection) -> DirectoryView:
     """Read the whole directory (three queries) at its current version."""
     version = read_stamp(session)
     u, us, p = Unit.__table__, User.__table__, Project.__table__
@@ -192,7 +192,7 @@ class DirectoryCache:
         self._view: DirectoryView | None = None
         self._lock = threading.Lock()
 
-    def view(self, session: Session, version: int | None = None) -> DirectoryView:
+    def view(self, session: Session | Connection, version: int | None = None) -> DirectoryView:
         """The current view. ``version`` is the stamp the caller already read (with its problem row);
         without it the stamp is read here. A view loaded in this transaction is as current as the caller's."""
         if version is None:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 from sqlmodel import Session
 
 from models.tables import Event, Problem, Project
@@ -32,8 +33,8 @@ STAKE_COLUMNS = (
     PROBLEM.c.responsible_unit_id,
     PROBLEM.c.responsible_person_id,
     PROBLEM.c.leader_id,
-    PROJECT.c.leader_id.label("project_leader_id"),
     PROBLEM.c.reporter_id,
+    PROJECT.c.leader_id.label("project_leader_id"),
 )
 
 
@@ -53,12 +54,35 @@ def select_loaded():
     )
 
 
-def select_one_with_stamp(code: str):
+def _one_with_stamp():
+    stamp = sa.select(stamp_column().label("directory_version")).subquery("stamp")
+    problem = select_loaded().where(PROBLEM.c.code == sa.bindparam("code")).subquery("p")
+    return sa.select(stamp.c.directory_version, problem).select_from(stamp.outerjoin(problem, sa.true()))
+
+
+# Built once: constructing these per call costs more than running them (column collections, result
+# metadata adaptation), so the act path executes the same statement objects with new parameters.
+ONE_WITH_STAMP = _one_with_stamp()
+INSERT_EVENTS = sa.insert(EVENT).returning(EVENT.c.id, sort_by_parameter_order=True)
+_UPDATES: dict[tuple[str, ...], sa.Update] = {}
+
+
+def select_one_with_stamp(code: str) -> tuple[sa.Select, dict]:
     """One problem by code together with the directory's version, in one statement — a row even when
     there is no such problem (its columns are then NULL), so the caller learns both at once."""
-    stamp = sa.select(stamp_column().label("directory_version")).subquery("stamp")
-    problem = select_loaded().where(PROBLEM.c.code == code).subquery("p")
-    return sa.select(stamp.c.directory_version, problem).select_from(stamp.outerjoin(problem, sa.true()))
+    return ONE_WITH_STAMP, {"code": code}
+
+
+def _update(keys: tuple[str, ...]) -> sa.Update:
+    stmt = _UPDATES.get(keys)
+    if stmt is None:
+        stmt = _UPDATES[keys] = (
+            sa.update(PROBLEM)
+            .where(PROBLEM.c.id == sa.bindparam("p_id"), PROBLEM.c.version == sa.bindparam("p_version"))
+            .values({PROBLEM.c[k]: sa.bindparam(f"v_{k}") for k in keys})
+            .values(version=PROBLEM.c.version + 1)
+        )
+    return stmt
 
 
 def loaded_from_row(row) -> Loaded:
@@ -72,7 +96,7 @@ def loaded_from_row(row) -> Loaded:
 
 
 def persist(
-    session: Session,
+    session: Session | Connection,
     items: Sequence[tuple[Loaded, Sequence[Outcome]]],
     actor: Actor,
     now: datetime,
@@ -83,6 +107,7 @@ def persist(
     Returns the new event ids in order. Raises StaleVersion, writing nothing, if any row has moved on.
     An outcome whose action is ``refresh`` only updates the row.
     """
+    conn = session.connection() if isinstance(session, Session) else session
     if not items:
         return []
     groups: dict[tuple[str, ...], list[dict]] = {}
@@ -96,13 +121,7 @@ def persist(
             {**{f"v_{k}": v for k, v in values.items()}, "p_id": loaded.snap.id, "p_version": loaded.version}
         )
     for keys, params in groups.items():
-        stmt = (
-            sa.update(PROBLEM)
-            .where(PROBLEM.c.id == sa.bindparam("p_id"), PROBLEM.c.version == sa.bindparam("p_version"))
-            .values({PROBLEM.c[k]: sa.bindparam(f"v_{k}") for k in keys})
-            .values(version=PROBLEM.c.version + 1)
-        )
-        result = session.connection().execute(stmt, params)
+        result = conn.execute(_update(keys), params)
         if result.rowcount != len(params):
             raise StaleVersion()
 
@@ -125,9 +144,7 @@ def persist(
         )
         for loaded, outcome in flat
     ]
-    ids = list(
-        session.execute(sa.insert(EVENT).returning(EVENT.c.id, sort_by_parameter_order=True), event_rows).scalars()
-    )
+    ids = list(conn.execute(INSERT_EVENTS, event_rows).scalars())
 
     notices: list[dict] = []
     for (loaded, outcome), event_id in zip(flat, ids):
@@ -139,7 +156,7 @@ def persist(
         )
         for intent in outcome.notices:
             notices.extend(notice_rows(view, intent, subject, now, actor))
-    insert_notices(session, notices)
+    insert_notices(conn, notices)
     return ids
 
 

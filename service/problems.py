@@ -11,13 +11,13 @@ named unit and persons, the recipients — come from the cached directory (``ser
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session
 
 from models.db import session as open_session
@@ -29,6 +29,7 @@ from service.directory import DirectoryView, UnitInfo, UserInfo
 from service.persist import Loaded, loaded_from_row, persist, select_loaded, select_one_with_stamp
 from service.uploads import Upload
 from workflow import deadlines as dl
+from workflow.actions import ACTIONS
 from workflow.dates import parse_date
 from workflow.errors import InvalidValue, MissingField, NotFound, StaleVersion
 from workflow.evidence import COUNTED_ACTIONS, check_carries_files
@@ -367,13 +368,36 @@ class ProblemService:
         return ProblemState(snap, 1, None, attachment_ids=tuple(ids))
 
     def _file_rows(
-        self, session: Session, uploads: list[Upload], login: str, now: datetime, pid: int, event_id: int | None = None
+        self,
+        session: Session | Connection,
+        uploads: list[Upload],
+        login: str,
+        now: datetime,
+        pid: int,
+        event_id: int | None = None,
     ) -> list[int]:
         if not uploads:
             return []
         if event_id is None:  # the 登记 event create_problems has just written
             event_id = session.execute(sa.select(EVENT.c.id).where(EVENT.c.problem_id == pid)).scalar_one()
         return files_.add_rows(session, self.store, uploads, login, now, problem_id=pid, event_id=event_id)
+
+    def log_fields(
+        self, actor_login: str, data: Mapping[str, object], attachments: Sequence[Upload] | None = None
+    ) -> ProblemState:
+        """``log`` from a form or a JSON body: the fields the action table lists for logging."""
+        fields = ACTIONS["log"].read(data)
+        return self.log(
+            actor_login,
+            fields.get("project", ""),
+            fields.get("category", ""),
+            fields.get("title", ""),
+            unit=fields.get("unit"),
+            description=fields.get("description", ""),
+            severity=fields.get("severity") or "general",
+            county_level="county_level" in fields,
+            attachments=attachments,
+        )
 
     def act(
         self,
@@ -393,9 +417,10 @@ class ProblemService:
         uploads = list(attachments or ())
         try:
             self._stored(uploads)
-            with open_session(self.engine) as session, session.begin():
-                row = session.execute(select_one_with_stamp(code)).one()
-                view = self.directory.view(session, row.directory_version)
+            # A plain Connection, not an ORM Session: the act path reads and writes with Core only.
+            with self.engine.begin() as conn:
+                row = conn.execute(*select_one_with_stamp(code)).one()
+                view = self.directory.view(conn, row.directory_version)
                 actor = view.actor(actor_login)
                 if row.id is None:
                     raise NotFound(f"问题编号「{code}」不存在", field="code", value=code)
@@ -410,14 +435,14 @@ class ProblemService:
                 resolved = action_params(view, action, params)
                 resolved["files"] = len(uploads)
                 if action in COUNTED_ACTIONS:
-                    resolved["evidence"] = files_.count_for(session, loaded.snap.id) + len(uploads)
+                    resolved["evidence"] = files_.count_for(conn, loaded.snap.id) + len(uploads)
                 outcome = fire(action, loaded.snap, actor, loaded.stake, now, self.rules, **resolved)
                 if uploads:
                     check_carries_files(action)
                     check_attach(actor, loaded.stake, code)
                     outcome.data = {**outcome.data, "attachments": [u.describe() for u in uploads]}
-                (event_id,) = persist(session, [(loaded, [outcome])], actor, now, view) or (None,)
-                ids = self._file_rows(session, uploads, actor.login, now, loaded.snap.id, event_id)
+                (event_id,) = persist(conn, [(loaded, [outcome])], actor, now, view) or (None,)
+                ids = self._file_rows(conn, uploads, actor.login, now, loaded.snap.id, event_id)
         except BaseException:
             if uploads:
                 self.store.discard(self.engine, uploads)

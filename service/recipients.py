@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 from sqlmodel import Session, select
 
 from models.tables import Notice
@@ -119,20 +120,21 @@ def _insert():
     }
 
 
-def insert_notices(session: Session, rows: list[dict]) -> None:
+def insert_notices(conn: Connection, rows: list[dict]) -> None:
     """Insert outbox rows, skipping any whose dedup_key exists. No RETURNING: psycopg then pipelines the
     rows instead of parsing one huge multi-VALUES statement."""
     if rows:
-        session.execute(_INSERT[session.get_bind().dialect.name], rows)
+        conn.execute(_INSERT[conn.dialect.name], rows)
 
 
-def insert_new_notices(session: Session, rows: list[dict]) -> int:
+def insert_new_notices(session: Session | Connection, rows: list[dict]) -> int:
     """``insert_notices``, counting the rows really inserted (RETURNING: a batched executemany's rowcount
     is not portable)."""
     if not rows:
         return 0
-    stmt = _INSERT[session.get_bind().dialect.name].returning(Notice.__table__.c.id)
-    return len(session.execute(stmt, rows).all())
+    conn = session.connection() if isinstance(session, Session) else session
+    stmt = _INSERT[conn.dialect.name].returning(Notice.__table__.c.id)
+    return len(conn.execute(stmt, rows).all())
 
 
 _INSERT = _insert()

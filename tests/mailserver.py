@@ -9,6 +9,8 @@ from email import message_from_bytes, policy
 
 from aiosmtpd.controller import Controller
 
+from tests import servers
+
 
 class Mailbox:
     """aiosmtpd handler collecting what the server accepted; can refuse addresses and go slow."""
@@ -49,6 +51,9 @@ class Mailbox:
 
     # -- server control ----------------------------------------------------------------------
     def start(self, port: int = 0) -> Mailbox:
+        """Listen on ``port`` (0: one the kernel picks; or a port tests.servers.refusing_port held)."""
+        if port:
+            servers.release(port)
         ctl = _Controller(self, hostname="127.0.0.1", port=port, server_hostname="localhost", ready_timeout=10)
         ctl.start()
         self.controller, self.port = ctl, ctl.port

@@ -177,18 +177,8 @@ def list_problems(
 
 @router.post("/problems", status_code=201, summary="登记问题")
 def create_problem(request: Request, body: ProblemIn, viewer: Viewer = Depends(api_viewer)) -> dict:  # type: ignore[valid-type]
-    ctx = ctx_of(request)
-    fields = ACTIONS["log"].read(body.model_dump(exclude_none=True, mode="json"))  # type: ignore[attr-defined]
-    problem = ctx.service.log(
-        viewer.login,
-        fields.get("project", ""),
-        fields.get("category", ""),
-        fields.get("title", ""),
-        unit=fields.get("unit"),
-        description=fields.get("description", ""),
-        severity=fields.get("severity") or "general",
-        county_level="county_level" in fields,
-    )
+    data = body.model_dump(exclude_none=True, mode="json")  # type: ignore[attr-defined]
+    problem = ctx_of(request).service.log_fields(viewer.login, data)
     return _detail(request, viewer, problem.code)
 
 

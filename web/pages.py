@@ -283,17 +283,8 @@ def _new_work(request: Request, received: Received):
     try:
         if received.error is not None:
             raise received.error
-        fields = spec.read({**values, "county_level": bool(form.get("county_level"))})
-        problem = ctx.service.log(
-            viewer.login,
-            fields.get("project", ""),
-            fields.get("category", ""),
-            fields.get("title", ""),
-            unit=fields.get("unit"),
-            description=fields.get("description", ""),
-            severity=fields.get("severity") or "general",
-            county_level="county_level" in fields,
-            attachments=received.batch,
+        problem = ctx.service.log_fields(
+            viewer.login, {**values, "county_level": bool(form.get("county_level"))}, attachments=received.batch
         )
     except DubanError as exc:
         return render(

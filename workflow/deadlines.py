@@ -9,8 +9,9 @@ problems that are due, with an index, however large the ledger grows.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime, time, timedelta
+from typing import ClassVar
 
 from workflow.calendar import DueDate, Period, PeriodUnit, WorkCalendar
 from workflow.rules import Rules
@@ -48,10 +49,10 @@ class Snapshot:
     suspended_from: str | None = None
     resolved_at: datetime | None = None
 
-    FIELDS = None  # filled below: the names copied to and from rows
+    FIELDS: ClassVar[tuple[str, ...]] = ()  # filled below: the names copied to and from rows
 
 
-Snapshot.FIELDS = tuple(f for f in Snapshot.__dataclass_fields__ if f != "FIELDS")
+Snapshot.FIELDS = tuple(f.name for f in fields(Snapshot))
 
 
 def is_overdue(state: str, deadline: date | None, today: date) -> bool:
@@ -94,6 +95,7 @@ def thresholds(s: Snapshot, rules: Rules) -> Thresholds:
 
 
 def _thresholds(s: Snapshot, rules: Rules) -> Thresholds:
+    assert s.deadline is not None, "thresholds exist only where a deadline runs"
     rule = rules.level(s.level)
     cal = rules.calendar
     warn_at = None
@@ -109,6 +111,7 @@ def _thresholds(s: Snapshot, rules: Rules) -> Thresholds:
 
 
 def unassigned_at(s: Snapshot, rules: Rules) -> datetime:
+    assert s.created_at is not None, "a logged problem has its creation time"
     logged = local_date(s.created_at, rules)
     return after_day(rules.calendar.add(logged, rules.assign_within).date, rules)
 

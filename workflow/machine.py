@@ -139,7 +139,7 @@ def _target_level(ctx: Ctx) -> Level:
     current = Level(ctx.snap.level)
     wanted = ctx.params.get("to")
     if wanted:
-        target = Level.parse(wanted, "目标层级", field="to")
+        target = Level(Level.parse(wanted, "目标层级", field="to"))
         if LADDER.index(target) <= LADDER.index(current):
             higher = "、".join(f"{lv.value}（{lv.label}）" for lv in LADDER[LADDER.index(current) + 1 :]) or "无"
             raise InvalidValue(
@@ -319,6 +319,7 @@ def _e_suspend(ev) -> None:
 
 def _e_resume(ev) -> None:
     ctx: Ctx = ev.model
+    assert ctx.snap.suspended_at is not None, "a suspended problem has its suspension time"
     shifted, credit = dl.shift_for_pause(ctx.snap, ctx.snap.suspended_at, ctx.now, ctx.rules)
     ctx.changes.update(shifted)
     ctx.changes.update(suspended_at=None, suspended_from=None)

@@ -163,7 +163,7 @@ class _Reader:
             return None
         return self._member(key, enum, text)
 
-    def _member(self, key: str, enum: type, text: str):
+    def _member(self, key: str, enum: Any, text: str):
         try:
             return enum(text)
         except ValueError:

@@ -1,10 +1,11 @@
-"""A real SQLite file per test, with Yangcheng's units, a few people and one project."""
+"""A fresh database per test (SQLite file and PostgreSQL, already migrated), with Yangcheng's units, a few
+people and one project."""
 
 from __future__ import annotations
 
 import pytest
 
-from models.db import create_schema, make_engine, session
+from models.db import make_engine, session
 from service import directory_admin
 from service.problems import ProblemService
 from tests.conftest import Clock, at
@@ -21,9 +22,8 @@ PEOPLE = [
 
 
 @pytest.fixture
-def engine(db_url):
-    eng = make_engine(db_url)
-    create_schema(eng)
+def engine(migrated_db_url):
+    eng = make_engine(migrated_db_url)
     now = at("2024-01-02")
     with session(eng) as s, s.begin():
         directory_admin.load_units(s)

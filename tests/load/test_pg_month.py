@@ -1,7 +1,11 @@
-"""A county month on PostgreSQL: 5,000 problems, three scheduler processes and two clients at once.
+"""A county month on PostgreSQL: 1,000 problems, three scheduler processes and two clients at once.
 
 Every escalation and every notice exactly once, every accepted action in the audit log, no lost update;
 and a scheduler killed with SIGKILL in the middle of a sweep loses and doubles nothing.
+
+Sized to run in well under a minute: 1,000 problems (five of the PostgreSQL sweep's 200-problem batches,
+so three schedulers share every due day and a kill lands between batches), imported once per module and
+copied for each test; the clients make 2 × 100 calls on 200 problems.
 """
 
 from __future__ import annotations
@@ -20,23 +24,27 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import select
 
-from models.db import create_schema, make_engine, session
+from models.db import make_engine, session
 from models.tables import Event, Notice, Problem
-from service import directory_admin
+from service import directory, directory_admin, tokens
 from tests import backends
 from tests.conftest import at
+from tests.servers import answers, start_server
 
 DUBAN = str(Path(sys.executable).with_name("duban"))
 CLIENT = str(Path(__file__).with_name("client.py"))
 LADDER = ["unit", "county_leader", "supervision_13710", "government_meeting"]
-N = 5000
+N = 1000
+
+pytestmark = [pytest.mark.load, pytest.mark.pg]
 
 
-@pytest.fixture
-def county(tmp_path, rules):
-    url = backends.new_database_url("postgresql", tmp_path)
+@pytest.fixture(scope="module")
+def ledger(tmp_path_factory, rules):
+    """The county with its imported ledger, built once; each test works on a copy."""
+    tmp_path = tmp_path_factory.mktemp("county")
+    url = backends.new_migrated_url("postgresql", tmp_path)
     engine = make_engine(url)
-    create_schema(engine)
     now = at("2024-01-02")
     with session(engine) as s, s.begin():
         directory_admin.load_units(s)
@@ -87,42 +95,39 @@ def county(tmp_path, rules):
 
     report = import_ledger(engine, rules, at("2024-01-04T18:00"), "admin", path)
     assert report.ok and report.created == N, report.as_dict()
+    engine.dispose()  # a template for the tests' copies: no open connections
+    yield url
+    backends.release(url)
+
+
+@pytest.fixture
+def county(ledger, tmp_path):
+    url = backends.copy_database(ledger, tmp_path)
+    engine = make_engine(url)
     yield url, engine
     engine.dispose()
+    backends.release(url)
 
 
-def launch(args, env):
-    return subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def launch(args, env, cwd):
+    return subprocess.Popen(args, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
 def test_three_schedulers_and_two_web_clients_over_a_month(county, tmp_path):
     url, engine = county
     with session(engine) as s:
         codes = [p.code for p in s.exec(select(Problem)).all()]
-    (tmp_path / "codes.txt").write_text("\n".join(codes[:400]))
+    (tmp_path / "codes.txt").write_text("\n".join(codes[:200]))
     env = {k: v for k, v in os.environ.items() if not k.startswith("DUBAN_")} | {"DUBAN_DB": url}
-    token = subprocess.run(
-        [DUBAN, "--as", "admin", "token", "create", "head"], env=env, capture_output=True, text=True, check=True
-    ).stdout.strip()
-    port = free_port()
-    web = launch([DUBAN, "--at", "2024-01-20T10:00", "serve", "--port", str(port), "--no-scheduler"], env)
+    with session(engine) as s, s.begin():
+        token = tokens.create(s, directory.view(s).user("head").id, "load", at("2024-01-05"))
+    web, port = start_server(
+        lambda port: [DUBAN, "--at", "2024-01-20T10:00", "serve", "--port", str(port), "--no-scheduler"],
+        lambda port: answers(f"http://127.0.0.1:{port}/api/v1/openapi.json"),
+        env=env,
+        cwd=tmp_path,
+    )
     try:
-        import httpx
-
-        for _ in range(100):
-            try:
-                httpx.get(f"http://127.0.0.1:{port}/api/v1/openapi.json", timeout=1)
-                break
-            except httpx.HTTPError:
-                time.sleep(0.1)
         schedulers = [
             launch(
                 [
@@ -137,6 +142,7 @@ def test_three_schedulers_and_two_web_clients_over_a_month(county, tmp_path):
                     "--no-deliver",
                 ],
                 env,
+                tmp_path,
             )
             for _ in range(3)
         ]
@@ -150,9 +156,10 @@ def test_three_schedulers_and_two_web_clients_over_a_month(county, tmp_path):
                     str(seed),
                     str(tmp_path / f"client{seed}.jsonl"),
                     str(tmp_path / "codes.txt"),
-                    "150",
+                    "100",
                 ],
                 env,
+                tmp_path,
             )
             for seed in (1, 2)
         ]
@@ -204,23 +211,25 @@ def test_three_schedulers_and_two_web_clients_over_a_month(county, tmp_path):
 def test_a_scheduler_killed_mid_sweep_loses_and_doubles_nothing(county, tmp_path, rules):
     url, engine = county
     env = {k: v for k, v in os.environ.items() if not k.startswith("DUBAN_")} | {"DUBAN_DB": url}
-    # 5,000 problems fall due at once on 2024-02-01: the first sweep has a lot to do.
-    victim = launch([DUBAN, "--at", "2024-02-01T09:00", "scheduler", "--once", "--no-deliver"], env)
+    # 1,000 problems fall due at once on 2024-02-01: the first sweep has five batches to commit.
+    victim = launch([DUBAN, "--at", "2024-02-01T09:00", "scheduler", "--once", "--no-deliver"], env, tmp_path)
     deadline = time.monotonic() + 60
     with engine.connect() as conn:
         while time.monotonic() < deadline:
             done = conn.execute(sa.text("SELECT count(*) FROM event WHERE actor = 'system'")).scalar_one()
             if done > 0:
                 break
-            time.sleep(0.05)
+            time.sleep(0.02)
     victim.send_signal(signal.SIGKILL)
     victim.communicate()
+    assert victim.returncode == -signal.SIGKILL
     with engine.connect() as conn:
         partial = conn.execute(sa.text("SELECT count(*) FROM event WHERE actor = 'system'")).scalar_one()
     assert 0 < partial  # it was killed mid-work, after some batches committed
     again = subprocess.run(
         [DUBAN, "--at", "2024-02-01T09:00", "scheduler", "--once", "--no-deliver"],
         env=env,
+        cwd=tmp_path,
         capture_output=True,
         text=True,
         timeout=600,
@@ -233,5 +242,6 @@ def test_a_scheduler_killed_mid_sweep_loses_and_doubles_nothing(county, tmp_path
     assert len(notices) == len(set(notices))
     system = Counter((e.problem_id, e.action, e.to_level) for e in events if e.actor == "system")
     assert max(system.values()) == 1
+    assert partial < sum(system.values())  # the kill left work for the second scheduler
     due = [p for p in problems if p.next_check_at is not None and p.next_check_at <= at("2024-02-01T09:00")]
     assert due == []  # nothing was left undone

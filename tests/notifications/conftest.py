@@ -12,7 +12,7 @@ sys.path.insert(0, str(Path(__file__).parent))  # notice_factories, notice_suppo
 from notice_factories import seed  # noqa: E402
 from notice_support import Mailbox  # noqa: E402
 
-from models.db import create_schema, make_engine, session  # noqa: E402
+from models.db import make_engine, session  # noqa: E402
 
 
 @pytest.fixture
@@ -23,10 +23,9 @@ def smtpd():
 
 
 @pytest.fixture
-def engine(db_url):
-    """A fresh database on SQLite and on PostgreSQL (tests/conftest.py ``db_url``)."""
-    eng = make_engine(db_url)
-    create_schema(eng)
+def engine(migrated_db_url):
+    """A fresh migrated database on SQLite and on PostgreSQL (tests/conftest.py ``migrated_db_url``)."""
+    eng = make_engine(migrated_db_url)
     yield eng
     eng.dispose()
 

@@ -4,21 +4,20 @@ row insertion. A module with a unique name: other test folders have their own ``
 from __future__ import annotations
 
 import os
-import socket
 from pathlib import Path
 
 from models.db import session
 from notifications.config import MailConfig
 from tests.mailserver import Mailbox  # noqa: F401  (re-exported for the tests here)
+from tests.servers import refusing_port
 
 REPO = Path(__file__).resolve().parents[2]
 
 
 def free_port() -> int:
-    """A port nothing listens on (a server 'down')."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A port nothing listens on (a server 'down'), held so that no parallel test takes it; ``Mailbox().start``
+    on it takes it over."""
+    return refusing_port()
 
 
 def smtp_config(port: int, tmp_path, **kw) -> MailConfig:

@@ -1,4 +1,5 @@
-"""Fixtures for ledger import/export and reports: real SQLite files, the sample county, injected clocks."""
+"""Fixtures for ledger import/export and reports: real databases (SQLite, PostgreSQL), the sample county,
+injected clocks."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import tomllib
 
 import pytest
 
-from models.db import create_schema, make_engine, session
+from models.db import make_engine, session
 from service import directory_admin
 from service.problems import ProblemService
 from service.sample import SAMPLE, load_sample
@@ -34,13 +35,13 @@ def dump(url: str) -> dict:
 
 
 class County:
-    """A real database (SQLite file or PostgreSQL) with the directory (and optionally the sample ledger)
-    and a service on a clock."""
+    """A real database (SQLite file or PostgreSQL; migrated here unless it is a migrated copy already) with
+    the directory (and optionally the sample ledger) and a service on a clock."""
 
     def __init__(self, url: str, rules, now: str):
         self.url = url
         self.engine = make_engine(url)
-        create_schema(self.engine)
+        backends.ensure_migrated(self.engine)
         self.clock = Clock(at(now))
         self.rules = rules
         self.service = ProblemService(self.engine, rules, self.clock)
@@ -50,20 +51,20 @@ class County:
 
 
 @pytest.fixture
-def empty_county(db_url, rules, tmp_path):
+def empty_county(backend, rules, tmp_path):
     # Its own database of the same kind, so it can sit beside sample_county in one test.
-    folder = tmp_path / "empty"
-    folder.mkdir()
-    county = County(backends.new_database_url(db_url.split(":")[0].split("+")[0], folder), rules, "2024-01-20")
+    url = backends.new_migrated_url(backend, tmp_path / "empty")
+    county = County(url, rules, "2024-01-20")
     seed_directory(county.engine)
     yield county
     county.engine.dispose()
+    backends.release(url)
 
 
 @pytest.fixture
-def sample_county(db_url, rules):
+def sample_county(migrated_db_url, rules):
     """The sample ledger replayed relative to 2024-01-20 09:00, then swept at that moment."""
-    county = County(db_url, rules, "2024-01-20")
+    county = County(migrated_db_url, rules, "2024-01-20")
     with session(county.engine) as s, s.begin():
         directory_admin.load_units(s)
         directory_admin.create_user(s, "admin", "系统管理员", "duchashi", "admin", "admin@yc.example", at("2023-11-01"))

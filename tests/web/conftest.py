@@ -1,10 +1,11 @@
-"""Fixtures for the web workspace: a real SQLite file (migrated), Yangcheng's units, one person per
-role, a project contracted by a county leader, the FastAPI app with a clock the test moves, and
-logged-in TestClients. Self-contained: nothing here depends on the other conftest files."""
+"""Fixtures for the web workspace: a fresh migrated database (SQLite file, PostgreSQL; from tests/conftest.py),
+Yangcheng's units, one person per role, a project contracted by a county leader, the FastAPI app with a
+clock the test moves, and logged-in TestClients."""
 
 from __future__ import annotations
 
 import pytest
+from argon2 import PasswordHasher
 from webkit import PASSWORD, Clock, Web, at, build_db
 
 from service import passwords
@@ -19,15 +20,33 @@ def web_rules():
     return load_rules()
 
 
+# argon2id at minimal cost for the web tests. At the product's parameters (RFC 9106 low-memory: 64 MiB,
+# three passes) every login costs about 0.1 s of CPU on two cores, and these tests log in well over a
+# thousand times; what they check is who may log in and do what, not the work factor. The hasher is
+# service.passwords' own kind, so hashing, verifying and the rehash check all run; only the cost differs.
+CHEAP_HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+CHEAP_DUMMY = CHEAP_HASHER.hash("duban-dummy-password")
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _cheap_password_hashing():
+    # Session scope, so that module fixtures that log in (test_web_permissions) come after it.
+    assert isinstance(passwords._HASHER, PasswordHasher), "service.passwords changed: update tests/web/conftest.py"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(passwords, "_HASHER", CHEAP_HASHER)
+        mp.setattr(passwords, "_DUMMY", CHEAP_DUMMY)
+        yield
+
+
 @pytest.fixture(scope="session")
 def password_hash():
-    return passwords.hash_password(PASSWORD)  # argon2 once per run; every test user shares it
+    return CHEAP_HASHER.hash(PASSWORD)  # once per run; every test user shares it
 
 
 @pytest.fixture
-def web(db_url, web_rules, password_hash):
-    """The app on a fresh database: once on SQLite, once on PostgreSQL (tests/conftest.py ``db_url``)."""
-    engine = build_db(db_url, password_hash)
+def web(migrated_db_url, web_rules, password_hash):
+    """The app on a fresh database: once on SQLite, once on PostgreSQL (tests/conftest.py)."""
+    engine = build_db(migrated_db_url, password_hash)
     clock = Clock(at("2024-01-08"))
     settings = WebSettings(secret_key="t" * 48, login_max_failures=3, login_window_seconds=600)
     app = create_app(engine, web_rules, clock, settings)
@@ -41,7 +60,8 @@ def web(db_url, web_rules, password_hash):
 @pytest.fixture(scope="module", params=backends.BACKENDS)
 def shared_web(request, tmp_path_factory, web_rules, password_hash):
     """One database and app for a whole module (the permission matrix creates a problem per case)."""
-    engine = build_db(backends.new_database_url(request.param, tmp_path_factory.mktemp("web")), password_hash)
+    url = backends.new_migrated_url(request.param, tmp_path_factory.mktemp("web"))
+    engine = build_db(url, password_hash)
     clock = Clock(at("2024-01-08"))
     app = create_app(engine, web_rules, clock, WebSettings(secret_key="m" * 48))
     w = Web(engine, web_rules, clock, app)
@@ -49,3 +69,4 @@ def shared_web(request, tmp_path_factory, web_rules, password_hash):
     for c in w.clients:
         c.close()
     engine.dispose()
+    backends.release(url)

@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import threading
 import time
 from pathlib import Path
 
 import pytest
 from webkit import PASSWORD, Clock, Web, at, build_db
+
+from tests.servers import bound_socket
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [
@@ -42,12 +43,6 @@ if not Path(CHROMIUM).exists():
 sync_api = pytest.importorskip("playwright.sync_api")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def server(tmp_path, web_rules, password_hash):
     import uvicorn
@@ -62,9 +57,10 @@ def server(tmp_path, web_rules, password_hash):
     load_sample(engine, web_rules, clock())
     mail = MailConfig.from_env({"DUBAN_MAIL_DIR": str(tmp_path / "mail")})
     app = create_app(engine, web_rules, clock, WebSettings(secret_key="b" * 48), mail=mail)
-    port = _free_port()
+    sock = bound_socket()  # port 0: the kernel's choice, so parallel tests never collide
+    port = sock.getsockname()[1]
     srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=srv.run, daemon=True)
+    thread = threading.Thread(target=srv.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 15
     while not srv.started:
@@ -74,6 +70,7 @@ def server(tmp_path, web_rules, password_hash):
     yield Web(engine, web_rules, clock, app), f"http://127.0.0.1:{port}"
     srv.should_exit = True
     thread.join(15)
+    sock.close()
     engine.dispose()
 
 
@@ -137,6 +134,7 @@ def test_the_loop_in_a_browser(server, browser, tmp_path):
     web.clock.set("2024-04-30T09:00")
     assert deadline < web.clock().date()
     web.app.state.duban.jobs.sweep()
+    assert web.service.get(code).level == "county_leader"
 
     # 4. The county leader who contracts the project sees it red on the dashboard.
     lead = _login(browser, base, "lead")
@@ -185,7 +183,11 @@ def test_the_loop_in_a_browser(server, browser, tmp_path):
     assert insp.locator("#state").inner_text() == "销号"
     actions = insp.locator("#timeline li").evaluate_all("els => els.map(e => e.dataset.action)")
     assert actions[:2] == ["log", "assign"] and actions[-4:] == ["resolve", "send_back", "resolve", "close"]
-    assert "auto_escalate" in actions or "escalate" in actions
+    # The sweep's escalation is in the timeline as the system's (not a person's), between assignment and
+    # the first resolution.
+    auto = insp.locator("#timeline li.system[data-action='escalate']")
+    assert auto.count() == 1 and "层级：" in auto.inner_text()
+    assert actions.index("assign") < actions.index("escalate") < actions.index("resolve")
     assert "良好" in insp.inner_text("#timeline")
     assert insp.locator("#notices tbody tr").count() > 5
     insp.screenshot(path=str(shots / "problem.png"), full_page=True)

@@ -376,7 +376,10 @@ def test_dispatch_report_and_agenda_downloads(web):
     from docx import Document
     from openpyxl import load_workbook
 
-    assert web.client().get("/reports/dispatch?period=2024-01").status_code in (303, 401)
+    # A page, not the API: without a session it sends the browser to the login form and back (the API's
+    # 401 is for token clients).
+    r = web.client().get("/reports/dispatch?period=2024-01")
+    assert r.status_code == 303 and r.headers["location"] == "/login?next=/reports/dispatch%3Fperiod%3D2024-01"
     c = web.login("staff")
     r = c.get("/reports/dispatch?period=2024-01")
     assert r.status_code == 200 and "调度通报" in r.text and "<svg" in r.text

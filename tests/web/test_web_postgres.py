@@ -10,6 +10,10 @@ import re
 import pytest
 from webkit import Clock, Web, at, build_db, csrf_of, database_for
 
+from service.sweep import run_sweep
+
+pytestmark = [pytest.mark.web, pytest.mark.pg]
+
 
 @pytest.fixture
 def pg_web(web_rules, password_hash, tmp_path):
@@ -40,7 +44,14 @@ def test_pages_and_api_on_postgresql(pg_web):
     assert codes(c.get("/ledger?q=林地").text) == [b]
     assert codes(c.get("/ledger?q=" + a.lower()).text) == [a]
     assert codes(c.get("/ledger?overdue=1").text) == [a]
-    assert codes(c.get("/ledger?sort=-light&unit=自然资源局").text)[0] in (a, b, d)
+    # Lights come from the sweep: a escalated (red), d unassigned too long (yellow), b in review (green).
+    # A problem of another unit must not show under 自然资源局.
+    other = web.service.log("town", "町店镇村民阻工项目", "other", "丁：村民阻工", unit="dingdian").code
+    run_sweep(web.engine, web.rules, web.clock())
+    assert [web.service.get(x).light for x in (a, d, b)] == ["red", "yellow", "green"]
+    assert codes(c.get("/ledger?sort=-light&unit=自然资源局").text) == [a, d, b]
+    assert codes(c.get("/ledger?sort=light&unit=自然资源局").text) == [b, d, a]
+    assert other in codes(c.get("/ledger?sort=-light").text)
     dash = c.get("/dashboard")
     assert dash.status_code == 200 and "<polyline" in dash.text
     api = c.get("/api/v1/problems?state=review").json()

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -13,56 +12,47 @@ from pathlib import Path
 
 import httpx
 
-ROOT = Path(__file__).resolve().parents[2]
-DUBAN = Path(sys.executable).with_name("duban")  # the installed command
+from tests.servers import answers, free_port, start_server
+
+DUBAN = str(Path(sys.executable).with_name("duban"))  # the installed script
 
 
-def duban(*args, env=None, **kw):
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith("DUBAN_")}
-    full_env.update(env or {}, PYTHONPATH=str(ROOT))
-    return subprocess.Popen(
-        [str(DUBAN), *args],
-        env=full_env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        **kw,
-    )
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def environment(**extra: str) -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if not k.startswith("DUBAN_")} | extra
 
 
 def test_serve_refuses_an_unmigrated_database(tmp_path):
-    p = duban("--db", f"sqlite:///{tmp_path / 'empty.db'}", "serve", "--port", str(_free_port()), cwd=tmp_path)
-    out, _ = p.communicate(timeout=60)
-    assert p.returncode == 2 and out.startswith("错误：数据库结构版本为 空库") and "duban init" in out
+    p = subprocess.run(
+        [DUBAN, "--db", f"sqlite:///{tmp_path / 'empty.db'}", "serve", "--port", str(free_port())],
+        env=environment(),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert p.returncode == 2 and p.stderr.startswith("错误：数据库结构版本为 空库") and "duban init" in p.stderr
 
 
 def test_serve_runs_pages_api_and_scheduler_then_stops_on_sigterm(tmp_path):
     db = f"sqlite:///{tmp_path / 'duban.db'}"
-    init = duban("--db", db, "init", "--sample", cwd=tmp_path)
-    assert init.wait(120) == 0, init.stdout.read()
-    port = _free_port()
-    env = {"DUBAN_MAIL_DIR": str(tmp_path / "mail"), "DUBAN_SECRET_FILE": str(tmp_path / "secret")}
-    server = duban("--db", db, "serve", "--port", str(port), env=env, cwd=tmp_path)
+    init = subprocess.run(
+        [DUBAN, "--db", db, "init", "--sample"], env=environment(), cwd=tmp_path, capture_output=True, text=True
+    )
+    assert init.returncode == 0, init.stderr
+    env = environment(DUBAN_MAIL_DIR=str(tmp_path / "mail"), DUBAN_SECRET_FILE=str(tmp_path / "secret"))
+    server, port = start_server(
+        lambda port: [DUBAN, "--db", db, "serve", "--port", str(port)],
+        lambda port: answers(f"http://127.0.0.1:{port}/login"),
+        env=env,
+        cwd=tmp_path,
+    )
     try:
         base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/login", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert server.poll() is None and time.monotonic() < deadline, "server did not start"
-            time.sleep(0.1)
+        assert httpx.get(f"{base}/login").status_code == 200
         assert httpx.get(f"{base}/api/v1/openapi.json").json()["info"]["title"].startswith("督办")
         assert httpx.get(f"{base}/api/v1/problems").status_code == 401
         # The scheduler's first round runs at start-up: the sample's notices get delivered as .eml files.
+        deadline = time.monotonic() + 60
         while not list((tmp_path / "mail").glob("*.eml")):
             assert time.monotonic() < deadline, "the in-process scheduler delivered nothing"
             time.sleep(0.1)

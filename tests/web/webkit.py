@@ -4,7 +4,9 @@ with one person per role, and a wrapper around the app with logged-in TestClient
 from __future__ import annotations
 
 import re
+import shutil
 import warnings
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 with warnings.catch_warnings():
@@ -12,8 +14,9 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     from fastapi.testclient import TestClient
 
-from models.db import create_schema, make_engine, session
+from models.db import make_engine, session
 from service import directory_admin
+from tests import backends
 from tests.conftest import Clock, at  # noqa: F401  (re-exported for the web tests)
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -35,9 +38,15 @@ PEOPLE = [
 
 
 def build_db(path_or_url, password_hash):
+    """The people and projects on a fresh database: a URL (migrated or empty) or an SQLite file path (a
+    copy of the migrated template when the file does not exist yet)."""
     url = str(path_or_url)
-    engine = make_engine(url if "://" in url else f"sqlite:///{url}")
-    create_schema(engine)
+    if "://" not in url:
+        if not Path(url).exists():
+            shutil.copyfile(backends.sqlite_template(), url)
+        url = f"sqlite:///{url}"
+    engine = make_engine(url)
+    backends.ensure_migrated(engine)
     now = at("2024-01-02")
     with session(engine) as s, s.begin():
         directory_admin.load_units(s)
@@ -92,55 +101,7 @@ def csrf_of(client: TestClient, path: str) -> str:
     return m.group(1)
 
 
-def pg_admin_url() -> str:
-    """``DUBAN_TEST_PG`` when it answers; otherwise skip (locally) or fail (under CI, where .ci/run sets it)."""
-    import os
-
-    import pytest
-    import sqlalchemy as sa
-
-    url = os.environ.get("DUBAN_TEST_PG")
-    if url:
-        try:
-            engine = sa.create_engine(url)
-            with engine.connect():
-                pass
-            engine.dispose()
-            return url
-        except Exception:  # noqa: BLE001 — unreachable
-            pass
-    reason = "PostgreSQL 不可用：设置 DUBAN_TEST_PG=postgresql+psycopg://用户:密码@127.0.0.1/库名 后可运行"
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"CI 必须测试 PostgreSQL，但 {reason}")
-    pytest.skip(reason)
-
-
-class PgDatabase:
-    """A fresh PostgreSQL database for one test or module, dropped afterwards."""
-
-    def __init__(self):
-        import uuid
-
-        import sqlalchemy as sa
-
-        admin_url = sa.engine.make_url(pg_admin_url())
-        self.name = f"duban_web_{uuid.uuid4().hex[:10]}"
-        self.admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
-        with self.admin.connect() as c:
-            c.execute(sa.text(f'CREATE DATABASE "{self.name}"'))
-        self.url = admin_url.set(database=self.name).render_as_string(hide_password=False)
-
-    def drop(self):
-        import sqlalchemy as sa
-
-        with self.admin.connect() as c:
-            c.execute(sa.text(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)'))
-        self.admin.dispose()
-
-
 def database_for(backend: str, tmp_path):
-    """(url-or-path for build_db, cleanup) on ``backend`` ("sqlite" or "postgresql")."""
-    if backend == "sqlite":
-        return tmp_path / "duban.db", (lambda: None)
-    db = PgDatabase()
-    return db.url, db.drop
+    """(url for build_db, cleanup) on ``backend`` ("sqlite" or "postgresql"): a fresh migrated database."""
+    url = backends.new_migrated_url(backend, tmp_path)
+    return url, (lambda: backends.release(url))
