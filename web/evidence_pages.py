@@ -257,6 +257,7 @@ async def import_commit(request: Request, token: str):
 
 
 _PHASES = {"read": "读取", "check": "逐行检查", "write": "写入"}
+_DRY_PHASES = {**_PHASES, "write": "试写（检查后撤销）"}  # a check runs the write too, then rolls it back
 PROGRESS_MARK, RESULT_MARK = "<!--progress-->", "<!--result-->"
 
 
@@ -303,7 +304,7 @@ async def _run_import(request: Request, token: str, dry_run: bool) -> StreamingR
             step = max(1, (total or 1000) // 20)
             if done[phase] - shown.get(phase, -step) >= step or (total and done[phase] >= total):
                 shown[phase] = done[phase]
-                yield _progress_line(_PHASES.get(phase, phase), done[phase], total)
+                yield _progress_line((_DRY_PHASES if dry_run else _PHASES).get(phase, phase), done[phase], total)
         await job
         report = item[1] if item[0] == "done" else None
         error = item[1] if item[0] == "error" else None

@@ -374,7 +374,7 @@ def test_importing_a_ledger_from_the_browser(web):
 
     good = _ledger([[PROJECT, "冷库用地未批", "土地", "自然资源局"], [PROJECT, "消防手续未办", "手续", "开发区"]])
     r = insp.post("/import", data={"csrf_token": token}, files=[("file", ("台账.xlsx", good, XLSX))])
-    assert "检查通过：共 2 行，将新增 2 个问题" in r.text
+    assert "检查通过：共 2 行，将新增 2 个问题" in r.text and "试写（检查后撤销）：2 / 2 <progress" in r.text
     commit = re.search(r'action="(/import/[^"]+)"', r.text).group(1)
     with web.engine.connect() as c:
         assert c.execute(sa.text("SELECT count(*) FROM problem")).scalar_one() == 0  # checked, not imported
