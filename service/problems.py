@@ -432,17 +432,19 @@ class ProblemService:
                         field="version",
                         value=expected_version,
                     )
+                pid = loaded.snap.id
+                assert pid is not None  # a stored problem has its id
                 resolved = action_params(view, action, params)
                 resolved["files"] = len(uploads)
                 if action in COUNTED_ACTIONS:
-                    resolved["evidence"] = files_.count_for(conn, loaded.snap.id) + len(uploads)
+                    resolved["evidence"] = files_.count_for(conn, pid) + len(uploads)
                 outcome = fire(action, loaded.snap, actor, loaded.stake, now, self.rules, **resolved)
                 if uploads:
                     check_carries_files(action)
                     check_attach(actor, loaded.stake, code)
                     outcome.data = {**outcome.data, "attachments": [u.describe() for u in uploads]}
                 (event_id,) = persist(conn, [(loaded, [outcome])], actor, now, view) or (None,)
-                ids = self._file_rows(conn, uploads, actor.login, now, loaded.snap.id, event_id)
+                ids = self._file_rows(conn, uploads, actor.login, now, pid, event_id)
         except BaseException:
             if uploads:
                 self.store.discard(self.engine, uploads)
