@@ -201,3 +201,29 @@ def zip_bomb() -> bytes:
         z.writestr("[Content_Types].xml", "<Types/>")
         z.writestr("word/document.xml", b"\x00" * (50 * 1024 * 1024))
     return out.getvalue()
+
+
+# -- the [evidence] rule for the tests of other features ---------------------------------------------------
+
+
+def without_evidence_rule(rules):
+    """``rules`` with the ``[evidence]`` rule off. The tests of other features apply to close land problems
+    without files; the evidence tests (and tests/unit/test_evidence_checks.py) use the rules as shipped."""
+    import dataclasses
+
+    return dataclasses.replace(rules, evidence=dataclasses.replace(rules.evidence, resolve_requires=frozenset()))
+
+
+def rules_file_without_evidence(folder):
+    """A copy of the shipped rules file in ``folder`` with the ``[evidence]`` rule off, for a ``duban``
+    process (``DUBAN_RULES``); returns its path."""
+    from pathlib import Path
+
+    from workflow.rules import DEFAULT_RULES_PATH
+
+    text = Path(DEFAULT_RULES_PATH).read_text(encoding="utf-8")
+    shipped = 'resolve_requires = ["land", "demolition"]'
+    assert shipped in text, "the shipped [evidence] rule changed: update this helper"
+    target = Path(folder) / "rules-without-evidence.toml"
+    target.write_text(text.replace(shipped, "resolve_requires = []"), encoding="utf-8")
+    return target

@@ -11,6 +11,9 @@ import pytest
 from test_winter import setup_county
 
 from tests import evidence_files as ef
+from workflow.rules import DEFAULT_RULES_PATH
+
+SHIPPED = ("--rules", str(DEFAULT_RULES_PATH))  # the [evidence] rule on (the harness turns it off)
 
 pytestmark = pytest.mark.acceptance
 
@@ -40,7 +43,9 @@ def test_evidence_and_an_inspection_from_the_command_line(duban, tmp_path):
     # A land problem needs its scans to apply to close: the error says what is missing.
     bare = tmp_path / "bare"
     bare.mkdir()
-    failed = duban("resolve", code, "--resolution", "已办结", at="2024-01-05T10:00", user="sun.zrzy", ok=False)
+    failed = duban(
+        *SHIPPED, "resolve", code, "--resolution", "已办结", at="2024-01-05T10:00", user="sun.zrzy", ok=False
+    )
     assert "用地批复" in failed.stderr
     # An executable named .jpg is refused by its content.
     fake = tmp_path / "setup.jpg"
@@ -48,6 +53,7 @@ def test_evidence_and_an_inspection_from_the_command_line(duban, tmp_path):
     failed = duban("resolve", code, "--resolution", "已办结", "--attach", str(fake), user="sun.zrzy", ok=False)
     assert "Windows 可执行程序" in failed.stderr
     out = duban(
+        *SHIPPED,
         "resolve",
         code,
         "--resolution",

@@ -23,6 +23,16 @@ from workflow.errors import InvalidTransition, InvalidValue, MissingField, NotFo
 from workflow.inspections import Month
 
 pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def rules():
+    """The rules as shipped, with the [evidence] rule on (the other tests turn it off)."""
+    from workflow.rules import load_rules
+
+    return load_rules()
+
+
 PROJECT = "嘉润综合物流园区"
 
 

@@ -28,6 +28,12 @@ from workflow.states import Role, State
 pytestmark = pytest.mark.unit
 
 
+@pytest.fixture
+def rules():
+    """The rules as shipped, with the [evidence] rule on (the other tests turn it off)."""
+    return load_rules()
+
+
 def _file(tmp_path: Path, name: str, data: bytes) -> Path:
     path = tmp_path / name
     path.write_bytes(data)

@@ -25,6 +25,14 @@ from workflow.evidence import Limits
 pytestmark = pytest.mark.web
 
 
+@pytest.fixture
+def web_rules():
+    """The rules as shipped, with the [evidence] rule on (the other web tests turn it off)."""
+    from workflow.rules import load_rules
+
+    return load_rules()
+
+
 def token_for(web, login: str) -> str:
     with session(web.engine) as s, s.begin():
         return tk.create(s, directory.view(s).user(login).id, "test", web.clock())
