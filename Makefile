@@ -23,7 +23,7 @@ run: $(STAMP)
 	@if [ ! -f var/duban.db ]; then $(BIN)/duban init --sample; else echo "已有数据库 var/duban.db（make demo-reset 可重建）"; fi
 	$(BIN)/duban sweep
 	$(BIN)/duban --as admin list
-	@echo "示例账号（演示密码 duban-demo-2024）：admin 管理员、zhang.dcs 督查室、wang.fxz 县级领导、zhao.zrzy 自然资源局负责人、sun.zrzy 自然资源局工作人员"
+	@echo "示例账号（演示密码 duban-demo-2024）：admin 管理员、zhang.dcs 督查室、wang.fxz 县级领导、zhao.zrzy 自然资源局分管领导、sun.zrzy 自然资源局工作人员"
 	@echo "通知邮件写入 var/mail/（未配置 SMTP 时）。"
 	$(BIN)/duban serve --host 127.0.0.1 --port 8000
 

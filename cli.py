@@ -46,9 +46,9 @@ def main_group(ctx, db, rules_path, user, at):
 
 
 def _register() -> None:
-    from commands import evidence, operations, people, problems, reports, serve, setup
+    from commands import documents, evidence, operations, people, problems, reports, serve, setup
 
-    for module in (setup, people, problems, evidence, operations, reports, serve):
+    for module in (setup, people, problems, evidence, operations, reports, documents, serve):
         for command in module.COMMANDS:
             main_group.add_command(command)
 

@@ -26,7 +26,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 BENCH_DIR = ROOT / "var" / "bench"
-GENERATOR_VERSION = 1  # bump when the generated rows change, to invalidate cached files
+GENERATOR_VERSION = 2  # bump when the generated rows change, to invalidate cached files
 
 # The sweep's "now": Monday 16 June 2025, 10:00 in Asia/Shanghai (a year the statutory calendar knows).
 NOW = datetime(2025, 6, 16, 2, 0, tzinfo=UTC)
@@ -249,6 +249,12 @@ def build_ledger(path: Path, size: int, due: int, seed: int) -> list[int]:
     conn.execute("BEGIN")
     for name, _ in index_ddl:
         conn.execute(f'DROP INDEX "{name}"')
+    # The search index and the tally are filled once at the end, as ``duban db reindex`` does, rather than
+    # by their triggers row by row.
+    from models import search_index, tally
+
+    for sql in search_index.drop_triggers("sqlite") + tally.drop_triggers("sqlite"):
+        conn.execute(sql)
 
     created = ts(NOW - timedelta(days=400))
     units = [
@@ -328,7 +334,7 @@ def build_ledger(path: Path, size: int, due: int, seed: int) -> list[int]:
                 "supervised" if supervised else "assigned",
                 "unit",
                 light,
-                leaders[0],
+                staff[unit][(i // 7) % STAFF_PER_UNIT],  # reporter: the unit's own staff log its problems
                 unit,
                 unit,
                 person,
@@ -366,6 +372,8 @@ def build_ledger(path: Path, size: int, due: int, seed: int) -> list[int]:
         conn.executemany(sql, rows(lo, min(lo + chunk, size + 1)))
     for _, ddl in index_ddl:
         conn.execute(ddl)
+    for sql in tally.rebuild("sqlite") + tally.create_triggers("sqlite") + search_index.rebuild("sqlite"):
+        conn.execute(sql)
     conn.execute("COMMIT")
     conn.execute("PRAGMA journal_mode=WAL")  # what the engine's connections use
     conn.close()
@@ -505,6 +513,8 @@ def pg_ledger(
         ).fetchall()
         for index_name, _ in index_ddl:
             conn.execute(f'DROP INDEX "{index_name}"')
+        # Row triggers (search index, tally) off during the load; both are rebuilt in one pass afterwards.
+        conn.execute("ALTER TABLE problem DISABLE TRIGGER USER")
         for table, columns in (
             ("unit", ("id", "code", "name", "kind", "aliases")),
             (
@@ -522,6 +532,11 @@ def pg_ledger(
             )
         for _, ddl in index_ddl:
             conn.execute(ddl)
+        conn.execute("ALTER TABLE problem ENABLE TRIGGER USER")
+        from models import search_index, tally
+
+        for sql in tally.rebuild("postgresql") + search_index.rebuild("postgresql"):
+            conn.execute(sql)
         conn.commit()
     src.close()
     with psycopg.connect(pg_dsn(url, name), autocommit=True) as conn:

@@ -46,17 +46,61 @@ def rules():
 @click.argument("path", required=False)
 @click.pass_obj
 def rules_check(app, path):
-    """检查规则文件是否有效。"""
+    """检查规则文件是否有效；数据库已初始化时，说明按该文件的日历有多少个未销号问题的时限会变（不写入）。"""
     from workflow.rules import load_rules
+    from workflow.states import Role
 
     r = load_rules(path or app.rules_path)
     click.echo(f"规则文件有效：{r.source}")
     for level, rule in r.levels.items():
-        nxt = rule.next.value if rule.next else "（终点）"
         click.echo(
             f"  {level.value}（{rule.label}）：时限 {rule.time_limit.label}，提前 {rule.warn_before.label} 预警，"
-            f"超期宽限 {rule.remind_after.label}，下一级 {nxt}"
+            f"超期宽限 {rule.remind_after.label}"
         )
+    for severity, ladder in r.ladders.items():
+        county = (
+            f"，需县级协调的从 {ladder.county_level_start.value} 开始"
+            if ladder.county_level_start != ladder.start
+            else ""
+        )
+        every = f"每 {ladder.remind_every.label} 再提醒" if ladder.remind_every.amount else "不再提醒"
+        click.echo(
+            f"  {severity.label}问题：{' → '.join(ladder.rungs)}（交办进入 {ladder.start.value}{county}；"
+            f"顶端超期保持红灯，{every}）"
+        )
+    who = f"单位 {r.organiser.unit}" if r.organiser.unit else f"角色 {Role(r.organiser.role).label}"
+    click.echo(f"  会议组织单位：{who}；销号审核时限 {r.review_limit.label}")
+    if not _database_exists(app):
+        click.echo("  （未找到已初始化的数据库，未统计受影响的问题）")
+        return
+    from service.recalc import impact
+
+    report = impact(app.engine, r, app.now)
+    if report is None:
+        click.echo("  （数据库尚未初始化，未统计受影响的问题）")
+    elif not report.checked:
+        click.echo("  按此文件的日历，没有未销号问题的办结时限需要重新核定")
+    else:
+        click.echo(
+            f"  按此文件的日历：{report.moved} 个未销号问题的办结时限或“13710”节点将变化，"
+            f"{report.changed - report.moved} 个只是不再暂定（共检查 {report.checked} 个；未写入）"
+        )
+        for code, comment in report.items[:50]:
+            click.echo(f"    {code}  {printable(comment)}")
+
+
+def _database_exists(app) -> bool:
+    """Whether the configured database can hold a ledger (an SQLite file that is not there is not created)."""
+    from pathlib import Path
+
+    from sqlalchemy.engine import make_url
+
+    from models.db import database_url
+
+    url = make_url(database_url(app.db_url))
+    if url.get_backend_name() != "sqlite":
+        return True
+    return bool(url.database) and url.database != ":memory:" and Path(url.database).exists()
 
 
 @click.group("calendar", cls=Group)
@@ -82,6 +126,26 @@ def calendar_add(app, start, period, as_json):
             d["date"] + ("（暂定：该年节假日安排尚未公布，按法定节假日和周一至周五推算）" if due.provisional else "")
         ),
     )
+
+
+@calendar.command("refresh")
+@json_option
+@click.pass_obj
+def calendar_refresh(app, as_json):
+    """按规则文件中的日历立即重新核定未销号问题的办结时限（不必等下一次巡检）。"""
+    from service.recalc import recalculate
+
+    report = recalculate(app.engine, app.rules, app.now)
+
+    def render(d):
+        click.echo(
+            f"重新核定完成：检查 {d['checked']} 个按旧日历计算的问题，{d['changed']} 个有变化，"
+            f"{d['moved']} 个日期变动已通知责任人"
+        )
+        for item in d["items"]:
+            click.echo(f"  {item['code']}  {printable(item['comment'])}")
+
+    emit(as_json, report.as_dict(), render)
 
 
 @click.command("diagram", cls=Command)

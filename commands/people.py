@@ -17,7 +17,11 @@ def user():
 @click.argument("login")
 @click.option("--name", required=True, help="姓名")
 @click.option("--unit", required=True, help="所属单位（代码、名称或别名）")
-@click.option("--role", required=True, help="角色：staff、unit_head、county_leader、inspector、admin")
+@click.option(
+    "--role",
+    required=True,
+    help="角色：staff 工作人员、unit_head 单位负责人（一把手）、deputy_head 分管领导、county_leader、inspector、admin",
+)
 @click.option("--email", help="邮箱（接收通知）")
 @click.pass_obj
 def user_add(app, login, name, unit, role, email):
@@ -58,6 +62,15 @@ def _set_active(active: bool):
 
 user.command("activate", help="启用用户（管理员）。")(_set_active(True))
 user.command("deactivate", help="停用用户（管理员）：停用后不能登录，也不能再做任何操作。")(_set_active(False))
+
+
+@user.command("signout")
+@click.argument("login")
+@click.pass_obj
+def user_signout(app, login):
+    """让用户 LOGIN 在所有浏览器上立即退出登录（管理员或本人）；API 令牌另用 duban token revoke 吊销。"""
+    ended = app.admin.sign_out_everywhere(app.actor(), login)
+    click.echo(f"已让 {login} 在所有浏览器上退出登录（结束 {ended} 个会话）")
 
 
 @click.group("unit", cls=Group)

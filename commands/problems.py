@@ -20,7 +20,7 @@ LEDGER_FILTERS = [
     click.option("--light", help="预警灯：green、blue、yellow、red（或中文）"),
     click.option("--overdue", is_flag=True, help="只看已超期的"),
     click.option("--open-only", is_flag=True, help="只看未销号的"),
-    click.option("--search", "q", default="", help="按编号、标题、描述搜索"),
+    click.option("--search", "q", default="", help="按编号、标题、描述、反馈、意见、项目或单位名称中的任意片段搜索"),
 ]
 
 
@@ -108,6 +108,7 @@ def _print_result(p, spec: ActionSpec, as_json: bool) -> None:
         "deadline_provisional": p.deadline_provisional,
         "version": p.version,
         "attachments": list(p.attachment_ids),
+        "warnings": list(p.warnings),
     }
 
     def render(d):
@@ -121,6 +122,8 @@ def _print_result(p, spec: ActionSpec, as_json: bool) -> None:
         if p.attachment_ids:
             line += f"；附件 {len(p.attachment_ids)} 个（ID {'、'.join(map(str, p.attachment_ids))}）"
         click.echo(line)
+        for warning in p.warnings:
+            click.echo(f"提示：{warning}")
 
     emit(as_json, data, render)
 

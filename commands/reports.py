@@ -167,9 +167,6 @@ def report_dispatch(app, period, half, out, as_json):
         f"调度通报（{p.label}）：新交办 {t.new}，销号 {t.closed}（按期 {t.on_time}，按期率 {pct(t.on_time_rate)}），"
         f"超期未办结 {t.overdue}，红灯 {t.red}，升级13710 {t.to_13710}，提交县政府会议 {t.to_meeting}"
     )
-    bottom = [u.unit for u in r.units if u.bottom]
-    if bottom:
-        click.echo(f"排名末3位：{'、'.join(bottom)}")
     for f in files:
         click.echo(f"已生成 {f}")
 

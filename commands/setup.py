@@ -68,6 +68,19 @@ def db_current(app, as_json):
     )
 
 
+@db.command("reindex")
+@click.pass_obj
+def db_reindex(app):
+    """重建全文搜索索引和工作台统计（平时由数据库触发器随每次写入自动维护；批量导入或怀疑索引损坏后运行）。"""
+    from service.maintenance import reindex
+
+    result = reindex(app.engine)
+    click.echo(
+        f"已重建搜索索引（{result['documents']} 个问题）和工作台统计（{result['tally_keys']} 项），"
+        f"用时 {result['seconds']} 秒"
+    )
+
+
 @click.command("export")
 @click.argument("path", type=click.Path(dir_okay=False, writable=True))
 @click.pass_obj

@@ -13,6 +13,8 @@ from typing import Any
 
 import click
 
+from workflow.text import printable as text_printable
+
 DEMO_PASSWORD = "duban-demo-2024"  # sample data only: `init --sample` sets it for the fictional users
 
 
@@ -80,6 +82,7 @@ class App:
 
 def parse_at(text: str, tz, field: str) -> datetime:
     """ISO 8601; a time without offset is local (Asia/Shanghai); a bare date means 09:00 local."""
+    from workflow.dates import check_window
     from workflow.errors import InvalidValue
 
     raw = text.strip()
@@ -89,10 +92,12 @@ def parse_at(text: str, tz, field: str) -> datetime:
         raise InvalidValue(
             f"时间「{text}」不是 ISO 8601 时间，应形如 2024-02-08T09:00 或 2024-02-08", field=field, value=text
         ) from None
+    check_window(value, "时间", field, shown=text)  # before any arithmetic: 9999-12-31 + 8 h overflows
     if len(raw) == 10:
         value = value.replace(hour=9)
     if value.tzinfo is None:
         value = value.replace(tzinfo=tz)
+    check_window(value.astimezone(tz), "时间", field, shown=text)
     return value
 
 
@@ -198,17 +203,9 @@ def describe(exc) -> str:
 
 
 def printable(text: Any) -> str:
-    """Text for a terminal: control characters shown escaped (``\\x1b``), never sent raw."""
-    out = []
-    for ch in str(text):
-        code = ord(ch)
-        if ch in "\n\t" or not (
-            code < 0x20 or 0x7F <= code < 0xA0 or 0x202A <= code <= 0x202E or 0x2066 <= code <= 0x2069
-        ):
-            out.append(ch)
-        else:
-            out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
-    return "".join(out)
+    """Text for a terminal: control, bidi and invisible characters shown escaped (``\\x1b``), never sent raw
+    (``workflow.text.printable``, the text gate's other half)."""
+    return text_printable(str(text))
 
 
 def emit(as_json: bool, data, render) -> None:

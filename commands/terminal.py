@@ -116,8 +116,11 @@ def render_detail(d: dict) -> None:
             if e["from_level"] != e["to_level"]
             else ""
         )
+        when = e["at"][:16].replace("T", " ")
+        if e.get("backdated"):  # entered with a simulated time: show when it was really written too
+            when += f"\n（实际录入 {e['recorded_at'][:16].replace('T', ' ')}）"
         table.add_row(
-            _t(e["at"][:16].replace("T", " ")),
+            _t(when),
             _t(e["actor_name"]),
             _t(action_label(e["action"])),
             _t(states),

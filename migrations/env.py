@@ -7,6 +7,7 @@ from alembic import context
 from sqlmodel import SQLModel
 
 import models  # noqa: F401  (registers every table)
+from models.migrate import include_name
 
 config = context.config
 target_metadata = SQLModel.metadata
@@ -30,6 +31,7 @@ def _run(connection) -> None:
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_name=include_name,
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -1,6 +1,7 @@
 """Storage: SQLModel tables, the engine and sessions. Importing this package arms the state guard."""
 
 from models import guard as _guard  # noqa: F401  (registers the listeners)
+from models import office as _office  # noqa: F401  (the office's tables)
 from models.tables import (
     Attachment,
     Blob,

@@ -53,5 +53,16 @@ def drift(engine: Engine) -> list:
     import models  # noqa: F401
 
     with engine.connect() as conn:
-        ctx = MigrationContext.configure(conn, opts={"compare_type": True})
+        ctx = MigrationContext.configure(conn, opts={"compare_type": True, "include_name": include_name})
         return compare_metadata(ctx, SQLModel.metadata)
+
+
+def include_name(name: str | None, type_: str, parent_names) -> bool:
+    """Schema objects the models do not describe, left out of the comparison: the text-search index
+    (an FTS5 virtual table and its shadow tables on SQLite, a table with a GIN index on PostgreSQL), which
+    ``models.search_index`` creates with SQL of its own."""
+    from models.search_index import OBJECT_PREFIXES
+
+    if type_ == "table" and name and name.startswith(OBJECT_PREFIXES):
+        return False
+    return True

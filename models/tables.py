@@ -64,14 +64,26 @@ _problem_version = sa.Column("version", sa.Integer, nullable=False)
 class Problem(SQLModel, table=True):
     __tablename__ = "problem"
     __mapper_args__ = {"version_id_col": _problem_version}
+    # The ledger lists newest code first: an index per common filter that ends in ``code`` hands the rows
+    # over already in that order, so a page (and a keyset page) is a seek, not a sort of every match.
     __table_args__ = (
         sa.Index("ix_problem_state_level", "state", "level"),
-        sa.Index("ix_problem_unit_state", "responsible_unit_id", "state"),
+        sa.Index("ix_problem_state_code", "state", "code"),
+        sa.Index("ix_problem_unit_code", "responsible_unit_id", "code"),
+        sa.Index("ix_problem_unit_state_code", "responsible_unit_id", "state", "code"),
+        sa.Index("ix_problem_project_code", "project_id", "code"),
+        sa.Index("ix_problem_light_code", "light", "code"),
+        # Overdue by unit (the dashboard): only the open problems past their deadline are read.
+        sa.Index("ix_problem_state_deadline_unit", "state", "deadline", "responsible_unit_id"),
+        # A person's own problems (the dashboard's "mine").
+        sa.Index("ix_problem_responsible_person_id", "responsible_person_id"),
+        sa.Index("ix_problem_leader_id", "leader_id"),
+        sa.Index("ix_problem_reporter_id", "reporter_id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
     code: str = Field(max_length=32, unique=True, index=True)
-    project_id: int = Field(foreign_key="project.id", index=True)
+    project_id: int = Field(foreign_key="project.id")
     # Text, not VARCHAR: the service caps titles at 200 characters, but imported or older rows may be longer.
     title: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
     description: str = Field(default="", sa_column=sa.Column(sa.Text, nullable=False, default=""))
@@ -80,7 +92,7 @@ class Problem(SQLModel, table=True):
     county_level: bool = Field(default=False)
     state: str = Field(max_length=32)
     level: str = Field(max_length=32)
-    light: str = Field(default="green", max_length=16, index=True)
+    light: str = Field(default="green", max_length=16)
 
     reporter_id: int | None = Field(default=None, foreign_key="user_account.id")
     reporting_unit_id: int | None = Field(default=None, foreign_key="unit.id")
@@ -88,6 +100,8 @@ class Problem(SQLModel, table=True):
     responsible_person_id: int | None = Field(default=None, foreign_key="user_account.id")
     leader_id: int | None = Field(default=None, foreign_key="user_account.id")
     responsible_section: str = Field(default="", max_length=128)
+    # Who applied to close it (the latest 申请销号): they may never close or send back their own application.
+    resolver_id: int | None = Field(default=None, foreign_key="user_account.id")
 
     deadline: date | None = Field(default=None, index=True)
     deadline_provisional: bool = Field(default=False)
@@ -108,6 +122,18 @@ class Problem(SQLModel, table=True):
 
     suspended_at: datetime | None = _ts()
     suspended_from: str | None = Field(default=None, max_length=32)
+    # The closing review's reminder to the inspection office (``[review] time_limit``) has been sent.
+    review_reminded_at: datetime | None = _ts()
+    # The deadline basis (workflow.deadlines.DeadlineBasis): the local day the level was entered, its time
+    # limit then ("10 workdays"), a typed deadline, and the pauses given back in working and calendar days.
+    # ``calendar_fp`` names the calendar the deadline was computed with: the sweep finds deadlines to compute
+    # again after the calendar changed by an index range on it (NULL: nothing to compute, e.g. closed).
+    basis_start: date | None = None
+    basis_period: str | None = Field(default=None, max_length=32)
+    basis_typed: date | None = None
+    given_back_workdays: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    given_back_days: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    calendar_fp: str | None = Field(default=None, max_length=32, index=True)
     progress: str = Field(default="", sa_column=sa.Column(sa.Text, nullable=False, default=""))
     resolution: str = Field(default="", sa_column=sa.Column(sa.Text, nullable=False, default=""))
     rating: str | None = Field(default=None, max_length=16)
@@ -127,7 +153,10 @@ class Event(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     problem_id: int = Field(foreign_key="problem.id", index=True)
-    at: datetime | None = _ts(nullable=False, index=True)
+    at: datetime | None = _ts(nullable=False, index=True)  # business time: what the workflow counted with
+    # Wall-clock time of the write, never the simulated "now" (--at): a backdated entry shows as such.
+    # NULL for events written before duban recorded it.
+    recorded_at: datetime | None = _ts()
     actor: str = Field(max_length=64)
     action: str = Field(max_length=32, index=True)
     from_state: str | None = Field(default=None, max_length=32)
@@ -291,3 +320,47 @@ class UploadStage(SQLModel, table=True):
     name: str = Field(max_length=255)
     created_at: datetime | None = _ts(nullable=False)
     data: bytes = Field(sa_column=sa.Column(sa.LargeBinary, nullable=False))
+
+
+class LedgerTally(SQLModel, table=True):
+    """The dashboard's counts, kept by database triggers (``models.tally``): signed rows per key, summed by
+    ``service.tally`` and compacted now and then. Never dumped: a restore rebuilds it through the triggers."""
+
+    __tablename__ = "ledger_tally"
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=100)
+    n: int
+
+
+class UserSession(SQLModel, table=True):
+    """A browser session. The signed cookie holds a random token (32 bytes); the table keeps its SHA-256
+    digest as the id, so a copy of the database holds no usable session. The table is the truth for every
+    process: ending a session (``revoked_at``) takes effect on the next request, whichever worker serves it."""
+
+    __tablename__ = "user_session"
+
+    id: str = Field(primary_key=True, max_length=64)
+    user_id: int = Field(foreign_key="user_account.id", index=True)
+    created_at: datetime | None = _ts(nullable=False, index=True)
+    last_seen_at: datetime | None = _ts(nullable=False)
+    revoked_at: datetime | None = _ts()
+    # logout | password | deactivated | signout | idle | expired
+    end_reason: str | None = Field(default=None, max_length=16)
+    ip: str = Field(default="", max_length=64)
+    user_agent: str = Field(default="", max_length=255)
+
+
+class LoginFailure(SQLModel, table=True):
+    """A failed sign-in (``service.login_throttle``): shared by every web worker and kept across restarts."""
+
+    __tablename__ = "login_failure"
+    __table_args__ = (
+        sa.Index("ix_login_failure_key", "login", "ip", "at"),
+        sa.Index("ix_login_failure_ip_at", "ip", "at"),  # the per-address limit
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    login: str = Field(max_length=64)
+    ip: str = Field(max_length=64)
+    at: datetime | None = _ts(nullable=False, index=True)

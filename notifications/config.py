@@ -43,7 +43,6 @@ class MailConfig:
     batch_size: int = 200  # rows claimed per query
     backoff_base: float = 60.0
     backoff_max: float = 3600.0
-    letter_prefix: str = "阳督函"  # 督办函 number: 阳督函〔2024〕WT-2024-0003号
     issuing_office: str = "县政府办督查室"
     helo_name: str | None = None  # EHLO name; default: the domain of mail_from (avoids a DNS lookup)
     eight_bit: bool = True  # bodies as UTF-8 (RFC 6152) when the server offers 8BITMIME, else base64

@@ -1,8 +1,11 @@
 """What a template sees: a notice and its problem as plain dicts, with Chinese labels and local dates.
 
-Everything is read at render time. ``ContextLoader`` caches problems and users for one batch so that
-rendering N notices costs a handful of queries, not N. Nothing here is escaped: the HTML templates
-autoescape; headers go through ``header_text``.
+The problem is the snapshot stored with the notice when it was recorded (``payload["problem"]``, written by
+``service.persist.notice_snapshot``), so a notice delivered late describes the problem as it was, never at a
+level or with a deadline it has since left. Notices recorded before snapshots were kept fall back to the live
+problem. ``ContextLoader`` caches problems and users for one batch so that rendering N notices costs a
+handful of queries, not N. Nothing here is escaped: the HTML templates autoescape; headers go through
+``header_text``.
 """
 
 from __future__ import annotations
@@ -88,12 +91,13 @@ class ContextLoader:
         self._problems: dict[int, dict] = {}
         self._users: dict[str, dict | None] = {}
         self._office: str | None = None
-        self.blocks: dict[int, tuple] = {}  # problem id → rendered problem block (see render.py)
+        self.blocks: dict[tuple, tuple] = {}  # (problem id, snapshot) → rendered problem block (see render.py)
         self.bodies: dict[tuple, tuple] = {}  # event → rendered subject and bodies (see render.py)
+        self.files: dict[tuple, tuple] = {}  # attachments read once per batch (see attachments.py)
 
     def prefetch(self, notices: Iterable[Notice]) -> None:
         notices = list(notices)
-        self._load_problems({n.problem_id for n in notices if n.problem_id is not None})
+        self._load_problems({n.problem_id for n in notices if n.problem_id is not None and not _snapshot(n)})
         self._load_users({n.recipient_login for n in notices if n.recipient_login})
 
     def _load_problems(self, ids: set[int]) -> None:
@@ -150,7 +154,11 @@ class ContextLoader:
     def context(self, notice: Notice, office_default: str = "县政府办督查室") -> dict:
         """The template variables for one notice."""
         n = notice_view(notice)
-        p = self.problem(notice.problem_id) if notice.problem_id is not None else None
+        snap = _snapshot(notice)
+        if snap is not None:
+            p = _snapshot_view(snap, notice)
+        else:
+            p = self.problem(notice.problem_id) if notice.problem_id is not None else None
         if p is None and notice.kind not in kinds.LEDGER_KINDS:
             raise RenderError(f"{n['kind_label']}通知缺少关联问题（通知 {notice.id}）")
         return {
@@ -197,6 +205,43 @@ def _problem_view(pr: Problem, project: str, unit, person, leader, pleader) -> d
     }
 
 
+def _snapshot(notice: Notice) -> dict | None:
+    snap = (notice.payload or {}).get("problem")
+    return snap if isinstance(snap, dict) and notice.problem_id is not None else None
+
+
+class _Fixed:
+    """The attributes ``_problem_view`` reads, from a notice's snapshot."""
+
+    def __init__(self, snap: dict, problem_id: int):
+        self.__dict__.update(snap)
+        self.id = problem_id
+        for name in ("deadline", "deploy_due", "feedback_due"):
+            setattr(self, name, local_date(snap.get(name)))
+        self.created_at = local_date(snap.get("created_at"))
+        self.responsible_section = snap.get("section") or ""
+
+
+_SNAPSHOT_DEFAULTS = dict.fromkeys(
+    ("code", "title", "description", "category", "severity", "state", "level", "light", "progress", "resolution"), ""
+)
+
+
+def _snapshot_view(snap: dict, notice: Notice) -> dict:
+    fixed = _Fixed({**_SNAPSHOT_DEFAULTS, "rating": None, "deadline_provisional": False, **snap}, notice.problem_id)
+    view = _problem_view(
+        fixed,  # type: ignore[arg-type]
+        snap.get("project") or "",
+        snap.get("unit") or "",
+        snap.get("person") or "",
+        snap.get("leader") or "",
+        snap.get("project_leader") or "",
+    )
+    # Problem blocks are cached per problem and per snapshot (every notice of one event shares it).
+    view["snapshot_of"] = (notice.payload or {}).get("event_id")
+    return view
+
+
 def notice_view(notice: Notice) -> dict:
     payload = notice.payload or {}
     to_level = payload.get("to_level") or notice.level
@@ -219,10 +264,33 @@ def notice_view(notice: Notice) -> dict:
         "feedback_due": local_date(payload.get("feedback_due")),
         "rating": label(Rating, payload.get("rating")),
         "final": bool(payload.get("final")),
+        "repeat": bool(payload.get("repeat")),
+        "old_due": local_date(payload.get("old_due")),
+        "provisional": bool(payload.get("provisional")),
+        "from_severity": label(Severity, payload.get("from_severity")),
+        "to_severity": label(Severity, payload.get("to_severity")),
+        "next_rung": label(Level, payload.get("next_rung")),
+        "applied": local_date(payload.get("applied")),
         "milestone_id": payload.get("milestone") or "",
+        "number": header_text(payload.get("number"), 64),
+        "meeting": header_text(payload.get("meeting"), 100),
+        "summary": _clean(payload.get("summary") or {}),  # assessment and campaign figures
         "rows": rows,  # not "items": Jinja would find dict.items
         "counts": {light.value: sum(1 for r in rows if r["light_id"] == light.value) for light in Light},
     }
+
+
+def _clean(value: Any, depth: int = 0) -> Any:
+    """Payload figures for a template: strings made one safe line, containers walked (not too deep)."""
+    if isinstance(value, str):
+        return header_text(value, 500)
+    if depth > 3:
+        return None
+    if isinstance(value, dict):
+        return {str(k): _clean(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_clean(v, depth + 1) for v in value[:500]]
+    return value
 
 
 def _item(raw: dict) -> dict:

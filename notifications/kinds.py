@@ -14,12 +14,20 @@ KIND_LABELS: dict[str, str] = {
     "suspended": "挂起",
     "resumed": "恢复",
     "unassigned": "逾期未交办",
+    "review_overdue": "审核逾期",
+    "recalculated": "时限重新核定",
+    "reclassified": "重新定性",
     "digest": "每日汇总",
     "dispatch": "重大问题半月调度",
+    "letter": "督办函",
+    "letter_overdue": "督办函逾期未回复",
+    "decision": "会议决定",
+    "assessment": "月度考核通报",
+    "campaign": "专项行动总结",
 }
 
 # Kinds that are about the whole ledger, not one problem (``Notice.problem_id`` is NULL).
-LEDGER_KINDS = frozenset({"digest", "dispatch"})
+LEDGER_KINDS = frozenset({"digest", "dispatch", "assessment", "campaign"})
 
 STATUS_LABELS: dict[str, str] = {
     "pending": "待发送",
@@ -38,6 +46,8 @@ COMMENT_LABELS: dict[str, str] = {
     "suspended": "挂起原因",
     "resumed": "恢复说明",
     "escalation": "升级说明",
+    "decision": "会议决定",
+    "reclassified": "定性理由",
 }
 
 # Header band colour of the HTML layout.
@@ -49,6 +59,11 @@ ACCENTS: dict[str, str] = {
     "unassigned": "#d46b08",
     "closed": "#389e0d",
     "sent_back": "#d46b08",
+    "letter": "#cf1322",
+    "letter_overdue": "#cf1322",
+    "review_overdue": "#d46b08",
+    "recalculated": "#d48806",
+    "reclassified": "#cf1322",
 }
 DEFAULT_ACCENT = "#1d4ed8"
 

@@ -137,3 +137,63 @@ def multipart_alternative(header_block: str, text: str, html: str, seed: str, ei
         ]
     parts.append(f"--{boundary}--" + CRLF)
     return "".join(parts).encode("utf-8")
+
+
+def _parameter(name: str, value: str) -> list[str]:
+    """``name="value"`` for ASCII, else RFC 2231 ``name*0*=utf-8''…; name*1*=…`` pieces short enough that each
+    header line stays within 78 characters (a %XX escape is never split)."""
+    if value.isascii() and not any(c in value for c in '"\\\r\n'):
+        return [f'{name}="{value}"']
+    from urllib.parse import quote
+
+    escaped = quote(value.encode("utf-8"), safe="")
+    pieces, i, n = [], 0, 0
+    while i < len(escaped):
+        head = f"{name}*{n}*=" + ("utf-8''" if n == 0 else "")
+        room = _MAX_LINE - 2 - len(head)
+        end = min(len(escaped), i + room)
+        while end < len(escaped) and "%" in escaped[end - 2 : end]:  # do not cut inside %XX
+            end -= 1
+        pieces.append(head + escaped[i:end])
+        i, n = end, n + 1
+    return pieces
+
+
+def _header_with_params(first: str, params: list[str]) -> str:
+    return first + "".join(";" + CRLF + " " + p for p in params) + CRLF
+
+
+def multipart_mixed(
+    header_block: str,
+    text: str,
+    html: str,
+    attachments: list[tuple[str, str, bytes]],
+    seed: str,
+    eight_bit: bool = False,
+) -> bytes:
+    """A notice with files: multipart/mixed holding the multipart/alternative (text + HTML) and each
+    ``(file name, media type, bytes)`` as a base64 attachment. Deterministic, like ``multipart_alternative``."""
+    outer = "==duban_m" + hashlib.sha256(seed.encode("utf-8")).hexdigest()[:23] + "=="
+    inner = multipart_alternative("", text, html, seed, eight_bit).decode("utf-8")
+    inner = inner.removeprefix("MIME-Version: 1.0" + CRLF)
+    parts = [
+        header_block,
+        "MIME-Version: 1.0" + CRLF,
+        "Content-Type: multipart/mixed;" + CRLF,
+        f' boundary="{outer}"' + CRLF,
+        CRLF,
+        f"--{outer}" + CRLF,
+        inner,
+    ]
+    for name, media_type, data in attachments:
+        _check(name)
+        parts += [
+            f"--{outer}" + CRLF,
+            _header_with_params(f"Content-Type: {media_type}", _parameter("name", name)),
+            _header_with_params("Content-Disposition: attachment", _parameter("filename", name)),
+            "Content-Transfer-Encoding: base64" + CRLF,
+            CRLF,
+            base64.encodebytes(data).decode("ascii").replace("\n", CRLF),
+        ]
+    parts.append(f"--{outer}--" + CRLF)
+    return "".join(parts).encode("utf-8")

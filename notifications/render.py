@@ -2,8 +2,9 @@
 
 Templates live in ``notifications/templates``: ``{name}.txt`` (defines ``{% block subject %}`` and the
 plain-text body, autoescape off) and ``{name}.html`` (autoescape on), both extending a shared base
-layout. ``name`` is the notice kind, except an escalation to ``supervision_13710`` (the 督办函
-``supervision_letter``) and to ``government_meeting`` (the 会议议题 notice ``meeting_agenda``).
+layout. ``name`` is the notice kind, except an escalation to ``government_meeting`` (the 会议议题 notice
+``meeting_agenda``). The 督办函 itself is the kind ``letter``: a cover mail with the issued PDF attached
+(``notifications.attachments``).
 
 Headers: anything user-typed is reduced to one line without control characters and capped; the
 subject is capped at ``SUBJECT_MAX`` characters; addresses must be ASCII (display names may be
@@ -62,14 +63,19 @@ def environment():
     )
     env.filters["cn_date"] = cn_date
     env.filters["cn_datetime"] = cn_datetime
+    env.filters["quoted"] = quoted
     return env
+
+
+def quoted(text: str) -> str:
+    """A name in “…” once: “13710”督办 is already marked, so it is not wrapped again (no ““13710”督办”)."""
+    text = str(text or "")
+    return text if not text or text[0] in '“「《"' else f"“{text}”"
 
 
 def template_name(notice: Notice) -> str:
     if notice.kind == "escalation":
         target = (notice.payload or {}).get("to_level") or notice.level
-        if target == Level.SUPERVISION_13710.value:
-            return "supervision_letter"
         if target == Level.GOVERNMENT_MEETING.value:
             return "meeting_agenda"
     if notice.kind not in kinds.KIND_LABELS:
@@ -94,6 +100,7 @@ class Rendered:
     html: str
     headers: tuple[tuple[str, str], ...]  # Date, Message-ID, threading and X- headers, in order
     message_id: str
+    attachments: tuple[tuple[str, str, bytes], ...] = ()  # (file name, media type, bytes)
 
 
 # Placeholders for what differs between the recipients of one event (user text never contains NUL:
@@ -132,7 +139,10 @@ def render_content(
         ("Auto-Submitted", "auto-generated"),
         ("Content-Language", "zh-CN"),
     ]
-    return Rendered(notice.id, to_name, to_addr, subject, text, html, tuple(headers), mid)
+    from notifications.attachments import attachments_for
+
+    files = attachments_for(session, notice, loader.files)
+    return Rendered(notice.id, to_name, to_addr, subject, text, html, tuple(headers), mid, files)
 
 
 def _bodies(loader: ContextLoader, notice: Notice, config: MailConfig) -> tuple[str, str, str, dict | None]:
@@ -149,7 +159,6 @@ def _bodies(loader: ContextLoader, notice: Notice, config: MailConfig) -> tuple[
             notice.created_at,
             payload,
             config.from_name,
-            config.letter_prefix,
         )
         if key in loader.bodies:
             return loader.bodies[key]
@@ -157,7 +166,6 @@ def _bodies(loader: ContextLoader, notice: Notice, config: MailConfig) -> tuple[
     ctx["greeting"] = _GREETING
     ctx["n"]["id"] = _NOTICE_ID
     ctx["system_name"] = config.from_name
-    ctx["letter_no"] = _letter_number(notice, ctx, config)
     env = environment()
     ctx["problem_text"], ctx["problem_html"] = _problem_blocks(env, loader, ctx["p"])
     text_tmpl = env.get_template(f"{name}.txt")
@@ -178,17 +186,18 @@ def _escape(text: str) -> str:
 
 
 def _problem_blocks(env, loader: ContextLoader, p: dict | None) -> tuple[str, Any]:
-    """The problem table (text, HTML), rendered once per problem per batch: every notice of an event
-    (one per recipient) and every reminder about the same problem shows the same block."""
+    """The problem table (text, HTML), rendered once per problem snapshot per batch: every notice of an event
+    (one per recipient) shows the same block."""
     if p is None:
         return "", ""
-    if p["id"] not in loader.blocks:
+    key = (p["id"], p.get("snapshot_of"))
+    if key not in loader.blocks:
         from markupsafe import Markup  # the HTML block comes from an autoescaping template
 
         text = env.get_template("_problem.txt").render(p=p)
         html = Markup(env.get_template("_problem.html").render(p=p))
-        loader.blocks[p["id"]] = (text, html)
-    return loader.blocks[p["id"]]
+        loader.blocks[key] = (text, html)
+    return loader.blocks[key]
 
 
 def to_email_message(r: Rendered, config: MailConfig) -> EmailMessage:
@@ -199,6 +208,9 @@ def to_email_message(r: Rendered, config: MailConfig) -> EmailMessage:
     msg["Subject"] = r.subject
     msg.set_content(r.text, subtype="plain", charset="utf-8", cte="base64")
     msg.add_alternative(r.html, subtype="html", charset="utf-8", cte="base64")
+    for name, media_type, data in r.attachments:
+        maintype, _, subtype = media_type.partition("/")
+        msg.add_attachment(data, maintype=maintype, subtype=subtype, filename=name)
     for key, value in r.headers:  # after the content: add_alternative moves Content-* into the first part
         msg[key] = value
     return msg
@@ -213,6 +225,10 @@ def to_bytes(r: Rendered, config: MailConfig, eight_bit: bool = False) -> bytes:
         mime.unstructured("Subject", r.subject),
     ]
     head += [mime.unstructured(key, value) for key, value in r.headers]
+    if r.attachments:
+        return mime.multipart_mixed(
+            "".join(head), r.text, r.html, list(r.attachments), seed=r.message_id, eight_bit=eight_bit
+        )
     return mime.multipart_alternative("".join(head), r.text, r.html, seed=r.message_id, eight_bit=eight_bit)
 
 
@@ -258,13 +274,6 @@ def recipient_address(notice: Notice, loader: ContextLoader) -> tuple[str, str]:
 @lru_cache(maxsize=4096)
 def _parse_address(addr: str) -> str:
     return Address(addr_spec=addr).addr_spec
-
-
-def _letter_number(notice: Notice, ctx: dict, config: MailConfig) -> str:
-    """阳督函〔2024〕WT-2024-0003号 — the year of issue and the problem code."""
-    year = notice.created_at.astimezone(LOCAL_TZ).year
-    code = ctx["p"]["code"] if ctx["p"] else str(notice.id)
-    return f"{config.letter_prefix}〔{year}〕{code}号"
 
 
 def preview(session: Session, problem_code: str, config: MailConfig | None = None, statuses=("pending",)):

@@ -14,7 +14,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from models.tables import Event, Problem, Project, Unit, User
-from reports.columns import CellError, parse_date
+from reports.columns import DATE_HINT, CellError, parse_date
 from service import directory
 from workflow.actions import ACTION_LABELS
 from workflow.errors import InvalidValue
@@ -23,7 +23,9 @@ from workflow.rules import Rules
 from workflow.states import OPEN_STATES, Category, Level, Light, Severity, State
 
 DISPATCH_EVERY_DAYS = 15  # 重大问题每半月至少调度一次
-HUMAN_DISPATCH = ("assign", "ack", "feedback", "note", "supervise", "escalate", "resume", "resolve", "send_back")
+# What counts as a dispatch (调度): the dispatch record — the half-monthly dispatch the scheduler records,
+# a dispatch a person records — and a meeting's decision. Notes and feedback are not dispatches.
+DISPATCH_ACTIONS = ("dispatch", "decide")
 _CATEGORY_ASK = {
     "land": "协调用地指标、组卷报批和耕地占补平衡，明确自然资源部门的办理时限",
     "demolition": "研究征收补偿政策口径和安置方案，明确属地乡镇和相关部门的分工",
@@ -37,16 +39,18 @@ _CATEGORY_ASK = {
 def parse_meeting_date(text: str) -> date:
     try:
         value = parse_date(text)
-    except CellError:
-        value = None
-    if value is None:
-        raise InvalidValue(
-            f"会议日期「{text}」无效，应为日期，如 2024-01-25 或 2024年1月25日",
-            field="meeting",
-            value=text,
-            label="会议日期",
-        )
-    return value
+    except CellError as exc:
+        reason = exc.message
+    else:
+        if value is not None:
+            return value
+        reason = "不能为空，" + DATE_HINT
+    raise InvalidValue(
+        f"会议日期「{str(text)[:40]}」无效：{reason}",
+        field="meeting",
+        value=text,
+        label="会议日期",
+    )
 
 
 @dataclass
@@ -84,6 +88,9 @@ class AgendaItem:
     days_since_dispatch: int | None
     asks: list[str] = field(default_factory=list)
     history: list[HistoryLine] = field(default_factory=list)
+    dispatches: int = 0  # dispatch records of the problem
+    decision: str = ""  # the last meeting decision (会议纪要), if any
+    decided: str | None = None  # its date
 
     @property
     def dispatch_overdue(self) -> bool:
@@ -152,6 +159,7 @@ def _item(number: int, r, events: list, units, names, logins, meeting: date, rul
 
     history = []
     how, entered, last = "", None, None
+    dispatches, decision, decided = 0, "", None
     for ev in events:
         change = []
         if ev["from_state"] != ev["to_state"]:
@@ -176,14 +184,17 @@ def _item(number: int, r, events: list, units, names, logins, meeting: date, rul
                 how = f"在「{Level(ev['from_level']).label}」层级超过办结时限及宽限期仍未办结，自动升级提交"
             else:
                 how = f"由{actor}升级提交：{ev['comment']}"
-        if ev["action"] in HUMAN_DISPATCH and ev["actor"] != SYSTEM_LOGIN:
+        if ev["action"] in DISPATCH_ACTIONS:
             last = day(ev["at"])
+            dispatches += 1
+        if ev["action"] == "decide":
+            decision, decided = ev["comment"], f"{ev['at'].astimezone(tz):%Y-%m-%d}"
     state, deadline = State(r["state"]), r["deadline"]
     overdue_days = (meeting - deadline).days if deadline and meeting > deadline else 0
     asks = _asks(r, state, deadline, overdue_days, how)
     if state == State.DISCOVERED:
         how = how or "重大问题，登记后尚未交办"
-    return AgendaItem(
+    item = AgendaItem(
         number,
         r["code"],
         r["title"],
@@ -209,6 +220,8 @@ def _item(number: int, r, events: list, units, names, logins, meeting: date, rul
         asks,
         history,
     )
+    item.dispatches, item.decision, item.decided = dispatches, decision, decided
+    return item
 
 
 def _asks(r, state: State, deadline: date | None, overdue_days: int, how: str) -> list[str]:

@@ -143,6 +143,10 @@ def _item(doc, i: AgendaItem) -> None:
     if i.last_dispatch:
         status += f"最近一次调度 {i.last_dispatch:%Y年%m月%d日}（距会议 {i.days_since_dispatch} 天"
         status += "，超过半月未调度）。" if i.dispatch_overdue else "）。"
+    else:
+        status += "尚无调度记录。"
+    if i.decision:
+        status += f"上次会议决定（{i.decided}）：{i.decision.rstrip('。')}。"
     _para(doc, status)
     if i.description:
         _para(doc, "（一）问题情况", KAI_FONT, 16)

@@ -37,8 +37,10 @@ def line_chart(
     series: Sequence[tuple[str, str, Sequence[int]]],
     width: int = 760,
     height: int = 300,
+    tick=None,
 ) -> str:
-    """One line per (name, colour, values), one point per day; integer y axis from 0."""
+    """One line per (name, colour, values), one point per day; integer y axis from 0. ``tick`` words an
+    x-axis label (default "1/16" from a date)."""
     left, right, top, bottom = 48, 16, 40, 40
     plot_w, plot_h = width - left - right, height - top - bottom
     peak = max((v for _, _, values in series for v in values), default=0)
@@ -64,7 +66,7 @@ def line_chart(
         if i % every == 0 or (i == n - 1 and i % every >= every / 2):
             body.append(
                 f'<text x="{x(i):.1f}" y="{top + plot_h + 18}" text-anchor="middle" fill="{INK}">'
-                f"{d.month}/{d.day}</text>"
+                f"{escape(tick(d)) if tick else f'{d.month}/{d.day}'}</text>"
             )
     for k, (name, colour, values) in enumerate(series):
         points = " ".join(f"{x(i):.1f},{y(v):.1f}" for i, v in enumerate(values))
@@ -74,7 +76,7 @@ def line_chart(
                 f'<text x="{x(len(values) - 1) + 4:.1f}" y="{y(values[-1]) - 6:.1f}" text-anchor="end" '
                 f'fill="{colour}" font-weight="bold">{values[-1]}</text>'
             )
-        lx = left + plot_w - 220 + k * 110
+        lx = left + plot_w - 110 * max(len(series), 2) + k * 110
         body.append(f'<rect x="{lx}" y="10" width="14" height="4" fill="{colour}"/>')
         body.append(f'<text x="{lx + 20}" y="16" fill="{INK}">{escape(name)}</text>')
     return _svg(width, height, title, body)

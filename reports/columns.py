@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from workflow.dates import MAX_YEAR, MIN_YEAR, in_window
 from workflow.states import LEVEL_SHORT, Category, Level, Rating, Severity, State
 
 
@@ -55,6 +56,8 @@ COLUMNS: tuple[Column, ...] = (
     Column("closed", "销号日期", 12, aliases=("销号时间",), kind="date"),
     Column("rating", "评价等级", 9, aliases=("评价", "销号评价")),
     Column("closing", "销号情况", 24, imported=False),
+    # Entries made with a simulated time (--at): their recorded business time and when they were written.
+    Column("backdated", "录入说明", 30, imported=False, kind="wrap"),
 )
 BY_KEY = {c.key: c for c in COLUMNS}
 HEADERS = tuple(c.header for c in COLUMNS)
@@ -106,6 +109,16 @@ def clean(value: Any) -> str:
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     return str(value).translate(_FULLWIDTH).strip()
+
+
+def text_of(value: Any) -> str:
+    """A free-text cell (title, description, progress …) as typed: None → "", numbers without ".0",
+    trimmed like the service trims — but no folding, so an exported text comes back byte for byte."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return str(value).strip()
 
 
 # -- enums -----------------------------------------------------------------------------------------
@@ -204,7 +217,15 @@ DATE_HINT = "应为日期，如 2024-02-19、2024/2/19 或 2024年2月19日"
 
 
 def parse_date(value: Any) -> date | None:
-    """An Excel date cell, an Excel serial number, or text in the usual Chinese spellings; None if blank."""
+    """An Excel date cell, an Excel serial number, or text in the usual Chinese spellings; None if blank.
+    Years outside MIN_YEAR–MAX_YEAR (``workflow.dates``) are refused like any other bad date."""
+    day = _parse_date(value)
+    if day is not None and not in_window(day):
+        raise CellError(f"日期 {day.isoformat()} 超出允许范围：年份应在 {MIN_YEAR}–{MAX_YEAR} 年之间")
+    return day
+
+
+def _parse_date(value: Any) -> date | None:
     if value is None:
         return None
     if isinstance(value, datetime):

@@ -19,6 +19,7 @@ from models.tables import Event, Problem, Project, Unit, User
 from reports.columns import clean
 from service import directory
 from workflow import deadlines as dl
+from workflow.dates import check_year
 from workflow.errors import InvalidValue
 from workflow.permissions import Manage
 from workflow.rules import Rules
@@ -40,6 +41,7 @@ class Period:
             raise InvalidValue(
                 f"统计期「{text}」无效，应为年-月，如 2024-01 或 2024年1月", field="period", value=text, label="统计期"
             )
+        check_year(int(m.group(1)), "统计期", "period", shown=text)
         h = None
         if half not in (None, ""):
             if clean(half) not in ("1", "2"):
@@ -87,7 +89,7 @@ class UnitFigures:
     to_meeting: int = 0  # 提交县政府会议研究
     days_to_close: list[int] = field(default_factory=list)
     rank: int = 0
-    bottom: bool = False
+    dispatched: int = 0  # dispatch records (调度) of the unit's problems in the period
 
     @property
     def on_time_rate(self) -> float | None:
@@ -105,7 +107,7 @@ class UnitFigures:
         return {
             "unit": self.unit,
             "rank": self.rank,
-            "bottom3": self.bottom,
+            "dispatched": self.dispatched,
             "new": self.new,
             "closed": self.closed,
             "closed_on_time": self.on_time,
@@ -246,7 +248,9 @@ def build(engine, rules: Rules, period: Period, now: datetime, actor_login: str 
                 unit_fig.to_13710 += 1
             elif to_level == Level.GOVERNMENT_MEETING:
                 unit_fig.to_meeting += 1
-        if action in ("assign", "escalate", "resume", "send_back") and (data or {}).get("deadline"):
+        if action in ("dispatch", "decide") and in_period and unit_fig is not None:
+            unit_fig.dispatched += 1
+        if action in ("assign", "escalate", "resume", "send_back", "decide") and (data or {}).get("deadline"):
             t.deadline = date.fromisoformat(data["deadline"])
         elif action == "send_back" and t.deadline and t.resolved_at:
             # Older send-back events carry no deadline: recompute the days given back for the review the
@@ -313,7 +317,7 @@ def build(engine, rules: Rules, period: Period, now: datetime, actor_login: str 
     _rank(ranked)
     total = UnitFigures(0, "全县合计")
     for f in ranked:
-        for name in ("new", "closed", "on_time", "overdue", "open", "red", "to_13710", "to_meeting"):
+        for name in ("new", "closed", "on_time", "overdue", "open", "red", "to_13710", "to_meeting", "dispatched"):
             setattr(total, name, getattr(total, name) + getattr(f, name))
         total.days_to_close.extend(f.days_to_close)
     daily = _daily(period, end, logged, closings, start, rules)
@@ -326,8 +330,9 @@ def rank_key(f: UnitFigures) -> tuple:
 
 
 def _rank(units: list[UnitFigures]) -> None:
-    """Competition ranking (1, 2, 2, 4) by ``rank_key``; the last three places are marked 末3位, ties
-    included, but never a unit tied with the best (nothing went wrong there)."""
+    """Competition ranking (1, 2, 2, 4) by ``rank_key``. No place carries a consequence here: the plan's
+    "排名末3位…约谈" belongs to the monthly assessment (``reports.assessment``), which scores units within
+    their group, not to these raw counts."""
     units.sort(key=lambda f: (rank_key(f), f.unit))
     previous, rank = None, 0
     for i, f in enumerate(units, start=1):
@@ -335,12 +340,6 @@ def _rank(units: list[UnitFigures]) -> None:
         if key != previous:
             rank, previous = i, key
         f.rank = rank
-    n = len(units)
-    if n == 0:
-        return
-    cutoff = units[max(n - 3, 0)].rank
-    for f in units:
-        f.bottom = f.rank >= cutoff and f.rank > 1
 
 
 def _daily(

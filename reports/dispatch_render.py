@@ -89,7 +89,7 @@ RANK_HEADERS = (
     "升级“13710”",
     "提交县政府会议",
     "平均办结天数",
-    "备注",
+    "调度记录",
 )
 RED_HEADERS = (
     "序号",
@@ -120,7 +120,7 @@ def rank_row(u) -> list:
         u.to_13710,
         u.to_meeting,
         u.avg_days,
-        "排名末3位" if u.bottom else None,
+        u.dispatched,
     ]
 
 
@@ -130,7 +130,6 @@ def dispatch_xlsx(r: DispatchReport, rules: Rules, path: Path) -> None:
     from openpyxl.styles import Alignment, Font, PatternFill
 
     bold, head_fill = Font(bold=True), PatternFill("solid", fgColor="FFD9E1F2")
-    bottom_fill = PatternFill("solid", fgColor="FFFDE9E7")
     wb = Workbook()
     ws = wb.active
     ws.title = "排名"
@@ -142,9 +141,6 @@ def dispatch_xlsx(r: DispatchReport, rules: Rules, path: Path) -> None:
         c.alignment = Alignment(horizontal="center", wrap_text=True)
     for u in r.units:
         ws.append(rank_row(u))
-        if u.bottom:
-            for c in ws[ws.max_row]:
-                c.fill = bottom_fill
     total = rank_row(r.total)
     total[0] = None
     ws.append(total)

@@ -11,6 +11,7 @@ from models.db import session as open_session
 from reports import ledger_write
 from reports.ledger_import import Directory, plan_rows
 from reports.ledger_read import Issue, read_ledger
+from reports.read_limits import ReadLimits
 from service import directory
 from workflow.permissions import Manage, require
 from workflow.rules import Rules
@@ -55,10 +56,18 @@ Progress = Callable[[str, int, int], None]  # (phase, advance, total)
 
 
 def import_ledger(
-    engine, rules: Rules, now: datetime, login: str, path: Path, dry_run: bool = False, progress: Progress | None = None
+    engine,
+    rules: Rules,
+    now: datetime,
+    login: str,
+    path: Path,
+    dry_run: bool = False,
+    progress: Progress | None = None,
+    limits: ReadLimits | None = None,
 ) -> ImportReport:
+    """``limits`` bound what the file may hold (size, rows, columns …); None: ``ReadLimits()``'s defaults."""
     tick = progress or (lambda phase, advance, total: None)
-    sheet = read_ledger(path, lambda n: tick("read", n, None))
+    sheet = read_ledger(path, lambda n: tick("read", n, None), limits)
     report = ImportReport(path.name, sheet.sheet, len(sheet.rows), sheet.blank_rows, dry_run=dry_run)
     with open_session(engine) as session, session.begin():
         actor = directory.view(session).actor(login)

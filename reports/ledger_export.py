@@ -16,10 +16,12 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from models.tables import Problem, Project, Unit, User
+from models.tables import Event, Problem, Project, Unit, User
 from reports.columns import COLUMNS, HEADERS, col_letter, yes_no
 from service import directory, ledger
 from service.ledger import LedgerQuery
+from workflow.actions import label as action_label
+from workflow.dates import BACKDATE_TOLERANCE, is_backdated
 from workflow.deadlines import is_overdue
 from workflow.errors import InvalidValue
 from workflow.permissions import Manage, require
@@ -30,11 +32,12 @@ LIGHT_FILLS = {"red": ("FFC00000", "FFFFFFFF"), "yellow": ("FFFFD966", "FF000000
 DATE_FORMAT = "yyyy-mm-dd"
 
 
-def _query(lq: LedgerQuery, today: date):
-    """The export's columns, filtered and ordered by the ledger query (``service.ledger``)."""
+def _query():
+    """The export's columns (``service.ledger.batches`` filters and orders them by the ledger query)."""
     p, proj = Problem.__table__, Project.__table__
     unit = Unit.__table__.alias("ru")
     q = sa.select(
+        p.c.id,
         p.c.code,
         proj.c.name,
         p.c.title,
@@ -62,7 +65,10 @@ def _query(lq: LedgerQuery, today: date):
         p.c.closed_at,
         p.c.rating,
     ).select_from(p.join(proj, proj.c.id == p.c.project_id).outerjoin(unit, unit.c.id == p.c.responsible_unit_id))
-    return q.where(*ledger.where(lq, today)).order_by(*ledger.order_by(lq))
+    return q
+
+
+_WIDTH = 27  # the columns of ``_query``; the keyset columns ``batches`` adds follow them
 
 
 def person_labels(session) -> dict[int, str]:
@@ -74,20 +80,47 @@ def person_labels(session) -> dict[int, str]:
 
 def ledger_rows(session, rules: Rules, today: date, lq: LedgerQuery) -> Iterator[dict]:
     """The ledger as dicts keyed by column key; dates are ``date`` objects, enums are Chinese labels.
-    ``lq`` must be validated (``LedgerQuery.validated``), so a bad filter is refused before any file opens."""
-    return _rows(session, _query(lq, today), rules, today)
+    ``lq`` must be validated (``LedgerQuery.validated``), so a bad filter is refused before any file opens.
+    Rows are read in keyset batches (``service.ledger.batches``): flat memory however long the ledger."""
+    return _rows(session, ledger.batches(session, _query(), lq, today), rules, today)
 
 
-def _rows(session, query, rules: Rules, today: date) -> Iterator[dict]:
+def backdated_notes(session, tz) -> dict[int, str]:
+    """Problem id → its audit entries whose business time is not when they were written (a simulated
+    "now"): "交办（记为 2024-02-08 09:00，实际录入 2026-12-09 14:03）". Usually none, so one filtered scan."""
+    e: sa.Table = Event.__table__  # type: ignore[attr-defined]
+    skew: sa.ColumnElement
+    if session.get_bind().dialect.name == "postgresql":
+        skew = sa.func.abs(sa.extract("epoch", e.c.recorded_at - e.c.at))
+    else:
+        skew = sa.func.abs(sa.func.julianday(e.c.recorded_at) - sa.func.julianday(e.c.at)) * 86400
+    rows = session.execute(
+        sa.select(e.c.problem_id, e.c.action, e.c.at, e.c.recorded_at)
+        .where(e.c.recorded_at.is_not(None), skew > BACKDATE_TOLERANCE.total_seconds())
+        .order_by(e.c.problem_id, e.c.at, e.c.id)
+    )
+    notes: dict[int, list[str]] = {}
+    for pid, action, at, recorded in rows:
+        if not is_backdated(at, recorded):
+            continue
+        notes.setdefault(pid, []).append(
+            f"{action_label(action)}（记为 {at.astimezone(tz):%Y-%m-%d %H:%M}，"
+            f"实际录入 {recorded.astimezone(tz):%Y-%m-%d %H:%M}）"
+        )
+    return {pid: "；".join(parts) for pid, parts in notes.items()}
+
+
+def _rows(session, result, rules: Rules, today: date) -> Iterator[dict]:
     people = person_labels(session)
     tz = rules.timezone
+    backdated = backdated_notes(session, tz)
 
     def day(moment: datetime | None) -> date | None:
         return moment.astimezone(tz).date() if moment else None
 
-    result = session.execute(query)
     for seq, r in enumerate(result, start=1):
         (
+            problem_id,
             code,
             project,
             title,
@@ -114,7 +147,7 @@ def _rows(session, query, rules: Rules, today: date) -> Iterator[dict]:
             resolved,
             closed,
             rating,
-        ) = r
+        ) = r[:_WIDTH]
         routed = rules.initial_level(severity, county_level)
         closed_day, resolved_day = day(closed), day(resolved)
         rating_label = Rating(rating).label if rating else ""
@@ -152,6 +185,7 @@ def _rows(session, query, rules: Rules, today: date) -> Iterator[dict]:
             "closed": closed_day if state == State.CLOSED else None,
             "rating": rating_label if state == State.CLOSED else "",
             "closing": closing,
+            "backdated": backdated.get(problem_id, ""),
             "_light": light,
             "_overdue": is_overdue(state, deadline, today),
             "_open": state in OPEN_STATES,
@@ -169,11 +203,12 @@ def export_ledger(
     if not path.parent.exists():
         raise InvalidValue(f"导出目录「{path.parent}」不存在", field="path", value=str(path.parent))
     today = now.astimezone(rules.timezone).date()
+    from models.db import reader
     from models.db import session as open_session
 
     tmp = path.with_name(f".{path.name}.part")
     try:
-        with open_session(engine) as session:
+        with open_session(reader(engine)) as session:  # a read transaction: writers are not held up
             view = directory.view(session)
             require(Manage.READ_LEDGER, view.actor(actor_login))
             lq = lq.validated(view)
@@ -194,14 +229,20 @@ def export_ledger(
 
 
 def _write_csv(path: Path, rows, progress) -> int:
+    from reports.cells import csv_cell
+
     count = 0
     with path.open("w", encoding="utf-8-sig", newline="") as f:  # the BOM makes Excel read UTF-8
         writer = csv.writer(f)
-        writer.writerow(HEADERS)
+        writer.writerow([csv_cell(h) for h in HEADERS])
         keys = [c.key for c in COLUMNS]
         for row in rows:
+            # Every cell through csv_cell: a title such as "=HYPERLINK(…)" must stay text (reports/cells.py).
             writer.writerow(
-                ["" if row[k] is None else (row[k].isoformat() if isinstance(row[k], date) else row[k]) for k in keys]
+                [
+                    "" if row[k] is None else csv_cell(row[k].isoformat() if isinstance(row[k], date) else str(row[k]))
+                    for k in keys
+                ]
             )
             count += 1
             if progress and count % 1000 == 0:
@@ -218,6 +259,8 @@ def _write_xlsx(path: Path, rows, now: datetime, rules: Rules, filters: str, pro
     from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
     from openpyxl.worksheet.properties import PageSetupProperties
 
+    from reports.cells import xlsx_cell, xlsx_text
+
     wb = Workbook(write_only=True)
     ws = wb.create_sheet("问题台账")
     ncol = len(COLUMNS)
@@ -232,7 +275,7 @@ def _write_xlsx(path: Path, rows, now: datetime, rules: Rules, filters: str, pro
 
     local = now.astimezone(rules.timezone)
     subtitle = f"（截至 {local:%Y年%m月%d日 %H:%M}" + (f"；{filters}" if filters else "") + "）"
-    title = WriteOnlyCell(ws, value=TITLE + subtitle)
+    title = xlsx_text(ws, TITLE + subtitle)
     title.font = Font(bold=True, size=14)
     ws.append([title])
 
@@ -241,7 +284,7 @@ def _write_xlsx(path: Path, rows, now: datetime, rules: Rules, filters: str, pro
     head_fill = PatternFill("solid", fgColor="FFD9E1F2")
     header = []
     for c in COLUMNS:
-        cell = WriteOnlyCell(ws, value=c.header)
+        cell = xlsx_text(ws, c.header)
         cell.font, cell.fill, cell.border = Font(bold=True), head_fill, border
         cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
         header.append(cell)
@@ -277,8 +320,7 @@ def _write_xlsx(path: Path, rows, now: datetime, rules: Rules, filters: str, pro
     for row in rows:
         out = []
         for i, key in enumerate(keys):
-            value = row[key]
-            cell = WriteOnlyCell(ws, value=None if value == "" else value)
+            cell = xlsx_cell(ws, row[key])  # strings as text, never formulas (reports/cells.py)
             cell._style = copy(plain[i])
             out.append(cell)
         if row["_overdue"]:

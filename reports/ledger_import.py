@@ -37,8 +37,11 @@ from service.problems import CODE_RE, check_assignee
 from workflow.errors import DubanError
 from workflow.rules import Rules
 from workflow.states import LADDER, Level, Severity, State
+from workflow.text import TextKind
+from workflow.text import clean as clean_text
 
-MAX_TITLE, MAX_TEXT, MAX_SECTION = 200, 5000, 128
+MAX_TITLE = TextKind.TITLE.max_length
+MAX_CODE = len("WT-2024-") + 9
 EVENT_HOUR = time(9, 0)  # a ledger date becomes an event at 09:00 local time (as ``--at 2024-02-19`` does)
 ASSIGNED_OR_LATER = (State.ASSIGNED, State.SUPERVISED, State.SUSPENDED, State.REVIEW, State.CLOSED)
 
@@ -134,6 +137,15 @@ class _Row:
     def text(self, key: str) -> str:
         return clean(self.raw(key))
 
+    def gated(self, key: str, kind: TextKind) -> str | None:
+        """A free-text column through the one text gate (workflow/text.py), as the service would store it;
+        None (and an issue) when the gate refuses it. Clean text passes unchanged, so exports round-trip."""
+        try:
+            return clean_text(_as_text(self.raw(key)), field=key, label=BY_KEY[key].header, kind=kind)
+        except DubanError as exc:
+            self.fail(key, exc.message)
+            return None
+
     def fail(self, key: str | None, message: str, value: Any = None) -> None:
         self.ok = False
         shown = clean(value if value is not None else (self.raw(key) if key else ""))
@@ -158,6 +170,16 @@ class _Row:
         except CellError as exc:
             self.fail(key, exc.message)
             return default
+
+
+def _as_text(value: Any) -> str:
+    """A cell as text for the gate: numbers without ".0", nothing trimmed here (the gate trims only spaces, so a
+    control character at either end is refused rather than hidden)."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return str(value)
 
 
 def event_moment(day: date, now: datetime, rules: Rules) -> datetime:
@@ -232,8 +254,8 @@ def _compare(row: _Row, plan: RowPlan, ex: Existing, d: Directory, warnings: lis
 
 def _plan_row(row: _Row, d: Directory, rules: Rules, now: datetime, today: date) -> RowPlan | None:
     code = row.text("code").upper() or None
-    if code and not CODE_RE.match(code):
-        row.fail("code", "格式无效，应形如 WT-2024-0001；其他系统的编号请清空此列，导入时自动编号")
+    if code and (not CODE_RE.match(code) or len(code) > MAX_CODE):  # the counter is a 32-bit integer
+        row.fail("code", "格式无效，应形如 WT-2024-0001（序号最多 9 位）；其他系统的编号请清空此列，导入时自动编号")
     project = None
     project_text = row.text("project")
     if not project_text:
@@ -243,23 +265,20 @@ def _plan_row(row: _Row, d: Directory, rules: Rules, now: datetime, today: date)
             project = d.view.project(project_text)
         except DubanError:
             row.fail("project", "项目不存在；请先在项目管理中登记该项目")
-    title = row.text("title")
-    description = row.text("description")
-    if "title" not in row.sheet.columns:
-        title = description
-    if not title:
+    description = row.gated("description", TextKind.TEXT)
+    if "title" in row.sheet.columns:
+        title = row.gated("title", TextKind.TITLE)
+    elif description and len(description) > MAX_TITLE:
+        title = None
+        row.fail(
+            "description",
+            f"没有「问题名称」列时以问题描述作名称，但描述有 {len(description)} 字，超过 {MAX_TITLE} 字；"
+            f"请增加「问题名称」列",
+        )
+    else:  # the description doubles as the title, so it must pass as one
+        title = row.gated("description", TextKind.TITLE) if description else ""
+    if title == "":
         row.fail("title", "问题名称不能为空")
-    elif len(title) > MAX_TITLE:
-        if "title" in row.sheet.columns:
-            row.fail("title", f"过长：{len(title)} 字，最多 {MAX_TITLE} 字；详情请写在「问题描述」")
-        else:
-            row.fail(
-                "description",
-                f"没有「问题名称」列时以问题描述作名称，但描述有 {len(title)} 字，超过 {MAX_TITLE} 字；"
-                f"请增加「问题名称」列",
-            )
-    if len(description) > MAX_TEXT:
-        row.fail("description", f"过长：{len(description)} 字，最多 {MAX_TEXT} 字")
     category = row.parse("category", parse_category)
     if category is None and not row.text("category"):
         row.fail("category", "不能为空，可选：土地、征拆、手续、资金、要素保障、其他")
@@ -272,19 +291,13 @@ def _plan_row(row: _Row, d: Directory, rules: Rules, now: datetime, today: date)
     if state is None and not row.text("state"):
         state = State.ASSIGNED if person_id else State.DISCOVERED
     leader_id = _leader(row, d, unit_id, person_id)
-    section = row.text("section")
-    if len(section) > MAX_SECTION:
-        row.fail("section", f"过长：{len(section)} 字，最多 {MAX_SECTION} 字")
-
+    section = row.gated("section", TextKind.SECTION)
     dates = {
         key: row.parse(key, parse_date)
         for key in ("created", "assigned", "deadline", "level_started", "suspended", "resolved", "closed")
     }
-    progress, resolution = row.text("progress"), row.text("resolution")
+    progress, resolution = row.gated("progress", TextKind.TEXT), row.gated("resolution", TextKind.TEXT)
     rating = row.parse("rating", parse_rating)
-    for key in ("progress", "resolution"):
-        if len(row.text(key)) > MAX_TEXT:
-            row.fail(key, f"过长：{len(row.text(key))} 字，最多 {MAX_TEXT} 字")
     if not row.ok or state is None or severity is None or category is None or project is None:
         return None
 
@@ -297,21 +310,21 @@ def _plan_row(row: _Row, d: Directory, rules: Rules, now: datetime, today: date)
         code,
         project.id,
         project.leader_id,
-        title,
-        description,
+        title or "",  # not None: a refused text has made the row not ok
+        description or "",
         category.value,
         severity.value,
         county_level,
         unit_id,
         person_id,
         leader_id,
-        section,
+        section or "",
         state,
         level,
         routed,
         dates["deadline"],
-        progress,
-        resolution,
+        progress or "",
+        resolution or "",
         rating.value if rating else None,
     )
     _check_state_fields(row, plan, dates)
@@ -411,6 +424,8 @@ def _check_state_fields(row: _Row, plan: RowPlan, dates: dict) -> None:
         row.fail("resolution", f"只有待审核或销号的问题才有办结情况；状态为「{label}」的进展请写在「进展情况」")
     if plan.rating and s != State.CLOSED:
         row.fail("rating", f"只有销号的问题才有评价等级，本行状态为「{label}」")
+    elif s == State.CLOSED and not plan.rating:
+        row.fail("rating", "状态为「销号」的问题必须填写评价等级（优秀、良好、合格；不合格的问题应为督办）")
     for key, states in (
         ("suspended", (State.SUSPENDED,)),
         ("resolved", (State.REVIEW, State.CLOSED)),

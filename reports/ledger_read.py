@@ -3,24 +3,32 @@
 Finds the header row (county ledgers often have a title row above it), maps headers to columns by name
 and known synonyms, skips blank rows, and reports — never silently drops — unknown or duplicate
 columns, missing required columns, merged cells over data, and values in columns without a header.
-Workbooks are read in openpyxl's read-only mode (streaming); merged ranges, which that mode does not
-expose, are read from the sheet's XML with a streaming scan.
+Workbooks are streamed by ``reports.xlsx_stream`` within ``ReadLimits`` (size, zip bombs, rows, columns,
+hostile XML): a file that breaks a limit or is damaged raises one ``InvalidValue`` (field "file") naming
+the limit or the cell. CSV is streamed too, with the same row and column limits, and every cell passes
+through ``csv_uncell`` (the inverse of the export's formula-injection quote, reports/cells.py).
+Free-text cells come back exactly as written; formula cells give the value Excel saved with them.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
-import io
-import re
-import zipfile
+import itertools
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
+from reports.cells import csv_uncell
 from reports.columns import BY_KEY, REQUIRED, Column, col_letter, column_for
+from reports.packed import PackedRows, SharedRef
+from reports.read_limits import EXCEL_CELL_CHARS, MiB, ReadLimits, size_text
+from reports.xlsx_stream import BadCell, Workbook
 from workflow.errors import InvalidValue
 
 HEADER_SCAN_ROWS = 20
+HEADER_CHARS = 200  # of a shared string, enough to tell a header (or show a cell that is not one)
 
 
 @dataclass
@@ -54,7 +62,7 @@ class Sheet:
     sheet: str
     header_row: int = 0
     columns: dict[str, int] = field(default_factory=dict)  # column key → 0-based index
-    rows: list[tuple[int, tuple]] = field(default_factory=list)  # (1-based row number, values)
+    rows: PackedRows = field(default_factory=PackedRows)  # (1-based row number, values), held compactly
     issues: list[Issue] = field(default_factory=list)
     blank_rows: int = 0
 
@@ -63,168 +71,60 @@ class Sheet:
         return None if index is None else f"{col_letter(index)}{row}"
 
 
-def read_ledger(path: Path, progress=None) -> Sheet:
-    """Read ``path``; ``progress(n)`` is called every 1,000 rows read."""
+def read_ledger(path: Path, progress=None, limits: ReadLimits | None = None) -> Sheet:
+    """Read ``path`` within ``limits``; ``progress(n)`` is called every 1,000 rows read.
+
+    Any problem with the file itself (too large, damaged, hostile) raises ``InvalidValue`` with field "file";
+    problems with rows, columns and cells are collected in ``Sheet.issues``."""
+    limits = limits or ReadLimits()
     if not path.exists():
-        raise InvalidValue(f"台账文件「{path}」不存在")
+        raise InvalidValue(f"台账文件「{path}」不存在", field="file", value=str(path))
+    if not path.is_file():
+        raise InvalidValue(f"「{path}」不是文件", field="file", value=str(path))
     suffix = path.suffix.lower()
     if suffix == ".csv":
-        return _read_csv(path, progress)
+        return _read_csv(path, limits, progress)
     if suffix in (".xlsx", ".xlsm"):
-        return _read_xlsx(path, progress)
+        return _read_xlsx(path, limits, progress)
     if suffix in (".xls", ".et", ".wps"):
-        raise InvalidValue(f"「{path.name}」是旧版 Excel/WPS 格式，请在 Excel 或 WPS 中另存为 .xlsx 后再导入")
-    raise InvalidValue(f"台账文件「{path.name}」的扩展名应为 .xlsx 或 .csv")
+        raise InvalidValue(
+            f"「{path.name}」是旧版 Excel/WPS 格式，请在 Excel 或 WPS 中另存为 .xlsx 后再导入",
+            field="file",
+            value=path.name,
+        )
+    raise InvalidValue(f"台账文件「{path.name}」的扩展名应为 .xlsx 或 .csv", field="file", value=path.name)
 
 
 # -- xlsx ------------------------------------------------------------------------------------------
 
 
-def _read_xlsx(path: Path, progress=None) -> Sheet:
-    from openpyxl import load_workbook
-
-    try:
-        wb = load_workbook(path, read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
-        raise InvalidValue(f"无法读取「{path.name}」：不是有效的 .xlsx 文件（{type(exc).__name__}）") from None
-    try:
-        candidates = sorted(wb.worksheets, key=lambda ws: ws.title != "问题台账")
-        for ws in candidates:
-            rows = _sheet_rows(path, wb, ws)
+def _read_xlsx(path: Path, limits: ReadLimits, progress=None) -> Sheet:
+    with Workbook(path, limits) as wb:
+        candidates = sorted(wb.sheets, key=lambda ref: ref.name != "问题台账")
+        for ref in candidates:
+            rows = wb.rows(ref)
             head: list[tuple[int, tuple]] = []
             for item in rows:
                 head.append(item)
                 if len(head) >= HEADER_SCAN_ROWS:
                     break
-            found = _find_header([values for _, values in head])
+            texts = [wb.strings.resolve(values, HEADER_CHARS) for _, values in head]  # headers are short
+            found = _find_header(texts)
             if found is None:
+                rows.close()
                 continue
-            sheet = Sheet(path.name, ws.title)
-            _take_header(sheet, head[found][0] - 1, head[found][1])
-            _take_rows(sheet, head[found + 1 :])
-            _take_rows(sheet, rows, progress)
-            _check_merged(sheet, _merged_ranges(path, ws))
+            sheet = Sheet(path.name, ref.name, rows=PackedRows(wb.strings))
+            _take_header(sheet, head[found][0] - 1, texts[found])
+            _take_rows(sheet, itertools.chain(head[found + 1 :], rows), limits, progress)
+            _check_merged(sheet, sorted(set(wb.merged)))
             return sheet
-    finally:
-        wb.close()
-    names = "、".join(f"「{ws.title}」" for ws in wb.worksheets)
+    names = "、".join(f"「{ref.name}」" for ref in wb.sheets[:10])
     raise InvalidValue(
         f"「{path.name}」的工作表 {names} 前 {HEADER_SCAN_ROWS} 行中都没有找到台账表头"
-        f"（应含「项目名称」「问题名称」「问题类型」等列名）"
+        f"（应含「项目名称」「问题名称」「问题类型」等列名）",
+        field="file",
+        value=path.name,
     )
-
-
-_NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
-_ROW, _C, _V, _IS, _T = _NS + "row", _NS + "c", _NS + "v", _NS + "is", _NS + "t"
-
-
-def _sheet_rows(path: Path, wb, ws):
-    """(row number, values) for every row of ``ws``, blank rows included.
-
-    A streaming parse of the sheet XML with the standard library's expat-based ``iterparse``: about twice
-    as fast as openpyxl's own read-only rows, which build a cell object per cell. openpyxl still supplies
-    the workbook's shared strings, the styles that are dates and the date epoch; if those (private, in
-    the pinned openpyxl 3.1.5) attributes are missing, openpyxl's own row reader is used.
-    """
-    member = getattr(ws, "_worksheet_path", None)
-    dates = getattr(wb, "_date_formats", None)
-    if member is None or dates is None:
-        yield from ((i, values) for i, values in enumerate(ws.iter_rows(values_only=True), start=1))
-        return
-    from xml.etree.ElementTree import iterparse
-
-    from openpyxl.utils.datetime import from_excel, from_ISO8601
-
-    strings, epoch = wb.shared_strings, wb.epoch
-    expected = 0
-    with zipfile.ZipFile(path) as z, z.open(member.lstrip("/")) as f:
-        parent = None
-        for event, el in iterparse(f, events=("start", "end")):
-            if event == "start":
-                if el.tag == _NS + "sheetData":
-                    parent = el
-                continue
-            if el.tag != _ROW:
-                continue
-            expected += 1
-            number = int(el.get("r") or expected)
-            while expected < number:  # rows Excel left out of the file are blank rows
-                yield expected, ()
-                expected += 1
-            out: list = []
-            for c in el:
-                if c.tag != _C:
-                    continue
-                ref = c.get("r")
-                index = _ref_col(ref) if ref else len(out)
-                if index > len(out):
-                    out.extend([None] * (index - len(out)))
-                kind = c.get("t", "n")
-                if kind == "inlineStr":
-                    node = c.find(_IS)
-                    value = None if node is None else "".join(t.text or "" for t in node.iter(_T))
-                else:
-                    text = c.findtext(_V)
-                    if text is None:
-                        value = None
-                    elif kind == "s":
-                        value = strings[int(text)]
-                    elif kind == "n":
-                        value = float(text) if any(ch in text for ch in ".eE") else int(text)
-                        style = c.get("s")
-                        if style and int(style) in dates:
-                            value = from_excel(value, epoch)
-                    elif kind == "b":
-                        value = text == "1"
-                    elif kind == "d":
-                        value = from_ISO8601(text)
-                    else:  # "str" (a formula's text result), "e" (an error such as #N/A)
-                        value = text
-                out.append(value)
-            if parent is not None:
-                parent.clear()  # drop parsed rows: memory stays flat however long the sheet
-            yield number, tuple(out)
-
-
-def _ref_col(ref: str) -> int:
-    n = 0
-    for ch in ref:
-        if ch.isdigit():
-            break
-        n = n * 26 + ord(ch) - 64
-    return n - 1
-
-
-_MERGE_RE = re.compile(rb'<(?:\w+:)?mergeCell\s+ref="([A-Z]+)(\d+)(?::([A-Z]+)(\d+))?"')
-
-
-def _merged_ranges(path: Path, ws) -> list[tuple[int, int, int, int]]:
-    """(min_col, min_row, max_col, max_row), 0-based columns, from the sheet XML, streamed in chunks."""
-    member = getattr(ws, "_worksheet_path", None)
-    if not member:
-        return []
-    out = []
-    with zipfile.ZipFile(path) as z, z.open(member.lstrip("/")) as f:
-        tail = b""
-        while True:
-            chunk = f.read(1 << 20)
-            if not chunk:
-                break
-            data = tail + chunk
-            last = 0
-            for m in _MERGE_RE.finditer(data):
-                a, r1, b, r2 = m.groups()
-                out.append((_col_index(a), int(r1), _col_index(b or a), int(r2 or r1)))
-                last = m.end()
-            tail = data[max(last, len(data) - 200) :]
-    return sorted(set(out))
-
-
-def _col_index(letters: bytes) -> int:
-    n = 0
-    for ch in letters.decode():
-        n = n * 26 + ord(ch) - 64
-    return n - 1
 
 
 def _check_merged(sheet: Sheet, ranges) -> None:
@@ -233,7 +133,7 @@ def _check_merged(sheet: Sheet, ranges) -> None:
         if r2 < sheet.header_row:
             continue  # a title above the header
         ref = f"{col_letter(c1)}{r1}:{col_letter(c2)}{r2}"
-        headers = [BY_KEY[by_index[i]].header for i in range(c1, c2 + 1) if i in by_index]
+        headers = [BY_KEY[by_index[i]].header for i in sorted(by_index) if c1 <= i <= c2]
         what = "、".join(f"「{h}」" for h in headers) or "无表头的"
         if r1 <= sheet.header_row:
             sheet.issues.append(
@@ -251,27 +151,76 @@ def _check_merged(sheet: Sheet, ranges) -> None:
 # -- csv -------------------------------------------------------------------------------------------
 
 
-def _read_csv(path: Path, progress=None) -> Sheet:
-    raw = path.read_bytes()
-    for encoding in ("utf-8-sig", "gb18030"):  # Excel on Chinese Windows saves CSV as GBK
+def _read_csv(path: Path, limits: ReadLimits, progress=None) -> Sheet:
+    def refuse(message: str) -> NoReturn:
+        raise InvalidValue(f"「{path.name}」{message}", field="file", value=path.name)
+
+    size = path.stat().st_size
+    if size > limits.max_csv_bytes:
+        refuse(f"有 {size_text(size)}，超过 CSV 导入上限 {size_text(limits.max_csv_bytes)}；请分成几个文件导入")
+    encoding = _csv_encoding(path)  # Excel on Chinese Windows saves CSV as GBK
+    with path.open(encoding=encoding, newline="") as f:
+        records = _csv_records(f, limits, refuse)
         try:
-            text = raw.decode(encoding)
-            break
+            head = list(itertools.islice(records, HEADER_SCAN_ROWS))
+            found = _find_header([values for _, values in head])
+            if found is None:
+                refuse(f"前 {HEADER_SCAN_ROWS} 行中没有找到台账表头（应含「项目名称」「问题名称」「问题类型」等列名）")
+            sheet = Sheet(path.name, "CSV")
+            _take_header(sheet, head[found][0] - 1, head[found][1])
+            _take_rows(sheet, itertools.chain(head[found + 1 :], records), limits, progress)
         except UnicodeDecodeError:
-            continue
-    else:  # pragma: no cover - gb18030 decodes any byte sequence
-        raise InvalidValue(f"「{path.name}」既不是 UTF-8 也不是 GBK 编码")
-    records = list(csv.reader(io.StringIO(text, newline="")))
-    found = _find_header(records[:HEADER_SCAN_ROWS])
-    if found is None:
-        raise InvalidValue(
-            f"「{path.name}」前 {HEADER_SCAN_ROWS} 行中没有找到台账表头"
-            f"（应含「项目名称」「问题名称」「问题类型」等列名）"
-        )
-    sheet = Sheet(path.name, "CSV")
-    _take_header(sheet, found, records[found])
-    _take_rows(sheet, list(enumerate(records[found + 1 :], start=found + 2)), progress)
+            refuse("既不是 UTF-8 也不是 GBK（GB18030）编码的文本；请在 Excel 或 WPS 中另存为 CSV UTF-8 后再导入")
     return sheet
+
+
+def _csv_encoding(path: Path) -> str:
+    """ "utf-8-sig" if the whole file is UTF-8 (with or without a BOM), else "gb18030"; read in chunks."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    with path.open("rb") as f:
+        try:
+            while chunk := f.read(MiB):
+                decoder.decode(chunk)
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            return "gb18030"
+    return "utf-8-sig"
+
+
+def _csv_records(f, limits: ReadLimits, refuse) -> Iterator[tuple[int, tuple]]:
+    """(record number, cells with csv_cell's quote removed); lines, records, columns and cells bounded."""
+    longest = limits.max_columns * (EXCEL_CELL_CHARS + 3)
+
+    def lines() -> Iterator[str]:
+        number = 0
+        while line := f.readline(longest + 1):
+            number += 1
+            if len(line) > longest:
+                refuse(f"第 {number} 行超过 {longest} 个字符，不像是台账；请检查文件")
+            if "\x00" in line:
+                refuse(f"第 {number} 行含有 NUL 字符，不是文本文件；请在 Excel 或 WPS 中另存为 CSV 后再导入")
+            yield line
+
+    reader = csv.reader(lines())
+    number = 0
+    while True:
+        try:
+            record = next(reader, None)
+        except csv.Error as exc:
+            refuse(f"第 {reader.line_num} 行不是有效的 CSV（{exc}）")
+        if record is None:
+            return
+        number += 1
+        if number > limits.max_rows:
+            refuse(f"超过导入上限 {limits.max_rows} 行；请分成几个文件导入")
+        if len(record) > limits.max_columns:
+            if any(cell.strip() for cell in record[limits.max_columns :]):
+                refuse(f"第 {number} 行超过导入上限 {limits.max_columns} 列；请删除多余的列后再导入")
+            record = record[: limits.max_columns]
+        for cell in record:
+            if len(cell) > EXCEL_CELL_CHARS:
+                refuse(f"第 {number} 行有 {len(cell)} 个字符的单元格，超过上限 {EXCEL_CELL_CHARS}")
+        yield number, tuple(csv_uncell(cell) for cell in record)
 
 
 # -- shared ----------------------------------------------------------------------------------------
@@ -338,22 +287,59 @@ def _take_header(sheet: Sheet, index: int, values) -> None:
         )
 
 
-def _take_rows(sheet: Sheet, numbered, tick=None) -> None:
+def _take_rows(sheet: Sheet, numbered, limits: ReadLimits, tick=None) -> None:
+    """Keep each non-blank row's cells under a known header; count blank rows (rows the file leaves out
+    included); report cells without a usable value (``BadCell``) in imported columns and values in columns
+    without a header. The text kept is capped (``max_kept_chars``): it bounds the time every later step takes."""
     width = max(sheet.columns.values(), default=-1) + 1
-    known = set(sheet.columns.values())
+    known = {i: BY_KEY[k] for k, i in sheet.columns.items()}
+    strings = sheet.rows.strings
+
+    def blank(value: Any) -> bool:
+        return strings.blank(value) if type(value) is SharedRef else _blank(value)
+
     stray: dict[int, list] = {}  # column index → [first row, last row, count, first value]
+    last, kept = sheet.header_row, 0
     for number, values in numbered:
+        sheet.blank_rows += max(number - last - 1, 0)
+        last = number
         values = tuple(values or ())
-        if all(_blank(v) for v in values):
+        if all(blank(v) for v in values):
             sheet.blank_rows += 1
             continue
-        for i in range(len(values)):
-            if i not in known and not _blank(values[i]):
-                hit = stray.setdefault(i, [number, number, 0, str(values[i]).strip()[:40]])
+        usable, text = True, 0
+        for i, value in enumerate(values):
+            if blank(value):
+                continue
+            col = known.get(i)
+            if col is None:
+                shown = strings.head(value, 40) if type(value) is SharedRef else value
+                hit = stray.setdefault(i, [number, number, 0, str(shown).strip()[:40]])
                 hit[1], hit[2] = number, hit[2] + 1
-        if len(values) < width:
-            values = values + (None,) * (width - len(values))
-        sheet.rows.append((number, values))
+            elif isinstance(value, BadCell):
+                if col.imported:
+                    sheet.issues.append(
+                        Issue(number, col.header, f"{col_letter(i)}{number}", value.shown[:60], value.message)
+                    )
+                    usable = False
+            elif type(value) is SharedRef:
+                kept += strings.length(value)
+            elif isinstance(value, str):
+                kept += len(value)
+                text += len(value)
+        if kept > limits.max_kept_chars:
+            raise InvalidValue(
+                f"「{sheet.source}」各列文字合计超过 {limits.max_kept_chars} 个字符（导入上限）；请分成几个文件导入",
+                field="file",
+                value=sheet.source,
+            )
+        if not usable:
+            continue
+        row = [None] * width
+        for i in known:
+            if i < len(values) and not isinstance(values[i], BadCell):
+                row[i] = values[i]
+        sheet.rows.append((number, tuple(row)), text)
         if tick and len(sheet.rows) % 1000 == 0:
             tick(1000)
     for i, (first, last, count, value) in sorted(stray.items()):

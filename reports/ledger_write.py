@@ -121,6 +121,10 @@ def replay(
         # Imports record no notices: the rows describe what already happened on paper.
         outcome.notices = []
         outcome.data = {**outcome.data, "import": {"file": source, "row": plan.number}}
+        if "resolver_id" in outcome.changes:
+            # A resolution transcribed from paper: the importer did not apply to close it, so it must not
+            # bar them (or anyone) from reviewing it, now or later.
+            outcome.changes = {**outcome.changes, "resolver_id": None}
         stake = stake_after(stake, outcome.changes)
         out.append((step.at, outcome))
         snap = outcome.after or snap

@@ -1,9 +1,9 @@
-"""Signing in: a password checked (and re-hashed when argon2's parameters changed), a browser session or an
-API token turned back into the acting person. The web asks here; it never reads user rows itself."""
+"""Signing in: a password checked (throttled, and re-hashed when argon2's parameters changed), a server-side
+browser session started, resumed and ended (``service.sessions``), an API token turned back into the acting
+person. The web asks here and keeps only the cookie; it never reads user or session rows itself."""
 
 from __future__ import annotations
 
-import hashlib
 from datetime import datetime
 
 from sqlalchemy.engine import Engine
@@ -12,8 +12,10 @@ from sqlmodel import select
 from models.db import reader
 from models.db import session as open_session
 from models.tables import Unit, User
-from service import passwords, tokens
-from workflow.errors import PermissionDenied
+from service import login_throttle, passwords, sessions, tokens
+from service.login_throttle import ThrottlePolicy
+from service.sessions import SessionPolicy
+from workflow.errors import DubanError, PermissionDenied
 from workflow.permissions import Actor
 
 
@@ -23,18 +25,23 @@ class BadCredentials(PermissionDenied):
     code = "bad_credentials"
 
 
-def fingerprint(password_hash: str | None) -> str:
-    """A short digest of the password hash kept in a session: changing the password ends other sessions."""
-    return hashlib.sha256((password_hash or "").encode()).hexdigest()[:16]
+class TooManyAttempts(DubanError):
+    """登录失败次数过多，请稍后再试。"""
+
+    code = "too_many_attempts"
+
+    def __init__(self, message: str | None = None, retry_after: int = 60, **kw):
+        super().__init__(message, **kw)
+        self.retry_after = retry_after
 
 
 def _actor(user: User, unit_name: str) -> Actor:
     return Actor(user.login, user.name, user.role, user.id, user.unit_id, unit_name, user.active)
 
 
-def authenticate(engine: Engine, login: str, password: str) -> tuple[Actor, str]:
-    """The person whose login and password these are, and their password fingerprint; BadCredentials
-    otherwise (the same message for an unknown login and a wrong password)."""
+def authenticate(engine: Engine, login: str, password: str) -> Actor:
+    """The person whose login and password these are; BadCredentials otherwise (the same message for an
+    unknown login and a wrong password)."""
     login = (login or "").strip()[:64]
     with open_session(reader(engine)) as s:
         row = s.exec(select(User, Unit.name).join(Unit, Unit.id == User.unit_id).where(User.login == login)).first()
@@ -49,17 +56,48 @@ def authenticate(engine: Engine, login: str, password: str) -> tuple[Actor, str]
         with open_session(engine) as s, s.begin():
             fresh = s.get(User, user.id)
             if fresh is not None:
-                fresh.password_hash = stored = passwords.hash_password(password)
-    return _actor(user, row[1]), fingerprint(stored)
+                fresh.password_hash = passwords.hash_password(password)
+    return _actor(user, row[1])
 
 
-def session_actor(engine: Engine, user_id: int, password_fingerprint: str | None) -> Actor | None:
-    """The person a browser session belongs to, if the account is active and its password unchanged."""
-    with open_session(reader(engine)) as s:
-        row = s.exec(select(User, Unit.name).join(Unit, Unit.id == User.unit_id).where(User.id == user_id)).first()
-    if row is None or not row[0].active or fingerprint(row[0].password_hash) != password_fingerprint:
-        return None
-    return _actor(row[0], row[1])
+def sign_in(
+    engine: Engine,
+    login: str,
+    password: str,
+    now: datetime,
+    ip: str = "",
+    user_agent: str = "",
+    throttle: ThrottlePolicy = ThrottlePolicy(),
+) -> tuple[Actor, str]:
+    """Check the password — unless ``ip`` or ``login`` from it is throttled — and start a session.
+    Returns the person and the session token for the cookie. Raises TooManyAttempts (with the seconds to
+    wait) or BadCredentials."""
+    login = (login or "").strip()[:64]
+    verdict = login_throttle.check(engine, login, ip, now, throttle)
+    if verdict.retry_after:
+        minutes = max(1, (verdict.retry_after + 59) // 60)
+        whom = "该账号在本机" if verdict.scope == "login" else "本机地址"
+        raise TooManyAttempts(
+            f"{whom}登录失败次数过多，请 {minutes} 分钟后再试", retry_after=verdict.retry_after, field="login"
+        )
+    try:
+        actor = authenticate(engine, login, password)
+    except BadCredentials:
+        login_throttle.failed(engine, login, ip, now, throttle)
+        raise
+    login_throttle.succeeded(engine, login, ip)
+    assert actor.user_id is not None
+    return actor, sessions.start(engine, actor.user_id, now, ip, user_agent)
+
+
+def session_actor(engine: Engine, token: object, now: datetime, policy: SessionPolicy) -> Actor | None:
+    """The person a browser session belongs to while it is live and the account active; None otherwise."""
+    return sessions.resume(engine, token, now, policy)
+
+
+def sign_out(engine: Engine, token: object, now: datetime) -> None:
+    """End this browser's session (logout): its cookie is refused from now on, by every process."""
+    sessions.end(engine, token, now)
 
 
 def token_actor(engine: Engine, token: str, now: datetime) -> Actor | None:

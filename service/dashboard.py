@@ -1,32 +1,35 @@
 """Dashboard figures: counts by state, level and light; overdue items by unit; open vs closed over the
-campaign (as SVG polyline points); red items; the viewer's own items; the review queue."""
+campaign (as SVG polyline points); red items; the viewer's own items; the review queue.
+
+The counts and the series come from the tally the database keeps on every write (``service.tally``), not
+from a scan of the ledger; overdue-by-unit reads only the open problems past their deadline (an index)."""
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from models.tables import Problem, Project, Unit
+from service import tally
 from service.ledger import ledger_row, ledger_select
 from workflow.permissions import Manage, may
 from workflow.states import CLOCK_STATES, OPEN_STATES, Level, Light, Role, State
 
+log = logging.getLogger(__name__)
 OPEN = [s.value for s in OPEN_STATES]
 CLOCK = [s.value for s in CLOCK_STATES]
 
 
-def counts(session: Session) -> dict:
-    rows = session.exec(
-        select(Problem.state, Problem.level, Problem.light, sa.func.count()).group_by(
-            Problem.state, Problem.level, Problem.light
-        )
-    ).all()
+def counts(session: Session, totals: dict[str, int] | None = None) -> dict:
+    if totals is None:
+        totals, _ = tally.sums(session)
     by_state, by_level, by_light = Counter(), Counter(), Counter()
     total = 0
-    for state, level, light, n in rows:
+    for (state, level, light), n in tally.by_state(totals).items():
         total += n
         by_state[state] += n
         if state in OPEN:
@@ -42,33 +45,43 @@ def counts(session: Session) -> dict:
 
 
 def overdue_by_unit(session: Session, today: date, limit: int = 15) -> list[dict]:
+    # Counted per unit id first, reading only the open problems past their deadline (the index on state,
+    # deadline, unit); "+ 0" keeps SQLite from walking every problem in unit order to save a small sort.
+    unit_id = (Problem.responsible_unit_id + 0).label("unit_id")
+    per_unit = (
+        select(unit_id, sa.func.count().label("n"))
+        .where(
+            col(Problem.state).in_(CLOCK), col(Problem.deadline) < today, col(Problem.responsible_unit_id).is_not(None)
+        )
+        .group_by(unit_id)
+        .subquery()
+    )
     rows = session.exec(
-        select(Unit.code, Unit.name, sa.func.count())
-        .select_from(Problem)
-        .join(Unit, Unit.id == Problem.responsible_unit_id)
-        .where(Problem.state.in_(CLOCK), Problem.deadline < today)
-        .group_by(Unit.code, Unit.name)
-        .order_by(sa.func.count().desc(), Unit.code)
+        select(Unit.code, Unit.name, per_unit.c.n)
+        .join(per_unit, per_unit.c.unit_id == Unit.id)
+        .order_by(per_unit.c.n.desc(), Unit.code)
         .limit(limit)
     ).all()
     return [{"code": c, "name": n, "count": k} for c, n, k in rows]
 
 
-def open_closed_series(session: Session, tz, today: date, points: int = 40) -> dict:
+def open_closed_series(
+    session: Session, tz, today: date, points: int = 40, totals: dict[str, int] | None = None
+) -> dict:
     """Cumulative logged and closed counts per day from the first problem to today, sampled to ``points``;
     open = logged − closed. Returns SVG-ready coordinates on a 600×200 canvas."""
-    first = session.exec(select(sa.func.min(Problem.created_at))).one()
-    if first is None:
+    if totals is None:
+        totals, _ = tally.sums(session)
+    created = tally.per_day(totals, "c|", tz)
+    closed = tally.per_day(totals, "x|", tz)
+    if not created:
         return {"empty": True}
-    start = first.astimezone(tz).date()
+    start = min(created)
     days = max(1, (today - start).days)
     step = max(1, -(-days // points))
     marks = [start + timedelta(days=i) for i in range(0, days + 1, step)]
     if marks[-1] != today:
         marks.append(today)
-    # Bucket by the sample each moment falls before: two GROUP BY scans, no per-row Python.
-    created = _daily(session, Problem.created_at, tz)
-    closed = _daily(session, Problem.closed_at, tz)
     logged_c, closed_c = [], []
     for m in marks:
         logged_c.append(sum(n for d, n in created.items() if d <= m))
@@ -98,40 +111,44 @@ def open_closed_series(session: Session, tz, today: date, points: int = 40) -> d
     }
 
 
-def _daily(session: Session, column, tz) -> dict:
-    # Local dates: shift the UTC timestamps by the zone's current offset (Asia/Shanghai has no DST).
-    offset = datetime.now(tz).utcoffset() or timedelta(0)
-    hours = int(offset.total_seconds() // 3600)
-    if session.get_bind().dialect.name == "sqlite":
-        day = sa.func.date(column, f"{hours:+d} hours")
-    else:
-        day = sa.func.date(column + sa.text(f"interval '{hours} hours'"))
-    rows = session.exec(select(day, sa.func.count()).where(column.is_not(None)).group_by(day)).all()
-    return {date.fromisoformat(str(d)): n for d, n in rows if d}
-
-
 def red_items(session: Session, today: date, limit: int = 10) -> list[dict]:
     q = (
         ledger_select()
-        .where(Problem.light == Light.RED.value, Problem.state.in_(OPEN))
-        .order_by(Problem.deadline, Problem.code)
+        .where(Problem.light == Light.RED.value, col(Problem.state).in_(OPEN))
+        # "deadline IS NULL" first: the order no index gives, so the database reads the red problems (few)
+        # through the light index instead of walking every problem in deadline order looking for them.
+        .order_by(col(Problem.deadline).is_(None), Problem.deadline, Problem.code)
     )
     return [ledger_row(r, today) for r in session.execute(q.limit(limit))]
 
 
 def my_items(session: Session, viewer, today: date, limit: int = 20) -> list[dict]:
     """What the viewer works on: problems they are responsible for or lead; their unit's open problems
-    (staff, unit heads); the projects they contract (county leaders); the review queue (inspectors)."""
+    (staff, unit heads); the projects they contract (county leaders); the review queue (inspectors).
+
+    One small query per reason, each on its own index and limited, merged here: the cost follows the size
+    of the viewer's own share, never the size of the ledger (an OR of the reasons would let the database
+    read the whole ledger whenever one reason is common, e.g. one person who logged most problems)."""
     p = Problem
     mine = [p.responsible_person_id == viewer.user_id, p.leader_id == viewer.user_id, p.reporter_id == viewer.user_id]
-    if viewer.role in (Role.STAFF, Role.UNIT_HEAD):
+    if viewer.role in (Role.STAFF, Role.UNIT_HEAD, Role.DEPUTY_HEAD):
         mine.append(p.responsible_unit_id == viewer.unit_id)
     if viewer.role == Role.COUNTY_LEADER:
-        mine.append(Project.leader_id == viewer.user_id)
+        mine.append(col(p.project_id).in_(select(Project.id).where(Project.leader_id == viewer.user_id)))
     if may(Manage.REVIEW, viewer):
         mine.append(p.state == State.REVIEW.value)
-    q = ledger_select().where(p.state.in_(OPEN), sa.or_(*mine)).order_by(LIGHT_ORDER, p.deadline, p.code)
-    return [ledger_row(r, today) for r in session.execute(q.limit(limit))]
+    found: dict[str, dict] = {}
+    for reason in mine:
+        q = ledger_select().where(col(p.state).in_(OPEN), reason)
+        q = q.order_by(LIGHT_ORDER, col(p.deadline).is_(None), p.deadline, p.code).limit(limit)
+        for r in session.execute(q):
+            found.setdefault(r.code, ledger_row(r, today))
+    rank = {"red": 0, "yellow": 1, "blue": 2, "green": 3}
+    ordered = sorted(
+        found.values(),
+        key=lambda d: (rank.get(d["light"], 4), d["deadline"] is None, d["deadline"] or "", d["code"]),
+    )
+    return ordered[:limit]
 
 
 LIGHT_ORDER = sa.case({"red": 0, "yellow": 1, "blue": 2, "green": 3}, value=Problem.light, else_=4)
@@ -149,15 +166,22 @@ def review_queue(session: Session, today: date, limit: int = 200) -> list[tuple[
 
 
 def overview(engine, actor, tz, today: date) -> dict:
-    """Everything the dashboard shows, in one read."""
+    """Everything the dashboard shows, in one read (the tally read once for counts and series)."""
     from models.db import reader
     from models.db import session as open_session
 
     with open_session(reader(engine)) as s:
-        return dict(
-            c=counts(s),
+        totals, rows = tally.sums(s)
+        data = dict(
+            c=counts(s, totals),
             overdue=overdue_by_unit(s, today),
-            chart=open_closed_series(s, tz, today),
+            chart=open_closed_series(s, tz, today, totals=totals),
             red=red_items(s, today),
             mine=my_items(s, actor, today),
         )
+    if tally.needs_compaction(rows, len(totals)):
+        try:
+            tally.compact(engine, patient=False)
+        except Exception:  # noqa: BLE001 — housekeeping: the sweep compacts too; the page is already answered
+            log.info("tally compaction skipped (database busy)")
+    return data

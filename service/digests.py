@@ -11,12 +11,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
+import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
 from models.db import session as open_session
+from models.office import DispatchRecord
 from models.tables import Problem, Project, Unit, User
+from service import directory
 from service.recipients import insert_new_notices
+from workflow.errors import StaleVersion
+from workflow.office_rules import first_workday_from
+from workflow.permissions import SYSTEM
 from workflow.rules import Rules
 from workflow.states import OPEN_STATES, Light, Role, Severity
 
@@ -51,12 +57,26 @@ def digest_day(rules: Rules, now: datetime) -> date | None:
 
 
 def dispatch_period(rules: Rules, now: datetime) -> str | None:
-    """The current dispatch period (e.g. ``2024-01/16``) once its day and time have come, else None."""
+    """The current dispatch period (e.g. ``2024-01/16``) once it has begun, else None. A period named by its
+    day (the 1st, the 16th) begins at the configured time on the first working day on or after that day:
+    the 1st of January is 元旦, so that dispatch runs on the 2nd; one falling in 春节 waits for the first
+    working day after it (a make-up Sunday counts)."""
     local = now.astimezone(rules.timezone)
-    started = [
-        d for d in rules.dispatch_days if d < local.day or (d == local.day and local.time() >= rules.dispatch_at)
-    ]
-    return f"{local:%Y-%m}/{max(started):02d}" if started else None
+    today = local.date()
+    begun = []
+    for year, month in ((today.year - (today.month == 1), (today.month - 2) % 12 + 1), (today.year, today.month)):
+        for day in rules.dispatch_days:
+            due = first_workday_from(rules.calendar, year, month, day)
+            if due < today or (due == today and local.time() >= rules.dispatch_at):
+                begun.append((due, f"{year}-{month:02d}/{day:02d}"))
+    return max(begun)[1] if begun else None
+
+
+def period_label(period: str) -> str:
+    """``2024-01/16`` → 2024年1月16日批次."""
+    ym, day = period.split("/")
+    year, month = ym.split("-")
+    return f"{int(year)}年{int(month)}月{int(day)}日批次"
 
 
 def _open_rows(session, *conditions) -> list[_Row]:
@@ -123,25 +143,72 @@ def record_digests(engine: Engine, rules: Rules, now: datetime) -> int:
             return 0
         people = session.exec(
             select(User)
-            .where(User.active.is_(True), User.role.in_([Role.UNIT_HEAD, Role.COUNTY_LEADER, Role.INSPECTOR]))
+            .where(
+                User.active.is_(True),
+                User.role.in_([Role.UNIT_HEAD, Role.DEPUTY_HEAD, Role.COUNTY_LEADER, Role.INSPECTOR]),
+            )
             .order_by(User.id)
         ).all()
         return _record(session, "digest", day.isoformat(), now, list(people), rows)
 
 
 def record_dispatch(engine: Engine, rules: Rules, now: datetime) -> int:
-    """Every open major problem, to the county leaders and leaders in charge concerned and the office."""
+    """The half-monthly dispatch (重大问题每半月至少调度一次): once per period, a ``dispatch`` event on every
+    open major problem (the system dispatching; ``dispatch_record`` keeps it to once per problem and period)
+    and the list to the county leaders and leaders in charge concerned and the office. Returns the mails
+    recorded."""
     period = dispatch_period(rules, now)
     if period is None:
         return 0
+    for _ in range(5):
+        try:
+            return _dispatch(engine, rules, now, period)
+        except StaleVersion:  # someone acted on one of the problems meanwhile: do it again
+            continue
+    raise StaleVersion()
+
+
+def _dispatch(engine: Engine, rules: Rules, now: datetime, period: str) -> int:
+    from service.persist import PROBLEM, loaded_from_row, persist, select_loaded
+    from workflow.machine import fire
+
+    record = DispatchRecord.__table__
     with open_session(engine) as session, session.begin():
         rows = _open_rows(session, Problem.severity == Severity.MAJOR)
         if not rows:
             return 0
-        ids = {i for r in rows for i in (r.problem.leader_id, r.project_leader_id) if i}
+        # ON CONFLICT DO NOTHING … RETURNING: a second scheduler dispatching the same period at the same
+        # time waits for the first's commit, then finds every problem already recorded.
+        if session.get_bind().dialect.name == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert
+        new = sorted(
+            session.execute(
+                insert(record)
+                .on_conflict_do_nothing(index_elements=[record.c.period, record.c.problem_id])
+                .returning(record.c.problem_id),
+                [dict(period=period, problem_id=r.problem.id, at=now) for r in rows],
+            ).scalars()
+        )
+        if not new:
+            return 0
+        loaded = [loaded_from_row(r) for r in session.execute(select_loaded().where(PROBLEM.c.id.in_(new))).all()]
+        text = f"重大问题半月调度（{period_label(period)}）：列入调度清单，发送包联县级领导、分管领导和督查室"
+        items = [
+            (lo, [fire("dispatch", lo.snap, SYSTEM, lo.stake, now, rules, text=text, period=period)]) for lo in loaded
+        ]
+        event_ids = persist(session, items, SYSTEM, now, directory.view(session), rules=rules)
+        for lo, event_id in zip(loaded, event_ids):
+            session.execute(
+                sa.update(record)
+                .where(record.c.period == period, record.c.problem_id == lo.snap.id)
+                .values(event_id=event_id)
+            )
+        people_ids = {i for r in rows for i in (r.problem.leader_id, r.project_leader_id) if i}
         people = session.exec(
             select(User)
-            .where(User.active.is_(True), (User.id.in_(ids)) | (User.role == Role.INSPECTOR))
+            .where(User.active.is_(True), (User.id.in_(people_ids)) | (User.role == Role.INSPECTOR))
             .order_by(User.id)
         ).all()
         return _record(session, "dispatch", period, now, list(people), rows)

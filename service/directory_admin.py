@@ -21,17 +21,18 @@ from sqlmodel import Session, select
 from models.db import reader
 from models.db import session as open_session
 from models.tables import ApiToken, Project, Unit, User
-from service import directory, passwords, tokens
+from service import directory, passwords, sessions, tokens
 from service.directory import DirectoryView
-from workflow.errors import Conflict, InvalidValue, MissingField, NotFound
+from workflow.errors import Conflict, InvalidValue, NotFound
 from workflow.permissions import Actor, Manage, may, require
 from workflow.states import Role, UnitKind
+from workflow.text import TextKind, clean
 
 SEED_DIR = Path(__file__).resolve().parent.parent / "models" / "seed"
 LOGIN_RE = re.compile(r"^[a-z][a-z0-9._-]{1,63}$")
 UNIT_CODE_RE = re.compile(r"^[a-z][a-z0-9_-]{1,63}$")
 EMAIL_RE = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*$")
-MAX_NAME, MAX_UNIT_NAME, MAX_PROJECT_NAME, MAX_EMAIL = 64, 128, 200, 254
+MAX_EMAIL = 254
 Clock = Callable[[], datetime]
 
 
@@ -88,13 +89,9 @@ class TokenRow:
         return dict(self.__dict__)
 
 
-def _name(value: str | None, label: str, field: str, limit: int) -> str:
-    text = (value or "").strip()
-    if not text:
-        raise MissingField(f"{label}不能为空", field=field, label=label)
-    if len(text) > limit:
-        raise InvalidValue(f"{label}过长：{len(text)} 字，最多 {limit} 字", field=field, value=text, label=label)
-    return text
+def _name(value: str | None, label: str, field: str, kind: TextKind) -> str:
+    """A one-line name through the text gate (workflow/text.py), capped at ``kind.max_length`` characters."""
+    return clean(value, field=field, label=label, kind=kind, required=True)
 
 
 # -- writes in the caller's transaction (also used by init and the sample loader) ---------------------------
@@ -126,7 +123,7 @@ def create_user(
             value=login,
             label="登录名",
         )
-    name = _name(name, "姓名", "name", MAX_NAME)
+    name = _name(name, "姓名", "name", TextKind.NAME)
     role_value = Role.parse(role, "角色", field="role").value
     email = (email or "").strip() or None
     if email and (len(email) > MAX_EMAIL or not EMAIL_RE.match(email)):
@@ -153,7 +150,7 @@ def create_unit(session: Session, code: str, name: str, kind: str) -> Unit:
             field="code",
             value=code,
         )
-    name = _name(name, "单位名称", "name", MAX_UNIT_NAME)
+    name = _name(name, "单位名称", "name", TextKind.UNIT)
     kind_v = UnitKind.parse(kind, "单位类别", field="kind").value
     if session.exec(select(Unit.id).where((Unit.code == code) | (Unit.name == name))).first() is not None:
         raise Conflict(f"单位代码「{code}」或名称「{name}」已存在", field="code", value=code)
@@ -164,7 +161,7 @@ def create_unit(session: Session, code: str, name: str, kind: str) -> Unit:
 
 
 def create_project(session: Session, name: str, unit: str, leader: str | None, now: datetime) -> Project:
-    name = _name(name, "项目名称", "name", MAX_PROJECT_NAME)
+    name = _name(name, "项目名称", "name", TextKind.PROJECT)
     view = directory.view(session)
     unit_row = view.unit(unit, "项目所属单位", "unit")
     leader_id = None
@@ -269,17 +266,31 @@ class DirectoryAdmin:
             if target.login == actor.login and not active:
                 raise InvalidValue("不能停用自己的账号", field="login", value=login)
             s.execute(sa.update(User).where(User.id == target.id).values(active=active))
+            if not active:
+                sessions.end_all(s, target.id, sessions.EndReason.DEACTIVATED)
         return self.user(actor_login, login)
+
+    def sign_out_everywhere(self, actor_login: str, login: str) -> int:
+        """End every browser session of ``login`` at once (an administrator, or that user); returns how many
+        were live. API tokens are separate: revoke them with ``revoke_token``."""
+        with open_session(self.engine) as s, s.begin():
+            actor = self._actor(s, actor_login)
+            target = directory.view(s).user(login, "用户", "login")
+            require(Manage.USERS, actor, owner_login=target.login)
+            return sessions.end_all(s, target.id, sessions.EndReason.SIGNOUT)
 
     def set_password(self, actor_login: str, login: str, password: str) -> None:
         """An administrator sets anyone's password; everyone may set their own."""
         with open_session(self.engine) as s, s.begin():
             actor = self._actor(s, actor_login)
             require(Manage.USERS, actor, owner_login=(login or "").strip())
-            passwords.set_password(s, login, password)
+            user = passwords.set_password(s, login, password)
+            assert user.id is not None
+            sessions.end_all(s, user.id, sessions.EndReason.PASSWORD)
 
-    def change_own_password(self, login: str, current: str, new: str, again: str) -> str:
-        """Change the caller's password after checking the current one; returns the new hash."""
+    def change_own_password(self, login: str, current: str, new: str, again: str, keep_session: object = None) -> str:
+        """Change the caller's password after checking the current one; every session of theirs ends but the
+        one whose token is ``keep_session`` (the browser they changed it in). Returns the new hash."""
         with open_session(self.engine) as s, s.begin():
             actor = self._actor(s, login)
             require(Manage.USERS, actor, owner_login=actor.login)
@@ -290,6 +301,8 @@ class DirectoryAdmin:
                 raise InvalidValue("两次输入的新密码不一致", field="again")
             user.password_hash = passwords.hash_password(new or "")
             s.add(user)
+            assert user.id is not None
+            sessions.end_all(s, user.id, sessions.EndReason.PASSWORD, keep=keep_session)
             return user.password_hash
 
     def add_unit(self, actor_login: str, code: str, name: str, kind: str) -> UnitRow:

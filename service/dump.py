@@ -36,9 +36,13 @@ BATCH = 2000
 
 
 # Not carried by a dump: the directory stamp only ever moves forward in the database it belongs to (a
-# restored older value could make a running process trust a stale copy of the directory). File content (the
-# blob table) is carried as files, whichever store holds it; workbooks staged for a browser import are transient.
-NOT_DUMPED = frozenset({"directory_stamp", "blob", "upload_stage"})
+# restored older value could make a running process trust a stale copy of the directory); the dashboard's
+# tally is derived from the problems (the restore's inserts rebuild it through its triggers, as they do the
+# search index). Browser sessions and the login throttle's counts are not carried either: a restore ends
+# every session (the restored accounts may differ) and starts the throttle afresh. File content (the blob
+# table) is carried as files, whichever store holds it; workbooks staged for a browser import are transient.
+EPHEMERAL = frozenset({"user_session", "login_failure"})
+NOT_DUMPED = frozenset({"directory_stamp", "ledger_tally", "blob", "upload_stage"}) | EPHEMERAL
 FILE_PART = 768 * 1024  # raw bytes per line: 1 MiB of base64
 
 
@@ -207,6 +211,8 @@ def _restore(conn, engine, header, rows, known, decoders, counts, files, replace
         )
     if any(existing.values()):
         _require_backup(conn, actor_login)
+    for name in EPHEMERAL:
+        conn.execute(SQLModel.metadata.tables[name].delete())
     for t in reversed(tables()):
         conn.execute(t.delete())
     pending: dict[str, list[dict]] = {}

@@ -3,8 +3,10 @@
 
 ``LedgerQuery`` holds what a person asked for (ids or Chinese labels, as typed); ``validated`` checks it and
 resolves names to ids through the directory, raising InvalidValue/NotFound that name the field. ``where``
-turns it into SQL conditions; ``page`` and ``rows`` run it with the ledger's columns; an export applies the
-same ``where`` to its own columns.
+turns it into SQL conditions (text search through ``service.search``); ``page`` runs it with the ledger's
+columns — numbered pages for the first ``MAX_PAGE`` pages, then keyset paging with an opaque cursor
+(``service.paging``); ``batches`` walks every row by keyset (``duban list``, both exports), so memory and
+the cost per batch stay flat on a ledger of millions.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
 from models.tables import Problem, Project, Unit, User
+from service import paging, search
 from service.directory import DirectoryView
 from workflow.errors import InvalidValue, NotFound
 from workflow.permissions import Manage, require
@@ -46,11 +49,22 @@ SORT_LABELS = {
     "state": "状态",
     "level": "层级",
 }
+# Sort key → the Python kind of its values and whether it may be NULL (keyset cursors).
+SORT_KINDS = {
+    "code": ("str", False),
+    "deadline": ("date", True),
+    "updated": ("datetime", False),
+    "light": ("int", False),
+    "state": ("str", False),
+    "level": ("str", False),
+}
 DEFAULT_SORT = "-code"
 DEFAULT_PER_PAGE = 50
 MAX_PER_PAGE = 200
-MAX_PAGE = 100_000
-MAX_SEARCH = 100
+# Numbered pages (OFFSET) for the pages people click; deeper pages follow the cursor of 下一页.
+MAX_PAGE = 100
+MAX_SEARCH = search.MAX_CHARS
+BATCH = 2000  # rows per keyset batch when walking a whole query (exports, duban list)
 
 
 def overdue_condition(today: date):
@@ -73,6 +87,7 @@ class LedgerQuery:
     sort: str = DEFAULT_SORT
     page: int = 1
     per_page: int = DEFAULT_PER_PAGE
+    cursor: str = ""  # from a previous page's next_cursor / prev_cursor
     # Filled by ``validated``.
     unit_id: int | None = None
     project_id: int | None = None
@@ -90,15 +105,19 @@ class LedgerQuery:
                 f"排序「{self.sort}」无效，可选：{allowed}，前加 - 为倒序", field="sort", value=self.sort
             )
         if not 1 <= self.page <= MAX_PAGE:
-            raise InvalidValue(f"页码应在 1–{MAX_PAGE} 之间", field="page", value=self.page)
+            raise InvalidValue(
+                f"页码应在 1–{MAX_PAGE} 之间；更后面的页请从第 {MAX_PAGE} 页起点「下一页」逐页翻（游标）",
+                field="page",
+                value=self.page,
+            )
         if not 1 <= self.per_page <= MAX_PER_PAGE:
             raise InvalidValue(f"每页条数应在 1–{MAX_PER_PAGE} 之间", field="per_page", value=self.per_page)
-        q = self.q.strip()
-        if len(q) > MAX_SEARCH:
-            raise InvalidValue(f"搜索词过长：最多 {MAX_SEARCH} 字", field="q", value=q)
+        if self.cursor and self.page != 1:
+            raise InvalidValue("页码和翻页游标只能指定一个", field="page", value=self.page)
+        q = " ".join(search.parse(self.q).terms)
         unit = self.unit.strip()
         project = self.project.strip()
-        return replace(
+        done = replace(
             self,
             state=parse(State, self.state, "状态", "state"),
             level=parse(Level, self.level, "层级", "level"),
@@ -111,6 +130,20 @@ class LedgerQuery:
             unit_id=_known(view.unit, unit, "责任单位", "unit"),
             project_id=_known(view.project, project, "项目", "project"),
         )
+        if done.cursor:
+            paging.decode(done.cursor, sort_keys(done), done.fingerprint())  # refuse a bad cursor now (400)
+        return done
+
+    def fingerprint(self) -> str:
+        """What a cursor must have been made for: the filters, the search and the sort (not the page size)."""
+        parts = asdict(self)
+        for name in ("page", "per_page", "cursor", "unit", "project"):
+            parts.pop(name)
+        return paging.fingerprint(parts)
+
+    @property
+    def terms(self) -> search.Terms:
+        return search.parse(self.q)
 
     def describe(self, view: DirectoryView) -> str:
         """The filters in words (export subtitles): 状态：督办；责任单位：自然资源局 …"""
@@ -142,6 +175,8 @@ class LedgerQuery:
         data = {**asdict(self), **changes}
         data.pop("unit_id", None)
         data.pop("project_id", None)
+        if "page" in changes and "cursor" not in changes:
+            data.pop("cursor", None)
         defaults = {"page": 1, "per_page": DEFAULT_PER_PAGE, "sort": DEFAULT_SORT}
         out = {k: v for k, v in data.items() if v not in ("", False, None) and defaults.get(k) != v}
         return urlencode({k: ("1" if v is True else v) for k, v in out.items()})
@@ -179,26 +214,26 @@ def where(lq: LedgerQuery, today: date) -> list:
     if lq.overdue:
         out.append(overdue_condition(today))
     if lq.q:
-        # Plain LIKE (no lower() per row): Chinese text has no case, codes are upper case.
-        like = "%" + lq.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        out.append(
-            sa.or_(
-                Problem.code.like(like.upper(), escape="\\"),
-                Problem.title.like(like, escape="\\"),
-                Problem.description.like(like, escape="\\"),
-            )
-        )
+        out.append(search.condition(lq.terms))
     return out
 
 
-def order_by(lq: LedgerQuery) -> list:
-    key = lq.sort.lstrip("-")
+def sort_keys(lq: LedgerQuery) -> list[paging.Key]:
+    """The order of a query's rows: search rank first (when searching), the chosen sort, then the code."""
+    name = lq.sort.lstrip("-")
     desc = lq.sort.startswith("-")
-    column = SORTS[key]
-    order = [column.desc() if desc else column.asc()]
-    if key != "code":
-        order.append(Problem.code.desc() if desc else Problem.code.asc())
-    return order
+    keys = []
+    if lq.q:
+        keys.append(paging.Key("rank", search.rank(lq.terms), False, "int"))
+    kind, nullable = SORT_KINDS[name]
+    keys.append(paging.Key(name, SORTS[name], desc, kind, nullable))
+    if name != "code":
+        keys.append(paging.Key("code", Problem.code, desc, "str"))
+    return keys
+
+
+def order_by(lq: LedgerQuery) -> list:
+    return paging.order(sort_keys(lq))
 
 
 # The problem columns ``row_dict`` reads, as plain Core rows (attribute access by name): a page of 50 rows
@@ -239,13 +274,26 @@ def ledger_select():
 
 @dataclass
 class LedgerPage:
+    """One page of a query. ``next_cursor``/``prev_cursor`` lead to the neighbouring pages (None at an end);
+    ``position`` is the page's number (approximate once rows come and go between requests). ``total`` is
+    exact unless ``total_exact`` is False (a search matching more than COUNT_CAP problems). ``bounded``: the
+    search had only short terms and scanned the most recent ``search.SHORT_SCAN`` problems only."""
+
     query: LedgerQuery
     rows: list[dict]
     total: int
+    position: int = 1
+    next_cursor: str | None = None
+    prev_cursor: str | None = None
+    total_exact: bool = True
+    bounded: bool = False
 
     @property
     def pages(self) -> int:
         return max(1, (self.total + self.query.per_page - 1) // self.query.per_page)
+
+
+COUNT_CAP = 10_000  # a search counts its matches up to this many
 
 
 def ledger_row(r, today: date) -> dict:
@@ -255,21 +303,93 @@ def ledger_row(r, today: date) -> dict:
     return row_dict(r, r.project_name, r.unit_name, r.person_name, r.leader_name, r.project_leader_name, today=today)
 
 
-def page(session: Session, lq: LedgerQuery, today: date) -> LedgerPage:
-    """One page of a validated query and the total count (two queries)."""
+def count(session: Session, lq: LedgerQuery, today: date) -> tuple[int, bool]:
+    """How many problems match (and whether that is exact). State, level and light alone are answered from
+    the dashboard's tally (``service.tally``) without reading the ledger; a search counts up to COUNT_CAP."""
+    from service import tally
+
+    if not (lq.unit_id or lq.project_id or lq.category or lq.severity or lq.overdue or lq.q):
+        states = {lq.state} if lq.state else {s.value for s in OPEN_STATES} if lq.open_only else None
+        return tally.count(session, states, lq.level or None, lq.light or None), True
     conditions = where(lq, today)
-    total = session.execute(select(sa.func.count()).select_from(Problem).where(*conditions)).scalar_one()
-    query = ledger_select().where(*conditions).order_by(*order_by(lq))
-    query = query.limit(lq.per_page).offset((lq.page - 1) * lq.per_page)
-    return LedgerPage(lq, [ledger_row(r, today) for r in session.execute(query)], total)
+    if not lq.q:
+        return session.execute(select(sa.func.count()).select_from(Problem).where(*conditions)).scalar_one(), True
+    capped = select(Problem.id).where(*conditions).limit(COUNT_CAP + 1).subquery()
+    n = session.execute(select(sa.func.count()).select_from(capped)).scalar_one()
+    return min(n, COUNT_CAP), n <= COUNT_CAP
+
+
+def page(session: Session, lq: LedgerQuery, today: date) -> LedgerPage:
+    """One page of a validated query: by number (OFFSET) or after/before a cursor (keyset)."""
+    keys = sort_keys(lq)
+    fp = lq.fingerprint()
+    dialect = session.get_bind().dialect.name
+    query = ledger_select().add_columns(Problem.id.label("_id"), *[k.expr.label(f"_k{i}") for i, k in enumerate(keys)])
+    query = query.where(*where(lq, today))
+    n = lq.per_page
+    if lq.cursor:
+        cur = paging.decode(lq.cursor, keys, fp)
+        reverse = not cur.forward
+        query = query.where(paging.after(keys, cur.values, dialect, reverse)).order_by(*paging.order(keys, reverse))
+        found = list(session.execute(query.limit(n + 1)))
+        more, found = len(found) > n, found[:n]
+        if reverse:
+            found.reverse()
+        has_prev, has_next = (more, True) if reverse else (True, more)
+        position = max(1, cur.position)
+    else:
+        found = list(session.execute(query.order_by(*paging.order(keys)).limit(n + 1).offset((lq.page - 1) * n)))
+        has_next, found = len(found) > n, found[:n]
+        has_prev, position = lq.page > 1, lq.page
+    total, exact = count(session, lq, today)
+
+    def cursor_at(r, forward: bool) -> str:
+        values = tuple(getattr(r, f"_k{i}") for i in range(len(keys)))
+        return paging.encode(keys, values, forward, max(1, position + (1 if forward else -1)), fp)
+
+    out = LedgerPage(lq, [ledger_row(r, today) for r in found], total, position, total_exact=exact)
+    if found:
+        out.next_cursor = cursor_at(found[-1], True) if has_next else None
+        out.prev_cursor = cursor_at(found[0], False) if has_prev else None
+    if lq.q:
+        terms = lq.terms
+        out.bounded = terms.bounded and search.more_than_short_scan(session)
+        docs = search.documents(session, [r._id for r in found])
+        for row, r in zip(out.rows, found):
+            row["rank"] = ("code", "title", "text")[r._k0]
+            row["title_marks"] = search.segments(row["title"], terms.terms)
+            row["snippet"] = search.snippet(docs.get(r._id, ""), terms.terms) if row["rank"] == "text" else []
+    return out
+
+
+def batches(session: Session, query, lq: LedgerQuery, today: date, size: int | None = None):
+    """Every row of ``query`` (a select of problem columns) filtered and ordered by ``lq``, fetched ``size``
+    rows at a time by keyset, so each batch costs the same and memory stays flat on a ledger of millions.
+    ``lq`` must be validated. The rows carry the key columns ``_k0``… after the query's own."""
+    keys = sort_keys(lq)
+    size = size or BATCH
+    dialect = session.get_bind().dialect.name
+    query = query.add_columns(*[k.expr.label(f"_k{i}") for i, k in enumerate(keys)]).where(*where(lq, today))
+    query = query.order_by(*paging.order(keys)).limit(size)
+    last = None
+    while True:
+        step = query if last is None else query.where(paging.after(keys, last, dialect))
+        found = list(session.execute(step))
+        yield from found
+        if len(found) < size:
+            return
+        last = tuple(getattr(found[-1], f"_k{i}") for i in range(len(keys)))
 
 
 def rows(session: Session, lq: LedgerQuery, today: date, limit: int | None = None) -> list[dict]:
     """Every row of a validated query (``duban list``), in its order."""
-    query = ledger_select().where(*where(lq, today)).order_by(*order_by(lq))
-    if limit:
-        query = query.limit(limit)
-    return [ledger_row(r, today) for r in session.execute(query)]
+    out: list[dict] = []
+    size = min(BATCH, limit) if limit else None
+    for r in batches(session, ledger_select(), lq, today, size):
+        out.append(ledger_row(r, today))
+        if limit and len(out) >= limit:
+            break
+    return out
 
 
 def browse(engine, actor_login: str | None, lq: LedgerQuery, today: date) -> LedgerPage:

@@ -16,25 +16,34 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from sqlmodel import Session
 
-from models.tables import Event, Problem, Project
+from models.tables import Event, Problem, Project, Unit
+from service.clock import wall_now
 from service.directory import DirectoryView, stamp_column
 from service.recipients import NoticeSubject, insert_notices, notice_rows
 from workflow import deadlines as dl
 from workflow.errors import StaleVersion
 from workflow.machine import Outcome
 from workflow.permissions import Actor, Stake
+from workflow.rules import Rules
+from workflow.states import UnitKind
 
 PROBLEM = Problem.__table__
 EVENT = Event.__table__
 PROJECT = Project.__table__
 REFRESH = "refresh"
 SNAPSHOT_COLUMNS = [PROBLEM.c[name] for name in dl.Snapshot.FIELDS]
+UNIT: sa.Table = Unit.__table__  # type: ignore[attr-defined]
 STAKE_COLUMNS = (
     PROBLEM.c.responsible_unit_id,
     PROBLEM.c.responsible_person_id,
     PROBLEM.c.leader_id,
-    PROBLEM.c.reporter_id,
     PROJECT.c.leader_id.label("project_leader_id"),
+    PROBLEM.c.reporter_id,
+    PROBLEM.c.resolver_id,
+    # Is the responsible unit the inspection office itself (its problems are reviewed inside the office)?
+    sa.exists()
+    .where(UNIT.c.id == PROBLEM.c.responsible_unit_id, UNIT.c.kind == UnitKind.INSPECTION_OFFICE.value)
+    .label("office_unit"),
 )
 
 
@@ -90,7 +99,13 @@ def loaded_from_row(row) -> Loaded:
     m = row._mapping
     snap = dl.Snapshot(**{name: m[name] for name in dl.Snapshot.FIELDS})
     stake = Stake(
-        m["responsible_unit_id"], m["responsible_person_id"], m["leader_id"], m["project_leader_id"], m["reporter_id"]
+        m["responsible_unit_id"],
+        m["responsible_person_id"],
+        m["leader_id"],
+        m["project_leader_id"],
+        m["reporter_id"],
+        m["resolver_id"],
+        bool(m["office_unit"]),
     )
     return Loaded(snap, m["version"], stake)
 
@@ -101,11 +116,13 @@ def persist(
     actor: Actor,
     now: datetime,
     view: DirectoryView,
+    rules: Rules | None = None,
 ) -> list[int]:
     """Write each problem's outcomes (one UPDATE per problem, one event per outcome, their notices).
 
     Returns the new event ids in order. Raises StaleVersion, writing nothing, if any row has moved on.
-    An outcome whose action is ``refresh`` only updates the row.
+    An outcome whose action is ``refresh`` only updates the row. With ``rules``, the 督办函 register follows
+    the outcomes too (``service.letters.on_outcomes``: a draft on entering the 13710 level, …).
     """
     conn = session.connection() if isinstance(session, Session) else session
     if not items:
@@ -129,10 +146,12 @@ def persist(
     flat = [(loaded, outcome) for loaded, outcomes in items for outcome in outcomes if outcome.action != REFRESH]
     if not flat:
         return []
+    recorded = wall_now()  # the real time of this write, beside the business time ``now``
     event_rows = [
         dict(
             problem_id=loaded.snap.id,
             at=now,
+            recorded_at=recorded,
             actor=actor.login,
             action=outcome.action,
             from_state=outcome.from_state,
@@ -147,17 +166,84 @@ def persist(
     ids = list(conn.execute(INSERT_EVENTS, event_rows).scalars())
 
     notices: list[dict] = []
+    texts = _notice_texts(conn, {loaded.snap.id for loaded, outcome in flat if outcome.notices})
     for (loaded, outcome), event_id in zip(flat, ids):
         if not outcome.notices:
             continue
         after = outcome.after or loaded.snap
-        subject = NoticeSubject(
-            loaded.snap.id, outcome.to_level, after.deadline, stake_after(loaded.stake, outcome.changes), event_id
-        )
+        stake = stake_after(loaded.stake, outcome.changes)
+        snapshot = notice_snapshot(texts[loaded.snap.id], after, stake, view)
+        subject = NoticeSubject(loaded.snap.id, outcome.to_level, after.deadline, stake, event_id, snapshot)
         for intent in outcome.notices:
             notices.extend(notice_rows(view, intent, subject, now, actor))
     insert_notices(conn, notices)
+    if rules is not None:
+        from service import letters
+
+        letters.on_outcomes(conn, flat, ids, now, rules)
     return ids
+
+
+_TEXT_COLUMNS = (
+    PROBLEM.c.id,
+    PROBLEM.c.code,
+    PROBLEM.c.title,
+    PROBLEM.c.description,
+    PROBLEM.c.progress,
+    PROBLEM.c.resolution,
+    PROBLEM.c.rating,
+    PROBLEM.c.responsible_section,
+    PROBLEM.c.project_id,
+    PROBLEM.c.created_at,
+)
+
+
+def _notice_texts(conn: Connection, ids: set[int]) -> dict:
+    """What a notice shows of its problems beyond the workflow fields, read after this transaction's UPDATE
+    (so a 申请销号 notice shows the resolution just written). One query per batch, only when there are notices."""
+    if not ids:
+        return {}
+    rows = conn.execute(sa.select(*_TEXT_COLUMNS).where(PROBLEM.c.id.in_(sorted(ids))))
+    return {row.id: row for row in rows}
+
+
+def notice_snapshot(row, after: dl.Snapshot, stake: Stake, view: DirectoryView) -> dict:
+    """The problem as a notice describes it, fixed when the notice is recorded: a notice delivered late still
+    says what was true when it was written (its level, deadline, light, people), never what is true now."""
+    project = view.project_by_id(row.project_id)
+
+    def name(user_id: int | None) -> str:
+        user = view.user_by_id(user_id)
+        return user.name if user else ""
+
+    def day(value) -> str | None:
+        return value.isoformat() if value else None
+
+    return {
+        "id": row.id,
+        "code": row.code,
+        "title": row.title,
+        "description": row.description,
+        "category": after.category,
+        "severity": after.severity,
+        "state": after.state,
+        "level": after.level,
+        "light": after.light,
+        "deadline": day(after.deadline),
+        "deadline_provisional": bool(after.deadline_provisional),
+        "deploy_due": day(after.deploy_due),
+        "feedback_due": day(after.feedback_due),
+        "progress": row.progress,
+        "resolution": row.resolution,
+        "rating": row.rating,
+        "project": project.name if project else "",
+        "unit": view.unit_name(stake.responsible_unit_id),
+        "person": name(stake.responsible_person_id),
+        "leader": name(stake.leader_id),
+        "project_leader": name(stake.project_leader_id),
+        "section": row.responsible_section,
+        "created_at": day(row.created_at),
+    }
 
 
 def stake_after(stake: Stake, changes: dict) -> Stake:
@@ -168,4 +254,6 @@ def stake_after(stake: Stake, changes: dict) -> Stake:
         changes.get("leader_id", stake.leader_id),
         stake.project_leader_id,
         stake.reporter_id,
+        changes.get("resolver_id", stake.resolver_id),
+        stake.office_unit,
     )

@@ -25,23 +25,26 @@ from models.tables import CodeCounter, Event, Problem
 from service import attachments as files_
 from service import directory
 from service.blobstore import BlobStore, store_for
+from service.clock import wall_now
 from service.directory import DirectoryView, UnitInfo, UserInfo
 from service.persist import Loaded, loaded_from_row, persist, select_loaded, select_one_with_stamp
 from service.uploads import Upload
 from workflow import deadlines as dl
 from workflow.actions import ACTIONS
 from workflow.dates import parse_date
-from workflow.errors import InvalidValue, MissingField, NotFound, StaleVersion
+from workflow.errors import InvalidValue, NotFound, StaleVersion
 from workflow.evidence import COUNTED_ACTIONS, check_carries_files
 from workflow.machine import fire
 from workflow.permissions import Actor, Stake, check, check_attach
 from workflow.rules import Rules
 from workflow.states import Category, Light, Role, Severity, State
+from workflow.text import TextKind
+from workflow.text import clean as clean_text
 
 Clock = Callable[[], datetime]
 CODE_RE = re.compile(r"^WT-\d{4}-\d{4,}$")
 PROBLEM, EVENT, COUNTER = Problem.__table__, Event.__table__, CodeCounter.__table__
-MAX_TITLE, MAX_DESCRIPTION = 200, 5000
+MAX_TITLE, MAX_DESCRIPTION = TextKind.TITLE.max_length, TextKind.TEXT.max_length
 
 
 def normalize_code(code: str) -> str:
@@ -82,24 +85,9 @@ def new_problem(
     county_level: bool = False,
 ) -> NewProblem:
     """Check what a person typed to log a problem."""
-    title = (title or "").strip()
-    if not title:
-        raise MissingField("问题标题不能为空", field="title", label="问题标题")
-    if len(title) > MAX_TITLE:
-        raise InvalidValue(
-            f"问题标题过长：{len(title)} 字，最多 {MAX_TITLE} 字；详情请写在问题描述中",
-            field="title",
-            value=title,
-            label="问题标题",
-        )
-    description = (description or "").strip()
-    if len(description) > MAX_DESCRIPTION:
-        raise InvalidValue(
-            f"问题描述过长：{len(description)} 字，最多 {MAX_DESCRIPTION} 字",
-            field="description",
-            value=description,
-            label="问题描述",
-        )
+    # The one text gate (workflow/text.py): NFC, no control/bidi/invisible characters, the same caps everywhere.
+    title = clean_text(title, field="title", label="问题标题", kind=TextKind.TITLE, required=True)
+    description = clean_text(description, field="description", label="问题描述", kind=TextKind.TEXT)
     category_v = Category.parse(category, "问题类型", field="category").value
     severity_v = Severity.parse(severity or "general", "问题性质", field="severity").value
     proj = view.project(project, "项目", "project")
@@ -152,12 +140,14 @@ def create_problems(session: Session, drafts: list[NewProblem], actor: Actor, ru
     session.execute(sa.insert(PROBLEM), rows)
     found = dict(session.execute(sa.select(PROBLEM.c.code, PROBLEM.c.id).where(PROBLEM.c.code.in_(codes))).all())
     ids = [found[code] for code in codes]
+    recorded = wall_now()  # the real time of this write, beside the business time ``created_at``
     session.execute(
         sa.insert(EVENT),
         [
             dict(
                 problem_id=pid,
                 at=d.created_at,
+                recorded_at=recorded,
                 actor=actor.login,
                 action="log",
                 from_state=None,
@@ -230,6 +220,7 @@ class ProblemState:
     rating: str | None = None  # filled by ``ProblemService.get``
     progress: str = ""
     attachment_ids: tuple[int, ...] = ()  # the files the action carried
+    warnings: tuple[str, ...] = ()  # said, not refused: e.g. a deadline after the end of the problem's campaign
 
     @property
     def id(self) -> int | None:
@@ -260,14 +251,18 @@ class ProblemState:
         return self.snap.deadline_provisional
 
 
-def action_params(view: DirectoryView, action: str, params: dict[str, Any]) -> dict[str, Any]:
-    """Resolve what a person typed for ``action`` — unit, people, dates — to what the machine takes."""
+def action_params(
+    view: DirectoryView, action: str, params: dict[str, Any], default_leader: bool = True
+) -> dict[str, Any]:
+    """Resolve what a person typed for ``action`` — unit, people, dates — to what the machine takes.
+    ``default_leader``: name the unit's head as leader in charge when none is given (only when the rules do
+    not require the leader to be named, ``[assignment] require_leader``)."""
     out = dict(params)
     if params.get("deadline") not in (None, ""):
         out["deadline"] = parse_date(params["deadline"], "办结时限", "deadline")
     else:
         out.pop("deadline", None)
-    if action != "assign":
+    if action not in ("assign", "decide"):
         return out
     unit = view.unit(params["unit"], "责任单位", "unit") if params.get("unit") else None
     if unit is not None:
@@ -280,26 +275,39 @@ def action_params(view: DirectoryView, action: str, params: dict[str, Any]) -> d
         leader = view.user(params["leader"], "分管领导", "leader")
         check_assignee("leader", leader, unit)
         out["leader_id"] = leader.id
-    elif unit is not None:
+    elif unit is not None and default_leader:
         default = view.default_leader(unit.id)
         out["leader_id"] = default.id if default else None
     return out
 
 
+UNIT_LEADERS = frozenset({Role.UNIT_HEAD, Role.DEPUTY_HEAD})
+
+
 def check_assignee(field: str, user: UserInfo, unit: UnitInfo | None) -> None:
     """Who may be named at assignment: the responsible person is an active member of the responsible unit;
-    the leader in charge is an active member of it, or a county leader. Assignment and the ledger import
-    both ask here."""
+    the leader in charge (分管领导) is a leader of it — its principal (一把手, ``unit_head``) or a
+    ``deputy_head`` — or a county leader. Assignment and the ledger import both ask here."""
     label = "责任人" if field == "person" else "分管领导"
     if not user.active:
         raise InvalidValue(f"{label}「{user.login}」已停用", field=field, value=user.login, label=label)
+    if field == "leader":
+        if user.role == Role.COUNTY_LEADER:
+            return
+        if user.role in UNIT_LEADERS and (unit is None or user.unit_id == unit.id):
+            return
+        where = f"责任单位「{unit.name}」" if unit is not None else "责任单位"
+        raise InvalidValue(
+            f"{label}「{user.login}」（{Role(user.role).label}）不是{where}的领导，"
+            f"请选该单位的{Role.UNIT_HEAD.label}或{Role.DEPUTY_HEAD.label}，或县级领导",
+            field=field,
+            value=user.login,
+            label=label,
+        )
     if unit is None or user.unit_id == unit.id:
         return
-    if field == "leader" and user.role == Role.COUNTY_LEADER:
-        return
-    allowed = "该单位的人员" if field == "person" else "该单位的人员或县级领导"
     raise InvalidValue(
-        f"{label}「{user.login}」不属于责任单位「{unit.name}」，请选{allowed}",
+        f"{label}「{user.login}」不属于责任单位「{unit.name}」，请选该单位的人员",
         field=field,
         value=user.login,
         label=label,
@@ -434,7 +442,7 @@ class ProblemService:
                     )
                 pid = loaded.snap.id
                 assert pid is not None  # a stored problem has its id
-                resolved = action_params(view, action, params)
+                resolved = action_params(view, action, params, not self.rules.require_leader)
                 resolved["files"] = len(uploads)
                 if action in COUNTED_ACTIONS:
                     resolved["evidence"] = files_.count_for(conn, pid) + len(uploads)
@@ -443,13 +451,26 @@ class ProblemService:
                     check_carries_files(action)
                     check_attach(actor, loaded.stake, code)
                     outcome.data = {**outcome.data, "attachments": [u.describe() for u in uploads]}
-                (event_id,) = persist(conn, [(loaded, [outcome])], actor, now, view) or (None,)
+                (event_id,) = persist(conn, [(loaded, [outcome])], actor, now, view, rules=self.rules) or (None,)
                 ids = self._file_rows(conn, uploads, actor.login, now, pid, event_id)
+                warnings: tuple[str, ...] = ()
+                if "deadline" in outcome.changes and not actor.is_system:
+                    from service.campaigns import deadline_warnings
+
+                    warnings = tuple(
+                        deadline_warnings(conn, self.rules, pid, loaded.snap.created_at, outcome.changes["deadline"])
+                    )
         except BaseException:
             if uploads:
                 self.store.discard(self.engine, uploads)
             raise
-        return ProblemState(outcome.after or loaded.snap, loaded.version + 1, event_id, attachment_ids=tuple(ids))
+        return ProblemState(
+            outcome.after or loaded.snap,
+            loaded.version + 1,
+            event_id,
+            attachment_ids=tuple(ids),
+            warnings=warnings,
+        )
 
     # -- reading ------------------------------------------------------------------------------------------
 

@@ -10,6 +10,7 @@ from sqlmodel import Session, select
 
 from models.tables import Event, Notice, Problem, User
 from workflow.actions import ActionSpec
+from workflow.dates import is_backdated
 from workflow.deadlines import Snapshot, is_overdue
 from workflow.errors import NotFound
 from workflow.machine import available_actions
@@ -96,6 +97,9 @@ def problem_detail(session: Session, code: str, today: date, tz) -> dict:
     detail["history"] = [
         {
             "at": ts(e.at),
+            # When it was really written; shown beside ``at`` where they differ (a simulated "now").
+            "recorded_at": ts(e.recorded_at),
+            "backdated": is_backdated(e.at, e.recorded_at),
             "actor": e.actor,
             "actor_name": names.get(e.actor, "系统自动" if e.actor == "system" else e.actor),
             "action": e.action,
@@ -165,6 +169,18 @@ def problem_page(engine: Engine, code: str, actor_login: str, rules: Rules, toda
             raise NotFound(f"问题编号「{code}」不存在", field="code", value=code)
         loaded = loaded_from_row(row)
         detail = problem_detail(s, code, today, rules.timezone)
+        from service import campaigns, letters
+
+        detail["letters"] = letters.for_problem(s, loaded.snap.id)
+        detail["campaigns"] = [
+            {
+                "name": c.name,
+                "end": c.end.isoformat(),
+                "deadline_after_end": bool(loaded.snap.deadline and loaded.snap.deadline > c.end),
+            }
+            for c in campaigns.campaigns(s, rules)
+            if campaigns.belongs(s, c, rules, loaded.snap.id, loaded.snap.created_at)
+        ]
     return ProblemPage(detail, available_actions(loaded.snap, actor, loaded.stake, rules))
 
 

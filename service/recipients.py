@@ -21,17 +21,21 @@ from sqlmodel import Session, select
 
 from models.tables import Notice
 from service.directory import DirectoryView, UserInfo
+from workflow.ladders import Organiser
 from workflow.machine import NoticeIntent
 from workflow.permissions import Actor, Stake
 from workflow.states import Recipient
 
 
-def resolve(view: DirectoryView, role: Recipient, stake: Stake) -> list[UserInfo]:
-    """The active people ``role`` means for a problem with ``stake``."""
+def resolve(view: DirectoryView, role: Recipient, stake: Stake, organiser: Organiser | None = None) -> list[UserInfo]:
+    """The active people ``role`` means for a problem with ``stake`` (``organiser``: whom the rules name as
+    the meeting's organiser)."""
     if role == Recipient.UNIT_HEAD:
         return view.unit_heads(stake.responsible_unit_id)
     if role == Recipient.INSPECTION_OFFICE:
         return view.inspectors()
+    if role == Recipient.ORGANISER:
+        return _organisers(view, organiser)
     user_id = {
         Recipient.RESPONSIBLE_PERSON: stake.responsible_person_id,
         Recipient.LEADER_IN_CHARGE: stake.leader_id,
@@ -42,21 +46,32 @@ def resolve(view: DirectoryView, role: Recipient, stake: Stake) -> list[UserInfo
     return [user] if user is not None and user.active else []
 
 
+def _organisers(view: DirectoryView, organiser: Organiser | None) -> list[UserInfo]:
+    if organiser is None:
+        return []
+    if organiser.role is not None:
+        return [u for u in view.users if u.role == organiser.role and u.active]
+    unit = next((u for u in view.units if u.code == organiser.unit), None)
+    return [u for u in view.users if unit is not None and u.unit_id == unit.id and u.active]
+
+
 @dataclass(frozen=True)
 class NoticeSubject:
-    """What a batch of notice intents is about: the problem and the event that caused them."""
+    """What a batch of notice intents is about: the problem and the event that caused them. ``snapshot``:
+    the problem as the notice describes it, fixed now (``service.persist.notice_snapshot``)."""
 
     problem_id: int
     level: str
     deadline: date | None
     stake: Stake
     event_id: int | None
+    snapshot: dict | None = None
 
 
 def notice_rows(
     view: DirectoryView, intent: NoticeIntent, subject: NoticeSubject, now: datetime, actor: Actor
 ) -> list[dict]:
-    extra = str(intent.payload.get("milestone") or ("final" if intent.payload.get("final") else ""))
+    extra = intent.key or str(intent.payload.get("milestone") or ("final" if intent.payload.get("final") else ""))
     if not intent.replayable:
         extra = f"{extra}e{subject.event_id}"
     base = dict(
@@ -69,12 +84,18 @@ def notice_rows(
         next_attempt_at=now,
         attempts=0,
         last_error="",
-        payload={**intent.payload, "actor": actor.login, "actor_name": actor.name, "event_id": subject.event_id},
+        payload={
+            **intent.payload,
+            "actor": actor.login,
+            "actor_name": actor.name,
+            "event_id": subject.event_id,
+            **({"problem": subject.snapshot} if subject.snapshot is not None else {}),
+        },
     )
     rows: list[dict] = []
     seen: set[str] = set()
     for role in intent.recipients:
-        people = resolve(view, role, subject.stake)
+        people = resolve(view, role, subject.stake, intent.organiser)
         if not people:
             rows.append(
                 dict(
@@ -84,7 +105,7 @@ def notice_rows(
                     recipient_login=None,
                     recipient_email=None,
                     status="undeliverable",
-                    last_error=f"没有可接收通知的{role.label}（请在用户管理中设置）",
+                    last_error=_nobody(role, intent.organiser),
                 )
             )
             continue
@@ -104,6 +125,13 @@ def notice_rows(
                 row.update(status="undeliverable", last_error=f"用户 {user.name}（{user.login}）没有登记邮箱")
             rows.append(row)
     return rows
+
+
+def _nobody(role: Recipient, organiser: Organiser | None) -> str:
+    if role == Recipient.ORGANISER and organiser is not None:
+        named = f"单位 {organiser.unit}" if organiser.unit else f"角色 {organiser.role}"
+        return f"规则文件 [organiser] 指定的{named}没有在职人员（请在单位和用户管理中设置，或修改规则文件）"
+    return f"没有可接收通知的{role.label}（请在用户管理中设置）"
 
 
 def _key(kind: str, s: NoticeSubject, extra: str, recipient: str) -> str:

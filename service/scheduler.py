@@ -20,8 +20,9 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.engine import Engine
 
-from service import lease
+from service import lease, tally
 from service.digests import record_digests, record_dispatch
+from service.maintenance import refresh_statistics
 from service.sweep import run_sweep
 from workflow.rules import Rules
 
@@ -41,6 +42,7 @@ class TickReport:
     actions: dict = field(default_factory=dict)
     digests: int = 0
     dispatches: int = 0
+    office: int = 0  # 督办函 sent and reminded, assessment and campaign mails
     sent: int = 0
     failed: int = 0
 
@@ -86,10 +88,15 @@ class Jobs:
         # machine that was asleep at 08:30 still send today's digest once when it wakes.
         report.digests += self.digest()
         report.dispatches += self.dispatch()
+        report.office += self.office()
         return report
 
     def _sweep(self, now: datetime, report: TickReport, batch: int = 2000) -> None:
         result = run_sweep(self.engine, self.rules, now, batch=batch)
+        # Housekeeping: fold the dashboard tally's signed rows (one per change since the last round) into one
+        # per key; on SQLite, refresh the planner's statistics once the ledger has grown by a quarter.
+        tally.compact(self.engine)
+        refresh_statistics(self.engine)
         report.swept = True
         for action, n in result.actions.items():
             report.actions[action] = report.actions.get(action, 0) + n
@@ -101,6 +108,19 @@ class Jobs:
 
     def dispatch(self) -> int:
         return record_dispatch(self.engine, self.rules, self.clock())
+
+    def office(self) -> int:
+        """The inspection office's periodic work, each idempotent: letters whose PDF is not out yet (and,
+        when letters need no signature, the drafts), reminders for unanswered letters, the monthly
+        assessment on its day, a campaign's closing summary."""
+        from service import assessment, campaigns, letters
+
+        now = self.clock()
+        done = letters.deliver_pending(self.engine, self.rules, now)
+        done += letters.remind_unanswered(self.engine, self.rules, now)
+        done += assessment.run_monthly(self.engine, self.rules, now)
+        done += campaigns.summarize_ended(self.engine, self.rules, now)
+        return done
 
     def deliver(self, report: TickReport | None = None) -> TickReport:
         report = report or TickReport(self.clock())
@@ -177,10 +197,10 @@ async def serve(jobs: Jobs, rules: Rules, deliver_seconds: int = 30, stop: async
         misfire_grace_time=12 * 3600,
         **common,
     )
-    days = ",".join(str(d) for d in rules.dispatch_days)
+    # Every day: a dispatch day on a holiday moves to the next working day (service.digests.dispatch_period).
     scheduler.add_job(
         jobs.dispatch,
-        CronTrigger(day=days, hour=rules.dispatch_at.hour, minute=rules.dispatch_at.minute, timezone=tz),
+        CronTrigger(hour=rules.dispatch_at.hour, minute=rules.dispatch_at.minute, timezone=tz),
         id="dispatch",
         name="重大问题调度",
         misfire_grace_time=24 * 3600,

@@ -1,5 +1,8 @@
 """Run the sweep: select due problems by ``next_check_at`` (an indexed range scan), plan and fire their
 actions through the workflow as the system actor, and persist everything in one transaction per batch.
+
+First, deadlines computed with another calendar than the rules' (a year declared since) are computed again
+(``service.recalc``: two index probes when there are none), so the thresholds that follow use the new dates.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from sqlalchemy.engine import Engine
 from models.db import session as open_session
 from service import directory
 from service.persist import PROBLEM, REFRESH, Loaded, loaded_from_row, persist, select_loaded
+from service.recalc import recalculate
 from workflow.errors import StaleVersion
 from workflow.machine import Outcome, fire
 from workflow.permissions import SYSTEM
@@ -84,6 +88,7 @@ def run_sweep(
     engine: Engine, rules: Rules, now: datetime, dry_run: bool = False, batch: int = 2000, max_batches: int = 1000
 ) -> SweepReport:
     report = SweepReport(now=now, dry_run=dry_run)
+    recalculate(engine, rules, now, dry_run=dry_run, batch=min(batch, 500), report=report)
     for _ in range(max_batches):
         try:
             done = _sweep_batch(engine, rules, now, dry_run, batch, report)
@@ -126,5 +131,5 @@ def _sweep_batch_inner(
             if dry_run:
                 session.rollback()
                 return len(rows)
-            persist(session, items, SYSTEM, now, directory.view(session))
+            persist(session, items, SYSTEM, now, directory.view(session), rules=rules)
     return len(rows)

@@ -182,9 +182,15 @@ def copy_database(url: str, tmp_path) -> str:
     return _pg_create(_unique("duban_t"), template=parsed.database)
 
 
+# Derived from the other tables and kept by triggers (their rows and ids depend on the history of writes, not
+# only on the data): the directory stamp, the dashboard's tally, the text-search index and its shadow tables.
+DERIVED = ("directory_stamp", "ledger_tally", "problem_search")
+
+
 def dump(url: str) -> dict:
     """Every row of every table, in primary-key order, read through SQLAlchemy (any backend) — but the
-    directory stamp, a counter that any write to users, units or projects moves on by design."""
+    derived tables (``DERIVED``): a counter that any write to users, units or projects moves on by design,
+    the tally and the search index."""
     engine = sa.create_engine(url)
     try:
         with engine.connect() as conn:
@@ -192,7 +198,7 @@ def dump(url: str) -> dict:
             return {
                 name: [tuple(r) for r in conn.execute(sa.select(t).order_by(*t.primary_key.columns or t.columns))]
                 for name, t in sorted(meta.tables.items())
-                if name != "directory_stamp"
+                if not name.startswith(DERIVED)
             }
     finally:
         engine.dispose()

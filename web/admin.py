@@ -119,6 +119,11 @@ def _set_active(admin, form, actor: str, login: str):
     return f"已{'启用' if active else '停用'}用户 {login}"
 
 
+def _sign_out(admin, form, actor: str, login: str):
+    ended = admin.sign_out_everywhere(actor, login)
+    return f"已让 {login} 在所有浏览器上退出登录（结束 {ended} 个会话）"
+
+
 def _add_unit(admin, form, actor: str):
     u = admin.add_unit(actor, _f(form, "code"), _f(form, "name"), _f(form, "kind"))
     return f"已新增单位 {u.name}"
@@ -132,5 +137,6 @@ def _add_project(admin, form, actor: str):
 router.add_api_route("/users", _post("users", _add_user), methods=["POST"])
 router.add_api_route("/users/{login}/password", _post("users", _set_password, True), methods=["POST"])
 router.add_api_route("/users/{login}/active", _post("users", _set_active, True), methods=["POST"])
+router.add_api_route("/users/{login}/signout", _post("users", _sign_out, True), methods=["POST"])
 router.add_api_route("/units", _post("units", _add_unit), methods=["POST"])
 router.add_api_route("/projects", _post("projects", _add_project), methods=["POST"])

@@ -141,13 +141,22 @@ def list_problems(
     light: LightName | None = None,  # type: ignore[valid-type]
     overdue: bool = False,
     open_only: bool = False,
-    q: str | None = Query(None, max_length=ledger.MAX_SEARCH),
+    q: str | None = Query(
+        None,
+        max_length=ledger.MAX_SEARCH,
+        description="搜索：编号、标题、描述、反馈、办结情况、办理意见、项目和单位名称中的任意片段；空格分隔多个词（须全部出现）",
+    ),
     project: str | None = Query(None, max_length=200, description="项目名称或编号"),
     sort: str = Query(
         ledger.DEFAULT_SORT, max_length=20, description="code、deadline、updated、light、state、level；前加 - 为倒序"
     ),
-    page_no: int = Query(1, alias="page", ge=1, le=ledger.MAX_PAGE),
+    page_no: int = Query(
+        1, alias="page", ge=1, le=1_000_000_000, description=f"页码（1–{ledger.MAX_PAGE}；更深的页用 cursor）"
+    ),
     per_page: int = Query(ledger.DEFAULT_PER_PAGE, ge=1, le=ledger.MAX_PER_PAGE),
+    cursor: str | None = Query(
+        None, max_length=1000, description="上一次返回的 next_cursor 或 prev_cursor：从该位置继续翻页（与 page 二选一）"
+    ),
 ) -> dict:
     ctx = ctx_of(request)
     lq = LedgerQuery(
@@ -164,14 +173,25 @@ def list_problems(
         sort=sort,
         page=page_no,
         per_page=per_page,
+        cursor=cursor or "",
     )
     result = ledger.browse(ctx.reader, viewer.login, lq, ctx.today())
+    items = []
+    for row in result.rows:
+        item = {k: v for k, v in row.items() if k not in ("title_marks", "snippet", "rank")}
+        if "rank" in row:
+            item["match"] = {"rank": row["rank"], "snippet": "".join(text for text, _ in row["snippet"])}
+        items.append(item)
     return {
         "total": result.total,
-        "page": result.query.page,
+        "total_exact": result.total_exact,
+        "page": result.position,
         "per_page": result.query.per_page,
         "pages": result.pages,
-        "items": result.rows,
+        "next_cursor": result.next_cursor,
+        "prev_cursor": result.prev_cursor,
+        "search_bounded": result.bounded,
+        "items": items,
     }
 
 
@@ -204,7 +224,7 @@ def transition(
     data = body.model_dump(exclude_none=True, mode="json") if body is not None else {}  # type: ignore[attr-defined]
     params = ACTIONS[action.value].read(data)
     problem = ctx.service.act(viewer.login, code, action.value, expected_version=data.get("expected_version"), **params)
-    return _detail(request, viewer, problem.code)
+    return {**_detail(request, viewer, problem.code), "warnings": list(problem.warnings)}
 
 
 @router.get("/users", summary="用户列表（邮箱只对管理员和督查室显示）")
@@ -223,6 +243,14 @@ def add_user(request: Request, body: UserIn, viewer: Viewer = Depends(api_viewer
 @router.post("/users/{login}/active", summary="启用或停用用户（管理员）")
 def set_active(request: Request, login: str, active: bool, viewer: Viewer = Depends(api_viewer)) -> dict:
     return ctx_of(request).admin.set_active(viewer.login, login, active).as_dict()
+
+
+@router.post("/users/{login}/signout", summary="让该用户在所有浏览器上退出登录（管理员或本人）")
+def sign_out_everywhere(
+    request: Request, login: str = Path(max_length=64), viewer: Viewer = Depends(api_viewer)
+) -> dict:
+    """结束该用户的全部网页会话（API 令牌不受影响，需另行吊销）。"""
+    return {"login": login, "ended": ctx_of(request).admin.sign_out_everywhere(viewer.login, login)}
 
 
 @router.get("/units", summary="单位名录")

@@ -1,23 +1,23 @@
 """Who is asking: the session cookie (pages, and the API from a browser) or a bearer token (scripts).
 
-The session is Starlette's signed cookie (itsdangerous, HttpOnly, SameSite=Lax, Secure behind HTTPS).
-It holds the user id, a fingerprint of the password hash (changing a password ends every other
-session), the issue time and the CSRF token. The user row is re-read on every request, so a
-deactivated user is out at once.
+The cookie is Starlette's signed cookie (itsdangerous, HttpOnly, SameSite=Lax, Secure behind HTTPS). It
+holds a random session token (``sid``), the CSRF token and a flash message — nothing else. The session
+itself lives on the server (``service.sessions``, table ``user_session``) and is checked on every request:
+logging out, a password change, deactivation, "sign out everywhere" and the idle and absolute timeouts end
+it at once, for every process.
 """
 
 from __future__ import annotations
 
 import hmac
 import secrets
-import time
 from dataclasses import dataclass
 
 from fastapi import Request
 
 from service import accounts
 from web.context import WebContext
-from web.errors import CsrfFailed, TooManyAttempts, Unauthenticated
+from web.errors import CsrfFailed, Unauthenticated
 from workflow.permissions import Actor
 
 CSRF_FIELD = "csrf_token"
@@ -67,14 +67,14 @@ def session_viewer(request: Request) -> Viewer | None:
     if cached is not None:
         return cached or None
     viewer = None
-    uid = request.session.get("uid")
-    if isinstance(uid, int):
-        actor = accounts.session_actor(ctx_of(request).engine, uid, request.session.get("pw"))
+    token = request.session.get("sid")
+    if token is not None:
+        ctx = ctx_of(request)
+        actor = accounts.session_actor(ctx.engine, token, ctx.wall(), ctx.settings.session_policy())
         if actor is not None:
             viewer = Viewer(actor, "session")
         else:
-            request.session.pop("uid", None)
-            request.session.pop("pw", None)
+            request.session.pop("sid", None)  # ended on the server: forget it in the browser too
     request.scope["duban.viewer"] = viewer or False
     return viewer
 
@@ -150,26 +150,39 @@ def client_ip(request: Request) -> str:
 
 
 def login(request: Request, login_name: str, password: str) -> Viewer:
-    """Check the password (throttled per login+IP) and start a session; raises with a Chinese message."""
+    """Check the password (throttled per address and per login+address) and start a server-side session;
+    raises with a Chinese message."""
     ctx = ctx_of(request)
-    login_name = (login_name or "").strip()[:64]
-    ip = client_ip(request)
-    wait = ctx.throttle.retry_after(login_name, ip)
-    if wait:
-        raise TooManyAttempts(f"登录失败次数过多，请 {max(1, (wait + 59) // 60)} 分钟后再试", retry_after=wait)
     try:
-        actor, fingerprint = accounts.authenticate(ctx.engine, login_name, password)
+        actor, token = accounts.sign_in(
+            ctx.engine,
+            login_name,
+            password,
+            ctx.wall(),
+            ip=client_ip(request),
+            user_agent=request.headers.get("user-agent", ""),
+            throttle=ctx.settings.throttle_policy(),
+        )
     except accounts.BadCredentials as exc:
-        ctx.throttle.failed(login_name, ip)
         raise Unauthenticated(exc.message) from None
-    ctx.throttle.succeeded(login_name, ip)
     csrf = secrets.token_urlsafe(32)  # a new token at login: no fixation of a pre-login session
     request.session.clear()
-    request.session.update(uid=actor.user_id, pw=fingerprint, csrf=csrf, t=int(time.time()))
+    request.session.update(sid=token, csrf=csrf)
     request.scope.pop("duban.viewer", None)
     return Viewer(actor, "session")
 
 
 def logout(request: Request) -> None:
+    """End the session on the server (so a copy of the cookie is worthless) and clear the cookie."""
+    token = request.session.get("sid")
+    if token is not None:
+        ctx = ctx_of(request)
+        accounts.sign_out(ctx.engine, token, ctx.wall())
     request.session.clear()
     request.scope["duban.viewer"] = False
+
+
+def session_token(request: Request) -> str | None:
+    """This browser's session token (kept when its own password changes)."""
+    token = request.session.get("sid")
+    return token if isinstance(token, str) else None

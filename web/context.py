@@ -10,12 +10,12 @@ from datetime import date, datetime
 from sqlalchemy.engine import Engine
 
 from service.attachments import Attachments
+from service.clock import wall_now
 from service.directory_admin import DirectoryAdmin
 from service.inspections import InspectionService
 from service.problems import ProblemService
 from service.uploads import limits_from_env
 from web.settings import WebSettings
-from web.throttle import LoginThrottle
 from workflow.evidence import Limits
 from workflow.rules import Rules
 
@@ -29,10 +29,11 @@ class WebContext:
     rules: Rules
     clock: Clock
     settings: WebSettings
-    throttle: LoginThrottle
     service: ProblemService = field(init=False)
     admin: DirectoryAdmin = field(init=False)
     jobs: object | None = None  # service.scheduler.Jobs when the app runs the scheduler
+    # Wall time for sessions and the login throttle: they never follow a simulated business clock.
+    wall: Clock = wall_now
     limits: Limits = field(default_factory=limits_from_env)  # upload limits (DUBAN_ATTACH_MAX_*)
     files: Attachments = field(init=False)
     inspections: InspectionService = field(init=False)

@@ -6,6 +6,7 @@ input concerned by its API name (or null).
 
 from __future__ import annotations
 
+from service.accounts import TooManyAttempts
 from workflow.errors import (
     Conflict,
     DubanError,
@@ -29,16 +30,6 @@ class CsrfFailed(PermissionDenied):
     """表单已过期或来源不明（CSRF 校验失败），请刷新页面后重试。"""
 
     code = "csrf_failed"
-
-
-class TooManyAttempts(DubanError):
-    """登录失败次数过多，请稍后再试。"""
-
-    code = "too_many_attempts"
-
-    def __init__(self, message: str | None = None, retry_after: int = 60):
-        super().__init__(message)
-        self.retry_after = retry_after
 
 
 # Order matters: subclasses before their bases.
@@ -76,5 +67,18 @@ ERROR_RESPONSES = {
     403: {"description": "无权操作（permission_denied、csrf_failed）"},
     404: {"description": "对象不存在（not_found）"},
     409: {"description": "状态不允许、版本已变化或与已有数据冲突（invalid_transition、stale_version、conflict）"},
+    413: {"description": "请求内容过大（payload_too_large）：JSON 和表单最多 1 MiB（DUBAN_MAX_BODY_BYTES）"},
+    500: {"description": "服务器内部错误（internal_error）"},
 }
 UPLOAD_RESPONSES = {413: {"description": "上传的文件超过大小或数量上限（too_large）"}}
+
+__all__ = [
+    "TooManyAttempts",
+    "Unauthenticated",
+    "CsrfFailed",
+    "STATUS",
+    "status_for",
+    "body",
+    "ERROR_RESPONSES",
+    "UPLOAD_RESPONSES",
+]

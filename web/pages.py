@@ -17,7 +17,7 @@ from fastapi.responses import FileResponse, RedirectResponse
 from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 
-from service import dashboard, directory, ledger
+from service import dashboard, directory, ledger, search
 from service.ledger import DEFAULT_SORT, LedgerPage, LedgerQuery
 from service.problems import normalize_code
 from service.queries import problem_page, review_queue
@@ -111,6 +111,9 @@ def dashboard_page(request: Request):
     viewer = require_viewer(request)
     ctx = ctx_of(request)
     data = dashboard.overview(ctx.reader, viewer.actor, ctx.rules.timezone, ctx.today())
+    from service.campaigns import for_dashboard
+
+    data["campaigns"] = for_dashboard(ctx.reader, ctx.rules, ctx.today())
     return render(request, "dashboard.html", title="工作台", nav="dashboard", now=ctx.now(), **data)
 
 
@@ -135,8 +138,9 @@ def ledger_query(request: Request) -> LedgerQuery:
         open_only=flag("open_only"),
         q=qp.get("q", ""),
         sort=qp.get("sort", "") or DEFAULT_SORT,
-        page=query_int(qp.get("page"), "page", 1, ledger.MAX_PAGE),
+        page=query_int(qp.get("page"), "page", 1),
         per_page=query_int(qp.get("per_page"), "per_page", ctx_of(request).settings.page_size, ledger.MAX_PER_PAGE),
+        cursor=qp.get("cursor", "")[:1000],
     )
 
 
@@ -149,7 +153,7 @@ def ledger_page(request: Request):
         lq = ledger_query(request)
         result = ledger.browse(ctx.reader, require_viewer(request).login, lq, ctx.today())
     except (InvalidValue, NotFound) as exc:
-        empty = LedgerQuery()
+        empty = LedgerQuery(q=request.query_params.get("q", "")[: ledger.MAX_SEARCH])
         return render(
             request,
             "ledger.html",
@@ -161,6 +165,7 @@ def ledger_page(request: Request):
             lq=empty,
             opts=opts,
             qs="",
+            limits=_LIMITS,
         )
     return render(
         request,
@@ -171,7 +176,16 @@ def ledger_page(request: Request):
         lq=result.query,
         opts=opts,
         qs=result.query.params(page=1, sort=DEFAULT_SORT),
+        limits=_LIMITS,
     )
+
+
+_LIMITS = {
+    "max_page": ledger.MAX_PAGE,
+    "short_scan": search.SHORT_SCAN,
+    "min_indexed": search.MIN_INDEXED,
+    "count_cap": ledger.COUNT_CAP,
+}
 
 
 @router.get("/ledger.xlsx")
@@ -341,7 +355,9 @@ def _act_work(request: Request, code: str, action: str, received: Received):
         if from_review:
             return show_review(request, error=exc)
         return show_problem(request, code_n, error=exc, open_action=action, values=raw_values)
-    flash(request, f"{code_n} 已{spec.label}" + _files_note(done))
+    # 销号 rated 不合格 is a send-back (workflow.review): say what happened, not what was asked.
+    said = "评为不合格，已退回督办" if action == "close" and done.state != "closed" else f"已{spec.label}"
+    flash(request, f"{code_n} {said}" + _files_note(done) + "".join(f"。提示：{w}" for w in done.warnings))
     return redirect("/review" if from_review else f"/problems/{code_n}")
 
 
@@ -383,19 +399,20 @@ async def password_submit(request: Request):
     form = await read_form(request)
 
     def work():
-        from service.accounts import fingerprint
-
         viewer = require_viewer(request)
         check_csrf(request, form.get("csrf_token"))
         ctx = ctx_of(request)
         try:
-            new_hash = ctx.admin.change_own_password(
-                viewer.login, str(form.get("current") or ""), str(form.get("new") or ""), str(form.get("again") or "")
+            # Every other session of this user ends; this browser stays signed in.
+            ctx.admin.change_own_password(
+                viewer.login,
+                str(form.get("current") or ""),
+                str(form.get("new") or ""),
+                str(form.get("again") or ""),
+                keep_session=auth.session_token(request),
             )
         except DubanError as exc:
             return render(request, "password.html", status=status_for(exc), title="修改密码", error=exc)
-        request.session["pw"] = fingerprint(new_hash)  # keep this session; every other session of this user ends
-        request.scope.pop("duban.viewer", None)
         flash(request, "密码已修改")
         return redirect("/dashboard")
 

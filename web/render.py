@@ -86,7 +86,7 @@ def render(request: Request, template: str, status: int = 200, **data) -> HTMLRe
         "can_projects": bool(viewer and may(Manage.PROJECTS, viewer.actor)),
         "can_import": bool(viewer and may(Manage.IMPORT_LEDGER, viewer.actor)),
         "can_inspect": bool(viewer and may(Manage.INSPECT, viewer.actor)),
-        "limits": request.app.state.duban.limits,
+        "upload_limits": request.app.state.duban.limits,
         "title": data.pop("title", "督办"),
     }
     html = request.app.state.jinja.get_template(template).render(**page, **data)

@@ -1,7 +1,8 @@
 """Receiving files: a streaming ``multipart/form-data`` reader that writes each file straight into a staging
 batch (``service.uploads``) while hashing and counting it, and stops reading the moment a limit is passed —
-a declared Content-Length over the action's limit is refused before one byte of the body is read, a file
-growing past the per-file limit is refused as soon as it does (HTTP 413 either way). Form fields are small
+a file growing past the per-file limit is refused as soon as it does (HTTP 413). The whole body's limit is
+the app's ``BodyLimit`` (``web.app``), which gives the routes below ``upload_body_limits`` instead of the
+default: a declared Content-Length over it is refused before one byte of the body is read. Form fields are small
 (64 KiB each) and may not contain NUL; the CSRF token must come before the first file, so a forged form is
 refused before its files are received. Classifying the received files (decoding images, thumbnails) runs in
 the thread pool.
@@ -21,10 +22,24 @@ from starlette.concurrency import run_in_threadpool
 from service.uploads import Batch, Part
 from web.errors import CsrfFailed
 from workflow.errors import DubanError, InvalidValue
-from workflow.evidence import TooLarge, size_text
+from workflow.evidence import Limits
 
 MAX_FIELD, MAX_FIELDS = 64 * 1024, 200
 SLACK = 1024 * 1024  # what multipart framing and the form fields may add to the files themselves
+# The routes that take files (pages and API), as ``WebSettings.route_body_limits`` patterns.
+UPLOAD_ROUTES = (
+    "/problems/new",
+    "/problems/*/actions/*",
+    "/inspections/new",
+    "/import",
+    "/api/v1/problems/*/attachments",
+    "/api/v1/inspections",
+)
+
+
+def upload_body_limits(limits: Limits) -> tuple[tuple[str, int], ...]:
+    """The body limit of every route that takes files: all of one action's files, plus the form around them."""
+    return tuple((route, limits.max_total + SLACK) for route in UPLOAD_ROUTES)
 
 
 class Fields:
@@ -54,17 +69,6 @@ def is_multipart(request: Request) -> bool:
     return request.headers.get("content-type", "").lower().startswith("multipart/form-data")
 
 
-def _too_large(batch: Batch, received: int | None = None) -> TooLarge:
-    limit = batch.limits.max_total
-    got = f"（{size_text(received)}）" if received else ""
-    return TooLarge(
-        f"上传内容过大{got}：每次操作的文件合计不超过 {size_text(limit)}，单个文件不超过 {size_text(batch.limits.max_file)}",
-        field="attachments",
-        value=received,
-        label="附件",
-    )
-
-
 async def receive(
     request: Request,
     batch: Batch,
@@ -80,9 +84,6 @@ async def receive(
     boundary = params.get(b"boundary")
     if not ctype.lower().startswith("multipart/form-data") or not boundary:
         raise InvalidValue("上传文件须使用 multipart/form-data 表单", field="attachments", label="附件")
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > batch.limits.max_total + SLACK:
-        raise _too_large(batch, int(declared))
 
     fields = Fields()
     state: dict = {"headers": [], "name": b"", "value": b"", "part": None, "field": None, "token_seen": False}
@@ -150,12 +151,8 @@ async def receive(
             "on_part_end": on_part_end,
         },
     )
-    received = 0
     try:
         async for chunk in request.stream():
-            received += len(chunk)
-            if received > batch.limits.max_total + SLACK:
-                raise _too_large(batch, received)
             parser.write(chunk)
         parser.finalize()
     except FormParserError:
@@ -192,6 +189,13 @@ async def received_form(request: Request):
     from web.auth import check_csrf, ctx_of, read_form, require_viewer
 
     if not is_multipart(request):
+        # The route's larger body limit is for files: a plain form declaring more than the default is refused.
+        settings = ctx_of(request).settings
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > settings.max_body_bytes:
+            from web.app import BodyTooLarge
+
+            raise BodyTooLarge(settings.max_body_bytes)
         yield Received(await read_form(request))
         return
     require_viewer(request)  # nobody signed out gets to send files

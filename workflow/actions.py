@@ -66,6 +66,7 @@ class ActionSpec:
     fields: tuple[FieldSpec, ...] = ()
     allow: tuple[Relation, ...] = ()
     deny_own_unit: bool = False  # nobody of the responsible unit may (a unit never closes its own problem)
+    deny_resolver: bool = False  # not the person who applied to close it (nobody reviews their own application)
     who: str = ""  # who may, in words (refusals and help)
     help: str = ""  # what it does, in words (CLI help, form hints)
     danger: bool = False  # the web asks for confirmation
@@ -152,7 +153,7 @@ _TABLE: tuple[ActionSpec, ...] = (
         (
             _f("unit", "责任单位", FieldKind.UNIT, True, max_length=128),
             _f("person", "责任人", FieldKind.USER, True, max_length=64, hint="登录名"),
-            _f("leader", "分管领导", FieldKind.USER, max_length=64, hint="登录名；不填则为责任单位负责人"),
+            _f("leader", "分管领导", FieldKind.USER, max_length=64, hint="登录名；责任单位的领导或县级领导"),
             _f("section", "责任科室", max_length=128),
             _f("deadline", "办结时限", FieldKind.DATE, max_length=20, hint=_DATE_HINT),
             _f("comment", "交办意见", _TEXTAREA),
@@ -269,21 +270,25 @@ _TABLE: tuple[ActionSpec, ...] = (
         "close",
         "销号",
         (S.REVIEW,),
-        (S.CLOSED,),
+        # 不合格 is not a closing: the problem goes back to 督办 with the reason (as ``send_back``).
+        (S.CLOSED, S.SUPERVISED),
         (
             _f(
                 "rating",
                 "评价等级",
                 FieldKind.SELECT,
-                choices=tuple((r.value, r.label) for r in Rating),
+                True,
+                choices=tuple((r.value, r.label + ("（退回）" if r == Rating.FAIL else "")) for r in Rating),
                 max_length=16,
             ),
             _f("comment", "销号意见", _TEXTAREA),
+            _f("reason", "退回理由", _TEXTAREA, hint="评为不合格时必填：问题退回督办"),
         ),
         (Relation.OFFICE,),
         deny_own_unit=True,
-        who="督查室或管理员，且责任单位不能给自己的问题销号",
-        help="销号（督查室审核通过）。",
+        deny_resolver=True,
+        who="督查室或管理员（责任单位不能给自己的问题销号，申请人不能审核自己的申请）",
+        help="销号（督查室审核通过，须评定等级）；评为不合格则退回督办，须写明退回理由。",
         danger=True,
         evidence=True,
     ),
@@ -295,10 +300,60 @@ _TABLE: tuple[ActionSpec, ...] = (
         (_f("reason", "退回理由", _TEXTAREA, True),),
         (Relation.OFFICE,),
         deny_own_unit=True,
-        who="督查室或管理员，且责任单位不能审核自己的问题",
+        deny_resolver=True,
+        who="督查室或管理员（责任单位不能审核自己的问题，申请人不能审核自己的申请）",
         help="退回（督查室审核不通过），问题回到督办状态。",
         danger=True,
         evidence=True,
+    ),
+    # 重大问题每半月至少调度一次: the scheduler records each half-month's dispatch as the system; a person
+    # records a dispatch meeting's arrangements.
+    ActionSpec(
+        "dispatch",
+        "调度",
+        OPEN,
+        fields=(_f("text", "调度情况", _TEXTAREA, True, hint="调度了什么、作出了哪些安排"),),
+        allow=(Relation.OFFICE, Relation.CONTRACTOR, Relation.SYSTEM),
+        who="督查室、管理员或该项目的包联县级领导",
+        help="记录一次调度（重大问题每半月至少调度一次）：调度情况和作出的安排，不改变状态。",
+    ),
+    # The county government meeting's decision on an agenda item (会议纪要), carried forward by the workflow.
+    ActionSpec(
+        "decide",
+        "会议决定",
+        ACTIVE,
+        (S.SUPERVISED,),
+        (
+            _f("decision", "会议决定", _TEXTAREA, True, hint="会议纪要中对该问题的决定"),
+            _f("meeting", "会议", max_length=100, hint="如 2024年1月25日县政府常务会议"),
+            _f("unit", "责任单位", FieldKind.UNIT, max_length=128, hint="不填则不变"),
+            _f("person", "责任人", FieldKind.USER, max_length=64, hint="登录名；更换责任单位时必填"),
+            _f("leader", "分管领导", FieldKind.USER, max_length=64, hint="登录名；不填则为责任单位负责人"),
+            _f("deadline", "新办结时限", FieldKind.DATE, max_length=20, hint="YYYY-MM-DD；不填则不变"),
+        ),
+        (Relation.OFFICE,),
+        who="督查室或管理员（会议组织方）",
+        help="记录县政府会议对该问题的决定（会议纪要）：决定事项，以及新的责任单位和办结时限。",
+    ),
+    ActionSpec(
+        "reclassify",
+        "重新定性",
+        (S.DISCOVERED, S.ASSIGNED, S.SUPERVISED, S.SUSPENDED),
+        fields=(
+            _f(
+                "severity",
+                "问题性质",
+                FieldKind.SELECT,
+                choices=tuple((v.value, v.label) for v in Severity),
+                max_length=16,
+                hint="不填则为重大",
+            ),
+            _f("reason", "定性理由", _TEXTAREA, True),
+        ),
+        allow=(Relation.OFFICE,),
+        who="督查室或管理员",
+        help="重新定性问题性质（一般 ↔ 重大）：重大问题可经“13710”督办提交县政府会议研究；本层级时限按新性质重算。",
+        danger=True,
     ),
     # The sweep's actions: no person takes them, but each is an audited workflow step.
     ActionSpec("warn", "临期预警", ACTIVE, allow=(Relation.SYSTEM,), system=True),
@@ -306,6 +361,15 @@ _TABLE: tuple[ActionSpec, ...] = (
     ActionSpec("overdue", "超期催办", ACTIVE, allow=(Relation.SYSTEM,), system=True),
     ActionSpec("stall", "最高层级超期", ACTIVE, allow=(Relation.SYSTEM,), system=True),
     ActionSpec("unassigned", "逾期未交办提醒", (S.DISCOVERED,), allow=(Relation.SYSTEM,), system=True),
+    ActionSpec("review_overdue", "审核逾期提醒", (S.REVIEW,), allow=(Relation.SYSTEM,), system=True),
+    # The calendar changed (a year declared in the rules file): deadlines computed again from their basis.
+    ActionSpec(
+        "recalculate",
+        "重新核定时限",
+        (S.ASSIGNED, S.SUPERVISED, S.SUSPENDED, S.REVIEW),
+        allow=(Relation.SYSTEM,),
+        system=True,
+    ),
     # Recomputes the light and the next check only: nothing happened to the problem, so no audit event.
     ActionSpec("refresh", "更新预警灯", OPEN, allow=(Relation.SYSTEM,), system=True),
 )
@@ -320,6 +384,10 @@ ACTION_LABELS: dict[str, str] = {a.name: a.label for a in _TABLE}
 # The actions files may be attached to (log creates the problem, so it is not among USER_ACTIONS).
 EVIDENCE_ACTIONS: tuple[str, ...] = tuple(a.name for a in _TABLE if a.evidence)
 AUTO_ESCALATE_LABEL = "超期自动升级"
+# Audit events that are not workflow actions: the 督办函 register (service.letters) records its signing and
+# its overdue reminders on the problem's history.
+AUDIT_ONLY_LABELS = {"letter_sign": "签发督办函", "letter_overdue": "督办函逾期未回复"}
+ACTION_LABELS.update(AUDIT_ONLY_LABELS)
 
 
 def label(action: str) -> str:

@@ -15,6 +15,7 @@ relied on this fallback is marked provisional, and nobody mistakes a guessed dea
 from __future__ import annotations
 
 import calendar as _stdcal
+import hashlib
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -106,6 +107,14 @@ class WorkCalendar:
         # Period arithmetic is pure, and a sweep asks the same few questions thousands of times.
         self._steps: dict[tuple[date, int, int], DueDate] = {}
         self._next: dict[date, DueDate] = {}
+        self.fingerprint = _fingerprint(self)
+
+    # -- identity ----------------------------------------------------------------------------------
+    # ``fingerprint``: 16 hex digits naming everything that decides whether a day is a working day (the
+    # configured days and years, the statutory setting, the chinese-calendar release and this module's
+    # fallback rules). A deadline stores the fingerprint it was computed with; when the rules file declares
+    # a year, or the package is upgraded, the fingerprint changes and the sweep computes those deadlines
+    # again (``service.recalc``).
 
     # -- single days -------------------------------------------------------------------------------
 
@@ -229,6 +238,29 @@ class WorkCalendar:
             day += timedelta(days=1)
             count += self.is_workday(day)
         return count
+
+
+# Raise when the fallback for unpublished years changes what it answers (workflow.statutory), so deadlines
+# computed with the old answers are computed again.
+FALLBACK_RULES = "law-2024.1"
+
+
+def _fingerprint(cal: WorkCalendar) -> str:
+    try:
+        import chinese_calendar
+
+        package = getattr(chinese_calendar, "__version__", "?") if cal.use_statutory else "-"
+    except ImportError:  # pragma: no cover - a declared dependency
+        package = "none"
+    parts = (
+        FALLBACK_RULES,
+        package,
+        "statutory" if cal.use_statutory else "plain",
+        ",".join(sorted(d.isoformat() for d in cal.extra_holidays)),
+        ",".join(sorted(d.isoformat() for d in cal.extra_workdays)),
+        ",".join(str(y) for y in sorted(cal.declared_years)),
+    )
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
 
 
 def _statutory_day_off(day: date) -> bool:

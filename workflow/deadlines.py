@@ -9,7 +9,7 @@ problems that are due, with an index, however large the ledger grows.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import ClassVar
 
@@ -48,6 +48,15 @@ class Snapshot:
     suspended_at: datetime | None = None
     suspended_from: str | None = None
     resolved_at: datetime | None = None
+    review_reminded_at: datetime | None = None
+    # The deadline basis (``DeadlineBasis``): what the deadline and milestones are computed from, kept so
+    # that they can be computed again when the calendar changes; ``calendar_fp`` names the calendar used.
+    basis_start: date | None = None
+    basis_period: str | None = None
+    basis_typed: date | None = None
+    given_back_workdays: int = 0
+    given_back_days: int = 0
+    calendar_fp: str | None = None
 
     FIELDS: ClassVar[tuple[str, ...]] = ()  # filled below: the names copied to and from rows
 
@@ -117,29 +126,21 @@ def unassigned_at(s: Snapshot, rules: Rules) -> datetime:
 
 
 def enter_level(s: Snapshot, level: Level, now: datetime, rules: Rules) -> dict:
-    """Field changes for a problem entering ``level`` at ``now``: its own fresh time limit and milestones."""
-    today = local_date(now, rules)
-    rule = rules.level(level)
-    due: DueDate = rules.calendar.add(today, rules.time_limit(level, s.category, s.severity))
+    """Field changes for a problem entering ``level`` at ``now``: its own fresh time limit and milestones,
+    and the basis they are computed from."""
     changes = dict(
         level=level,
         level_started_at=now,
-        deadline=due.date,
-        deadline_provisional=due.provisional,
-        deploy_due=None,
-        feedback_due=None,
+        basis_start=local_date(now, rules),
+        basis_period=str(rules.time_limit(level, s.category, s.severity)),
+        basis_typed=None,
+        given_back_workdays=0,
+        given_back_days=0,
         acked_at=None,
         feedback_at=None,
         **reset_reminders(),
     )
-    if Milestone.DEPLOY in rule.milestones:
-        d = rules.calendar.add(today, rule.milestones[Milestone.DEPLOY])
-        changes["deploy_due"] = min(d.date, due.date)
-        changes["deadline_provisional"] |= d.provisional
-    if Milestone.FEEDBACK in rule.milestones:
-        d = rules.calendar.add(today, rule.milestones[Milestone.FEEDBACK])
-        changes["feedback_due"] = min(d.date, due.date)
-        changes["deadline_provisional"] |= d.provisional
+    changes.update(derive(with_changes(s, changes), rules))
     return changes
 
 
@@ -252,6 +253,82 @@ def due_from_basis(basis: DeadlineBasis, calendar: WorkCalendar) -> DueDate:
     return DueDate(moved.date, base.provisional or moved.provisional)
 
 
+def basis_of(s: Snapshot) -> DeadlineBasis | None:
+    """The snapshot's stored basis; None for a deadline computed before bases were kept."""
+    if s.basis_start is None or not s.basis_period:
+        return None
+    period = Period.parse(s.basis_period)
+    return DeadlineBasis(s.basis_start, period, _credit(s, credit_unit(period)), s.basis_typed)
+
+
+def _credit(s: Snapshot, unit: PeriodUnit) -> int:
+    return s.given_back_workdays if unit is PeriodUnit.WORKDAYS else s.given_back_days
+
+
+def with_changes(s: Snapshot, changes: dict) -> Snapshot:
+    return replace(s, **{k: v for k, v in changes.items() if k in _FIELD_SET})
+
+
+def derive(s: Snapshot, rules: Rules) -> dict:
+    """The deadline, its 13710 milestones, the provisional flag and the calendar fingerprint, computed from
+    the snapshot's basis with the rules' calendar. Every deadline duban sets comes from here, so computing
+    it again after the calendar changed (``recalculate``) gives what it would have been from the start.
+
+    A milestone counts its own period from the level's start and gets the pauses back in its own unit; it
+    never falls after the deadline."""
+    basis = basis_of(s)
+    if basis is None:
+        return {}
+    cal = rules.calendar
+    due = due_from_basis(basis, cal)
+    out: dict = dict(deadline=due.date, deadline_provisional=due.provisional, calendar_fp=cal.fingerprint)
+    periods = rules.level(s.level).milestones
+    for name, milestone, _ in _MILESTONE_FIELDS:
+        if milestone not in periods:
+            out[name] = None
+            continue
+        period = periods[milestone]
+        base = cal.add(basis.start, period)
+        credit = _credit(s, credit_unit(period))
+        moved = give_back(base.date, PauseCredit(credit, credit_unit(period)), cal) if credit else base
+        out[name] = min(moved.date, due.date)
+        out["deadline_provisional"] |= base.provisional or moved.provisional
+    return out
+
+
+def moved_fields(s: Snapshot, derived: dict) -> dict:
+    """``derived`` plus the reminders to send again: all of them when the deadline moved, a milestone's
+    own when only it moved (a reminder already sent was about the old date)."""
+    out = dict(derived)
+    if derived.get("deadline", s.deadline) != s.deadline:
+        out.update(reset_reminders())
+        return out
+    for name, _, reminded in _MILESTONE_FIELDS:
+        if name in derived and derived[name] != getattr(s, name):
+            out[reminded] = None
+    return out
+
+
+def pause_changes(s: Snapshot, paused_since: datetime, now: datetime, rules: Rules) -> tuple[dict, PauseCredit]:
+    """Give back a pause (suspension, review) through the basis: the days lost are added to the credits in
+    both units, and the deadline and milestones computed again. A deadline without a basis (computed
+    before bases were kept) moves by ``shift_for_pause``."""
+    if basis_of(s) is None:
+        return shift_for_pause(s, paused_since, now, rules)
+    cal = rules.calendar
+    paused_on, resumed_on = local_date(paused_since, rules), local_date(now, rules)
+    lost = {u: days_lost(paused_on, resumed_on, u, cal) for u in (PeriodUnit.WORKDAYS, PeriodUnit.CALENDAR_DAYS)}
+    credits = dict(
+        given_back_workdays=s.given_back_workdays + lost[PeriodUnit.WORKDAYS],
+        given_back_days=s.given_back_days + lost[PeriodUnit.CALENDAR_DAYS],
+    )
+    unit = credit_unit(Period.parse(s.basis_period or ""))
+    if not any(lost.values()):
+        return {}, PauseCredit(0, unit)
+    changes = {**credits, **moved_fields(s, derive(with_changes(s, credits), rules))}
+    return changes, PauseCredit(lost[unit], unit)
+
+
 def light_for(s: Snapshot, now: datetime, rules: Rules) -> Light:
     """The light a problem shows at ``now``. Outside running clocks the light stays as it was."""
     if s.state == State.DISCOVERED:
@@ -272,10 +349,29 @@ def light_for(s: Snapshot, now: datetime, rules: Rules) -> Light:
     return Light.GREEN
 
 
+def review_overdue_at(s: Snapshot, rules: Rules) -> datetime | None:
+    """When the closing review has taken longer than ``[review] time_limit`` (counted from the day the unit
+    applied), unless the inspection office was already reminded."""
+    if s.state != State.REVIEW or s.resolved_at is None or s.review_reminded_at is not None:
+        return None
+    return after_day(rules.calendar.add(local_date(s.resolved_at, rules), rules.review_limit).date, rules)
+
+
+def stall_repeat_at(s: Snapshot, rules: Rules) -> datetime | None:
+    """At the top of its ladder, past deadline and grace, a problem is reminded again every
+    ``remind_every`` after the last reminder (``stalled_at``); None when the ladder says never."""
+    every = rules.ladder(s.severity).remind_every
+    if s.stalled_at is None or every.amount == 0:
+        return None
+    return start_of_day(rules.calendar.add(local_date(s.stalled_at, rules), every).date, rules)
+
+
 def next_check(s: Snapshot, now: datetime, rules: Rules) -> datetime | None:
     """The earliest threshold after ``now`` (or already passed but not yet acted on)."""
     if s.state == State.DISCOVERED:
         return None if s.overdue_reminded_at else unassigned_at(s, rules)
+    if s.state == State.REVIEW:
+        return review_overdue_at(s, rules)
     if s.state not in CLOCK_STATES or s.deadline is None:
         return None
     t = thresholds(s, rules)
@@ -286,6 +382,10 @@ def next_check(s: Snapshot, now: datetime, rules: Rules) -> datetime | None:
         pending.append(t.overdue_at)
     if not s.stalled_at:
         pending.append(t.escalate_at)
+    elif rules.next_rung(s.severity, s.level) is None:
+        repeat = stall_repeat_at(s, rules)
+        if repeat is not None:
+            pending.append(repeat)
     if t.deploy_missed_at and not (s.acked_at or s.deploy_reminded_at):
         pending.append(t.deploy_missed_at)
     if t.feedback_missed_at and not (s.feedback_at or s.feedback_reminded_at):
@@ -296,3 +396,6 @@ def next_check(s: Snapshot, now: datetime, rules: Rules) -> datetime | None:
 def schedule(s: Snapshot, now: datetime, rules: Rules) -> dict:
     """Light and next check for a snapshot whose other fields are final."""
     return dict(light=light_for(s, now, rules), next_check_at=next_check(s, now, rules))
+
+
+_FIELD_SET = frozenset(Snapshot.FIELDS)

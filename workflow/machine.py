@@ -19,13 +19,20 @@ from workflow import deadlines as dl
 from workflow.actions import ACTIONS as SPECS
 from workflow.actions import USER_ACTIONS, ActionSpec, spec
 from workflow.actions import label as action_label
+from workflow.calendar import PeriodUnit
+from workflow.dates import latest_deadline
 from workflow.errors import InvalidTransition, InvalidValue, MissingField
+from workflow.ladders import Organiser
 from workflow.permissions import Actor, Stake, allowed, check
+from workflow.recalculate import e_recalculate
+from workflow.review import e_review_overdue, fails, g_close
 from workflow.rules import Rules
-from workflow.states import LADDER, Level, Milestone, Rating, Recipient, State
+from workflow.severity import e_reclassify, g_reclassify
+from workflow.states import LADDER, Level, Milestone, Rating, Recipient, Severity, State
+from workflow.text import TextKind, clean
 
 S = State
-MAX_TEXT = 5000
+MAX_TEXT = TextKind.TEXT.max_length
 
 
 @dataclass(frozen=True)
@@ -37,6 +44,8 @@ class NoticeIntent:
     recipients: tuple[Recipient, ...]
     payload: dict = field(default_factory=dict)
     replayable: bool = False
+    key: str = ""  # tells apart replayable notices of one kind, level and deadline (e.g. repeated reminders)
+    organiser: Organiser | None = None  # who ``Recipient.ORGANISER`` means, from the rules
 
 
 @dataclass
@@ -69,19 +78,16 @@ class Ctx:
         self.comment = ""
         self.data: dict[str, Any] = {}
         self.notices: list[NoticeIntent] = []
+        self.action: str | None = None  # what the audit log records, when not the action fired
 
     def text(self, name: str, label: str, required: bool = True) -> str:
-        value = (self.params.get(name) or "").strip()
-        if required and not value:
-            raise MissingField(f"{label}不能为空", field=name, label=label)
-        if len(value) > MAX_TEXT:
-            raise InvalidValue(
-                f"{label}过长：{len(value)} 字，最多 {MAX_TEXT} 字", field=name, value=value, label=label
-            )
-        return value
+        # The one text gate: multi-line text, control/bidi/invisible characters refused, MAX_TEXT characters.
+        return clean(self.params.get(name), field=name, label=label, kind=TextKind.TEXT, required=required)
 
-    def notify(self, kind: str, recipients, replayable: bool = False, **payload) -> None:
-        self.notices.append(NoticeIntent(kind, tuple(dict.fromkeys(recipients)), payload, replayable))
+    def notify(self, kind: str, recipients, replayable: bool = False, key: str = "", **payload) -> None:
+        roles = tuple(dict.fromkeys(recipients))
+        organiser = self.rules.organiser if Recipient.ORGANISER in roles else None
+        self.notices.append(NoticeIntent(kind, roles, payload, replayable, key, organiser))
 
 
 def _today(ctx: Ctx) -> date:
@@ -99,7 +105,21 @@ def _g_assign(ev) -> bool:
     if not p.get("person_id"):
         raise MissingField("交办必须指定责任人", field="person", label="责任人")
     _g_deadline(ctx)
-    ctx.text("section", "责任科室", required=False)
+    section = ctx.text("section", "责任科室", required=False)
+    rules = ctx.rules
+    missing = [
+        (name, label, hint)
+        for name, label, hint, needed in (
+            ("leader", "分管领导", "责任单位的领导或县级领导", rules.require_leader and not p.get("leader_id")),
+            ("section", "责任科室", "承办的内设科室或股室", rules.require_section and not section),
+        )
+        if needed
+    ]
+    if missing:
+        # One error naming everything missing, so nobody fixes one field only to be refused for the next.
+        labels = "和".join(label for _, label, _ in missing)
+        hints = "；".join(f"{label}：{hint}" for _, label, hint in missing)
+        raise MissingField(f"交办必须指定{labels}（{hints}）", field=missing[0][0], label=missing[0][1])
     return True
 
 
@@ -128,30 +148,53 @@ def _ready_ack(snap: dl.Snapshot, rules: Rules) -> None:
 
 def _ready_escalate(snap: dl.Snapshot, rules: Rules) -> None:
     current = Level(snap.level)
-    if current == LADDER[-1]:
-        raise InvalidTransition(f"问题 {snap.code} 已在最高层级「{current.label}」，不能再升级")
+    if rules.next_rung(snap.severity, current) is None:
+        raise InvalidTransition(_top_message(snap, current))
 
 
-_READY = {"ack": _ready_ack, "escalate": _ready_escalate}
+def _top_message(snap: dl.Snapshot, current: Level) -> str:
+    severity = Severity(snap.severity)
+    text = f"问题 {snap.code} 已在{severity.label}问题阶梯的最高层级「{current.label}」，不能再升级"
+    if severity == Severity.GENERAL and current != LADDER[-1]:
+        text += "；重大问题须先由督查室重新定性为重大问题，才能提交县政府会议研究"
+    return text
+
+
+def _ready_decide(snap: dl.Snapshot, rules: Rules) -> None:
+    if Level(snap.level) != Level.GOVERNMENT_MEETING:
+        raise InvalidTransition(
+            f"问题 {snap.code} 在「{Level(snap.level).label}」层级，会议决定只记录"
+            f"「{Level.GOVERNMENT_MEETING.label}」层级的问题"
+        )
+
+
+_READY = {"ack": _ready_ack, "escalate": _ready_escalate, "decide": _ready_decide}
 
 
 def _target_level(ctx: Ctx) -> Level:
+    """The rung named (``to``), or the next one; only rungs of the problem's own ladder (by severity)."""
     current = Level(ctx.snap.level)
+    ladder = ctx.rules.ladder(ctx.snap.severity)
     wanted = ctx.params.get("to")
     if wanted:
         target = Level(Level.parse(wanted, "目标层级", field="to"))
-        if LADDER.index(target) <= LADDER.index(current):
-            higher = "、".join(f"{lv.value}（{lv.label}）" for lv in LADDER[LADDER.index(current) + 1 :]) or "无"
+        if target not in ladder.above(current):
+            higher = "、".join(f"{lv.value}（{lv.label}）" for lv in ladder.above(current)) or "无"
+            why = "不高于当前层级" if LADDER.index(target) <= LADDER.index(current) else "不在本问题性质的层级阶梯上"
+            hint = ""
+            if target == Level.GOVERNMENT_MEETING and ladder.severity == Severity.GENERAL:
+                hint = "；一般性问题须先重新定性为重大问题，才能提交县政府会议研究"
             raise InvalidValue(
-                f"目标层级 {target.value} 不高于当前层级 {current.value}（{current.label}），可升级到：{higher}",
+                f"目标层级 {target.value}（{target.label}）{why}（当前 {current.value}，"
+                f"{ladder.severity.label}问题），可升级到：{higher}{hint}",
                 field="to",
                 value=wanted,
                 label="目标层级",
             )
         return target
-    nxt = ctx.rules.level(current).next
+    nxt = ladder.next(current)
     if nxt is None:
-        raise InvalidTransition(f"问题 {ctx.snap.code} 已在最高层级「{current.label}」，不能再升级")
+        raise InvalidTransition(_top_message(ctx.snap, current))
     return nxt
 
 
@@ -166,9 +209,22 @@ def _g_escalate(ev) -> bool:
 
 def _g_deadline(ctx: Ctx) -> None:
     deadline = ctx.params.get("deadline")
-    if deadline is not None and deadline < _today(ctx):
+    if deadline is None:
+        return
+    today = _today(ctx)
+    if deadline < today:
         raise InvalidValue(
-            f"办结时限 {deadline} 早于今天 {_today(ctx)}，请给出今天或以后的日期",
+            f"办结时限 {deadline} 早于今天 {today}，请给出今天或以后的日期",
+            field="deadline",
+            value=deadline,
+            label="办结时限",
+        )
+    limit = ctx.rules.max_deadline_ahead
+    latest = latest_deadline(today, *((limit.amount, 0) if limit.unit is PeriodUnit.MONTHS else (0, limit.amount)))
+    if deadline > latest:
+        raise InvalidValue(
+            f"办结时限 {deadline} 太远：最多可定在今天起 {limit.label}以内（{latest} 及以前）；"
+            "如确需更长，请修改规则文件 [limits] max_deadline_ahead",
             field="deadline",
             value=deadline,
             label="办结时限",
@@ -178,21 +234,31 @@ def _g_deadline(ctx: Ctx) -> None:
 def _set_deadline(ctx: Ctx, given: date) -> None:
     """A deadline set by a person (交办 or a supervision letter) replaces the computed one. Like every
     deadline it ends on a working day (Civil Code art. 203): one typed on a holiday moves to the next."""
-    due, rolled = ctx.rules.calendar.roll_forward(given)
-    ctx.changes["deadline"] = due.date
-    ctx.changes["deadline_provisional"] = due.provisional
+    _, rolled = ctx.rules.calendar.roll_forward(given)
+    ctx.changes["basis_typed"] = given
+    ctx.changes.update(dl.derive(dl.with_changes(ctx.snap, ctx.changes), ctx.rules))
     if rolled:
         ctx.data["deadline_rolled_from"] = given.isoformat()
-    for name in ("deploy_due", "feedback_due"):
-        if ctx.changes.get(name):
-            ctx.changes[name] = min(ctx.changes[name], due.date)
 
 
-def _g_close(ev) -> bool:
+def _g_dispatch(ev) -> bool:
     ctx: Ctx = ev.model
-    rating = ctx.params.get("rating")
-    if rating:
-        ctx.params["rating"] = Rating.parse(rating, "评价等级", field="rating").value
+    if not ctx.auto:
+        ctx.text("text", "调度情况")
+    return True
+
+
+def _g_decide(ev) -> bool:
+    ctx: Ctx = ev.model
+    _ready_decide(ctx.snap, ctx.rules)
+    ctx.text("decision", "会议决定")
+    ctx.text("meeting", "会议", required=False)
+    p = ctx.params
+    if (p.get("person_id") or p.get("leader_id")) and not p.get("unit_id"):
+        raise MissingField("更换责任人或分管领导须同时写明责任单位", field="unit", label="责任单位")
+    if p.get("unit_id") and not p.get("person_id"):
+        raise MissingField("更换责任单位须同时指定责任人", field="person", label="责任人")
+    _g_deadline(ctx)
     return True
 
 
@@ -218,8 +284,8 @@ def _resume_to_assigned(ev) -> bool:
 # -- effects (after callbacks): fill ctx.changes / comment / notices ----------------------------------
 
 
-def _level_notify(ctx: Ctx, level: str) -> tuple[Recipient, ...]:
-    return ctx.rules.level(level).notify
+def _level_notify(ctx: Ctx, level: str, kind: str) -> tuple[Recipient, ...]:
+    return ctx.rules.recipients(kind, level)
 
 
 def _e_assign(ev) -> None:
@@ -248,7 +314,7 @@ def _e_assign(ev) -> None:
     }
     ctx.notify(
         "assignment",
-        ctx.rules.notices["assignment"] + _level_notify(ctx, level),
+        _level_notify(ctx, level, "assignment"),
         comment=ctx.comment,
         due=str(ctx.changes["deadline"]),
     )
@@ -299,7 +365,7 @@ def _e_escalate(ev) -> None:
     }
     ctx.notify(
         "escalation",
-        _level_notify(ctx, target),
+        _level_notify(ctx, target, "escalation"),
         replayable=auto,
         comment=ctx.comment,
         from_level=ctx.snap.level,
@@ -320,7 +386,7 @@ def _e_suspend(ev) -> None:
 def _e_resume(ev) -> None:
     ctx: Ctx = ev.model
     assert ctx.snap.suspended_at is not None, "a suspended problem has its suspension time"
-    shifted, credit = dl.shift_for_pause(ctx.snap, ctx.snap.suspended_at, ctx.now, ctx.rules)
+    shifted, credit = dl.pause_changes(ctx.snap, ctx.snap.suspended_at, ctx.now, ctx.rules)
     ctx.changes.update(shifted)
     ctx.changes.update(suspended_at=None, suspended_from=None)
     ctx.comment = ctx.text("reason", "恢复说明", required=False)
@@ -336,38 +402,84 @@ def _e_resume(ev) -> None:
 def _e_resolve(ev) -> None:
     ctx: Ctx = ev.model
     ctx.comment = ctx.text("resolution", "办结情况")
-    ctx.changes.update(resolution=ctx.comment, resolved_at=ctx.now)
-    ctx.notify("review", ctx.rules.notices["review"], comment=ctx.comment)
+    ctx.changes.update(
+        resolution=ctx.comment, resolved_at=ctx.now, resolver_id=ctx.actor.user_id, review_reminded_at=None
+    )
+    ctx.notify("review", ctx.rules.recipients("review"), comment=ctx.comment)
 
 
 def _e_close(ev) -> None:
     ctx: Ctx = ev.model
     rating = ctx.params.get("rating")
-    ctx.changes.update(rating=rating, closed_at=ctx.now)
+    # A closed problem's deadline is history: nothing to compute again when the calendar changes.
+    ctx.changes.update(rating=rating, closed_at=ctx.now, calendar_fp=None)
     ctx.comment = ctx.text("comment", "销号意见", required=False)
     ctx.data = {"rating": rating}
-    ctx.notify("closed", ctx.rules.notices["closed"], comment=ctx.comment, rating=rating or "")
+    ctx.notify("closed", ctx.rules.recipients("closed"), comment=ctx.comment, rating=rating or "")
 
 
 def _e_send_back(ev) -> None:
     ctx: Ctx = ev.model
     ctx.comment = ctx.text("reason", "退回理由")
     # The clock paused while the inspection office reviewed; the unit gets that time back.
-    shifted, credit = dl.shift_for_pause(ctx.snap, ctx.snap.resolved_at or ctx.now, ctx.now, ctx.rules)
+    shifted, credit = dl.pause_changes(ctx.snap, ctx.snap.resolved_at or ctx.now, ctx.now, ctx.rules)
     ctx.changes.update(shifted)
-    ctx.changes["resolved_at"] = None
+    ctx.changes.update(resolved_at=None, resolver_id=None, review_reminded_at=None)
     ctx.data = {
+        **ctx.data,
         "deadline": str(ctx.changes.get("deadline", ctx.snap.deadline)),
         "given_back": {"amount": credit.amount, "unit": credit.unit.value},
     }
-    ctx.notify("sent_back", ctx.rules.notices["sent_back"], comment=ctx.comment)
+    rating = ctx.data.get("rating", "")
+    ctx.notify("sent_back", ctx.rules.recipients("sent_back"), comment=ctx.comment, rating=rating)
+
+
+def _e_close_fail(ev) -> None:
+    """不合格: recorded as a send-back with the rating, never as a closing."""
+    ctx: Ctx = ev.model
+    ctx.action = "send_back"
+    ctx.data = {"rating": Rating.FAIL.value}
+    _e_send_back(ev)
+
+
+def _e_dispatch(ev) -> None:
+    ctx: Ctx = ev.model
+    period = str(ctx.params.get("period") or "")
+    if ctx.auto:
+        ctx.comment = (
+            ctx.text("text", "调度情况", required=False)
+            or "重大问题半月调度：列入调度清单，通知包联领导、分管领导和督查室"
+        )
+    else:
+        ctx.comment = ctx.text("text", "调度情况")
+    ctx.data = {"period": period} if period else {}
+
+
+def _e_decide(ev) -> None:
+    ctx: Ctx = ev.model
+    p, snap = ctx.params, ctx.snap
+    ctx.comment = ctx.text("decision", "会议决定")
+    meeting = ctx.text("meeting", "会议", required=False)
+    ctx.data = {"meeting": meeting, "previous_deadline": str(snap.deadline or "")}
+    if p.get("unit_id"):
+        ctx.changes.update(
+            responsible_unit_id=p["unit_id"], responsible_person_id=p["person_id"], leader_id=p.get("leader_id")
+        )
+        ctx.data.update(unit_id=p["unit_id"], person_id=p["person_id"], leader_id=p.get("leader_id"))
+    if p.get("deadline"):
+        # A new deadline is a new start for the sweep: warnings and reminders apply to it afresh.
+        ctx.changes.update(dl.reset_reminders())
+        _set_deadline(ctx, p["deadline"])
+    ctx.data["deadline"] = str(ctx.changes.get("deadline", snap.deadline) or "")
+    recipients = ctx.rules.recipients("decision") or ctx.rules.level(snap.level).notify
+    ctx.notify("decision", recipients, comment=ctx.comment, meeting=meeting, due=ctx.data["deadline"])
 
 
 def _e_warn(ev) -> None:
     ctx: Ctx = ev.model
     ctx.changes["warned_at"] = ctx.now
     ctx.comment = f"距办结时限 {ctx.snap.deadline} 已近"
-    ctx.notify("warning", _level_notify(ctx, ctx.snap.level), replayable=True, due=str(ctx.snap.deadline))
+    ctx.notify("warning", _level_notify(ctx, ctx.snap.level, "warning"), replayable=True, due=str(ctx.snap.deadline))
 
 
 def _e_remind(ev) -> None:
@@ -386,7 +498,8 @@ def _e_remind(ev) -> None:
         ctx.changes["warned_at"] = snap.warned_at or now  # the reminder already says the deadline is near
     ctx.comment = f"未按时{milestone.label}（节点 {due}）"
     ctx.data = {"milestone": milestone.value}
-    ctx.notify("reminder", _level_notify(ctx, snap.level), replayable=True, milestone=milestone.value, due=str(due))
+    recipients = _level_notify(ctx, snap.level, "reminder")
+    ctx.notify("reminder", recipients, replayable=True, milestone=milestone.value, due=str(due))
 
 
 def _superseded(snap: dl.Snapshot, now: datetime) -> dict:
@@ -402,16 +515,32 @@ def _e_overdue(ev) -> None:
     ctx: Ctx = ev.model
     ctx.changes.update(_superseded(ctx.snap, ctx.now), overdue_reminded_at=ctx.now)
     ctx.comment = f"已超过办结时限 {ctx.snap.deadline}，请抓紧办理"
-    ctx.notify("overdue", _level_notify(ctx, ctx.snap.level), replayable=True, due=str(ctx.snap.deadline))
+    ctx.notify("overdue", _level_notify(ctx, ctx.snap.level, "overdue"), replayable=True, due=str(ctx.snap.deadline))
 
 
 def _e_stall(ev) -> None:
+    """Past deadline and grace at the top of the problem's ladder: red, everyone told, no further rung. Fired
+    again every ``remind_every`` (``stalled_at`` is the last time)."""
     ctx: Ctx = ev.model
+    snap = ctx.snap
+    repeat = snap.stalled_at is not None
     ctx.changes.update(
-        _superseded(ctx.snap, ctx.now), overdue_reminded_at=ctx.snap.overdue_reminded_at or ctx.now, stalled_at=ctx.now
+        _superseded(snap, ctx.now), overdue_reminded_at=snap.overdue_reminded_at or ctx.now, stalled_at=ctx.now
     )
-    ctx.comment = f"已在最高层级「{Level(ctx.snap.level).label}」且超过办结时限 {ctx.snap.deadline} 及宽限期"
-    ctx.notify("overdue", _level_notify(ctx, ctx.snap.level), replayable=True, final=True, due=str(ctx.snap.deadline))
+    ladder = Severity(snap.severity).label
+    ctx.comment = f"已在{ladder}问题的最高层级「{Level(snap.level).label}」且超过办结时限 {snap.deadline} 及宽限期"
+    if repeat:
+        ctx.comment += "，再次提醒"
+    ctx.data = {"repeat": repeat}
+    ctx.notify(
+        "overdue",
+        _level_notify(ctx, snap.level, "stalled"),
+        replayable=True,
+        key=f"final:{_today(ctx)}" if repeat else "",
+        final=True,
+        repeat=repeat,
+        due=str(snap.deadline),
+    )
 
 
 def _e_unassigned(ev) -> None:
@@ -433,8 +562,11 @@ _GUARDS: dict[str, list] = {
     "suspend": [_g_text("reason", "挂起原因")],
     "resolve": [_g_resolve],
     "attach": [_g_attach],
-    "close": [_g_close],
+    "close": [g_close],
     "send_back": [_g_text("reason", "退回理由")],
+    "decide": [_g_decide],
+    "dispatch": [_g_dispatch],
+    "reclassify": [g_reclassify],
 }
 _EFFECTS = {
     "assign": _e_assign,
@@ -449,11 +581,16 @@ _EFFECTS = {
     "resolve": _e_resolve,
     "close": _e_close,
     "send_back": _e_send_back,
+    "dispatch": _e_dispatch,
+    "decide": _e_decide,
     "warn": _e_warn,
     "remind": _e_remind,
     "overdue": _e_overdue,
     "stall": _e_stall,
     "unassigned": _e_unassigned,
+    "review_overdue": e_review_overdue,
+    "reclassify": e_reclassify,
+    "recalculate": e_recalculate,
     "refresh": lambda ev: None,
 }
 
@@ -465,6 +602,13 @@ def _transitions(a: ActionSpec) -> list[dict]:
         return [
             dict(base, dest=S.ASSIGNED.value, conditions=[_resume_to_assigned]),
             dict(base, dest=S.SUPERVISED.value),
+        ]
+    if a.name == "close":
+        # 不合格 goes back to 督办 as a send-back with the reason; any other rating closes.
+        guards = _GUARDS["close"]
+        return [
+            dict(base, dest=S.SUPERVISED.value, conditions=[*guards, fails], after=[_e_close_fail]),
+            dict(base, dest=S.CLOSED.value, conditions=guards),
         ]
     (dest,) = a.targets or (None,)
     return [dict(base, dest=None if dest is None else dest.value, conditions=_GUARDS.get(a.name, []))]
@@ -528,7 +672,16 @@ def fire(
     changes.update(dl.schedule(after, now, rules))
     after.light, after.next_check_at = changes["light"], changes["next_check_at"]
     return Outcome(
-        action, snap.state, ctx.state, snap.level, after.level, changes, ctx.comment, ctx.data, ctx.notices, after
+        ctx.action or action,
+        snap.state,
+        ctx.state,
+        snap.level,
+        after.level,
+        changes,
+        ctx.comment,
+        ctx.data,
+        ctx.notices,
+        after,
     )
 
 

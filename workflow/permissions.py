@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from workflow.actions import ACTIONS, Relation, spec
+from workflow.actions import ACTIONS, ActionSpec, Relation, spec
 from workflow.actions import label as action_label
 from workflow.errors import PermissionDenied
 from workflow.states import Role
@@ -55,6 +55,8 @@ class Stake:
     leader_id: int | None = None
     project_leader_id: int | None = None
     reporter_id: int | None = None
+    resolver_id: int | None = None  # who applied to close it (申请销号), while it waits for review
+    office_unit: bool = False  # the responsible unit is the county inspection office (督查室) itself
 
 
 # -- problem actions ------------------------------------------------------------------------------------
@@ -76,7 +78,7 @@ def _relation_holds(relation: Relation, actor: Actor, stake: Stake) -> bool:
             actor.role == Role.COUNTY_LEADER and actor.user_id is not None and actor.user_id == stake.project_leader_id
         )
     if relation is Relation.HANDLER:
-        return (_unit_member(actor, stake) and actor.role in (Role.STAFF, Role.UNIT_HEAD)) or (
+        return (_unit_member(actor, stake) and actor.role in (Role.STAFF, Role.UNIT_HEAD, Role.DEPUTY_HEAD)) or (
             actor.user_id is not None and actor.user_id in (stake.responsible_person_id, stake.leader_id)
         )
     if relation is Relation.UNIT_HEAD:
@@ -100,9 +102,18 @@ def allowed(action: str, actor: Actor, stake: Stake) -> bool:
         return Relation.SYSTEM in a.allow
     if a.system:
         return False
-    if a.deny_own_unit and _unit_member(actor, stake):
+    if _own_review(a, actor, stake):
         return False
     return any(_relation_holds(r, actor, stake) for r in a.allow)
+
+
+def _own_review(a: ActionSpec, actor: Actor, stake: Stake) -> bool:
+    """A unit never reviews its own problem, and nobody reviews their own application to close one. The
+    inspection office's own problems are reviewed inside the office, so there only the second rule holds:
+    another inspector or an administrator closes what one inspector resolved."""
+    if a.deny_own_unit and _unit_member(actor, stake) and not stake.office_unit:
+        return True
+    return a.deny_resolver and actor.user_id is not None and actor.user_id == stake.resolver_id
 
 
 def check(action: str, actor: Actor, stake: Stake, code: str = "") -> None:
@@ -114,6 +125,8 @@ def check(action: str, actor: Actor, stake: Stake, code: str = "") -> None:
         raise PermissionDenied(f"用户 {actor.describe()} 已停用，不能{what}", field="actor", value=actor.login)
     a = spec(action)
     reason = f"只有{a.who}可以{a.label}" if a.who else "该操作由系统自动执行"
+    if a.deny_resolver and actor.user_id is not None and actor.user_id == stake.resolver_id:
+        reason = f"销号申请是你提交的，不能自己审核，请由督查室其他人员或管理员{a.label}"
     target = f"问题 {code} " if code else ""
     raise PermissionDenied(
         f"{actor.describe()} 无权对{target}执行「{what}」：{reason}", field="actor", value=actor.login
@@ -138,11 +151,15 @@ class Manage(StrEnum):
     REPORTS = "reports"  # dispatch reports and the meeting agenda
     READ_LEDGER = "read_ledger"  # the ledger, a problem, exports of them
     INSPECT = "inspect"  # record on-site inspections (督查记录)
+    SIGN_LETTERS = "sign_letters"  # sign (签发) a 督办函: an official act, so inspectors only
+    CAMPAIGNS = "campaigns"  # add a campaign, include problems in one
+    ASSESSMENT = "assessment"  # compute and keep a month's assessment (考核), notify the units
 
 
 _ANY = frozenset(Role)
 _OFFICE = frozenset({Role.ADMIN, Role.INSPECTOR})
 _ADMIN = frozenset({Role.ADMIN})
+_INSPECTOR = frozenset({Role.INSPECTOR})
 
 # What each management action is called and who may take it.
 MANAGEMENT: dict[Manage, tuple[str, frozenset[Role], str]] = {
@@ -158,6 +175,9 @@ MANAGEMENT: dict[Manage, tuple[str, frozenset[Role], str]] = {
     Manage.REPORTS: ("查看报表", _ANY, "在职用户"),
     Manage.READ_LEDGER: ("查看台账", _ANY, "在职用户"),
     Manage.INSPECT: ("记录督查", _OFFICE, "督查室或管理员"),
+    Manage.SIGN_LETTERS: ("签发督办函", _INSPECTOR, "督查室人员"),
+    Manage.CAMPAIGNS: ("管理专项行动", _OFFICE, "管理员或督查室"),
+    Manage.ASSESSMENT: ("生成月度考核", _OFFICE, "管理员或督查室"),
 }
 
 

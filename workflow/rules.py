@@ -6,6 +6,7 @@ Chinese, because the person fixing it is the county IT officer editing that file
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass, field
 from datetime import date, time
@@ -13,12 +14,31 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from workflow.calendar import Period, WorkCalendar
+from workflow.calendar import Period, PeriodUnit, WorkCalendar
 from workflow.errors import CalendarError, RulesError
 from workflow.evidence import EvidenceRule
+from workflow.ladders import (
+    NOTICE_KINDS,
+    RUNG_KINDS,
+    Ladder,
+    Organiser,
+    old_format_error,
+    parse_ladders,
+    parse_level_notices,
+    parse_notices,
+    parse_organiser,
+)
+from workflow.office_rules import (
+    AssessmentRules,
+    Campaign,
+    LetterSettings,
+    parse_assessment,
+    parse_campaigns,
+    parse_letters,
+)
 from workflow.states import LADDER, Category, Level, Milestone, Recipient, Severity
 
-NOTICE_KINDS = ("assignment", "review", "sent_back", "closed", "suspended", "resumed")
+__all__ = ["NOTICE_KINDS", "RUNG_KINDS", "Ladder", "LevelRule", "Override", "Rules", "load_rules", "parse_rules"]
 
 
 @dataclass(frozen=True)
@@ -28,9 +48,9 @@ class LevelRule:
     time_limit: Period
     warn_before: Period
     remind_after: Period
-    next: Level | None
     notify: tuple[Recipient, ...]
     milestones: dict[Milestone, Period] = field(default_factory=dict)
+    notices: dict[str, tuple[Recipient, ...]] = field(default_factory=dict)  # kind → who else, at this rung
 
 
 @dataclass(frozen=True)
@@ -46,7 +66,7 @@ class Rules:
     source: str
     timezone: ZoneInfo
     calendar: WorkCalendar
-    routing: dict[str, Level]
+    ladders: dict[Severity, Ladder]
     levels: dict[Level, LevelRule]
     overrides: tuple[Override, ...]
     red_sticky: bool
@@ -58,6 +78,15 @@ class Rules:
     dispatch_days: tuple[int, ...] = (1, 16)
     dispatch_at: time = time(9, 0)
     evidence: EvidenceRule = field(default_factory=EvidenceRule)
+    letters: LetterSettings = field(default_factory=LetterSettings)
+    assessment: AssessmentRules = field(default_factory=AssessmentRules)
+    campaigns: tuple[Campaign, ...] = ()
+    # [limits] max_deadline_ahead: how far ahead a person may set a deadline (months or calendar days).
+    max_deadline_ahead: Period = field(default_factory=lambda: Period(24, PeriodUnit.MONTHS))
+    organiser: Organiser = Organiser(unit="xianzhengfuban")
+    require_leader: bool = True
+    require_section: bool = True
+    review_limit: Period = Period.parse("3 workdays")
     # Memo for workflow.deadlines.thresholds: pure in (level, deadline, milestones) for these rules.
     memo: dict = field(default_factory=dict, init=False, compare=False, repr=False)
 
@@ -78,13 +107,27 @@ class Rules:
                 best, best_score = o.time_limit, score
         return best
 
+    def ladder(self, severity: str) -> Ladder:
+        return self.ladders[Severity(severity)]
+
     def initial_level(self, severity: str, county_level: bool) -> Level:
-        """Routing at assignment (分层分级推进): major → meeting; county coordination → leader; else unit."""
-        if severity == Severity.MAJOR:
-            return self.routing["major"]
-        if county_level:
-            return self.routing["county_level"]
-        return self.routing["default"]
+        """Where a problem starts (分层分级推进): its severity's ladder's start, or ``county_level_start``
+        when it needs county-level coordination."""
+        ladder = self.ladder(severity)
+        return ladder.county_level_start if county_level else ladder.start
+
+    def next_rung(self, severity: str, level: str) -> Level | None:
+        """The rung a problem of ``severity`` at ``level`` escalates to; None at the top of its ladder."""
+        return self.ladder(severity).next(level)
+
+    def recipients(self, kind: str, level: Level | str | None = None) -> tuple[Recipient, ...]:
+        """Who hears a notice of ``kind``: ``[notices]`` for the kind, plus — for what happens at a rung —
+        the rung's ``notify`` and its own list for the kind. In order, each role once."""
+        out = list(self.notices.get(kind, ()))
+        if level is not None and kind in RUNG_KINDS:
+            rule = self.level(level)
+            out += [*rule.notify, *rule.notices.get(kind, ())]
+        return tuple(dict.fromkeys(out))
 
 
 DEFAULT_RULES_PATH = Path(__file__).resolve().parent.parent / "escalation_rules.toml"
@@ -104,6 +147,10 @@ def load_rules(path: str | Path | None = None) -> Rules:
         raise RulesError(f"{path}: 文件不是 UTF-8 编码") from None
     except tomllib.TOMLDecodeError as exc:
         raise RulesError(f"{path}: TOML 语法错误：{exc}") from None
+    except RecursionError:
+        # tomllib parses nested arrays and inline tables recursively: a hostile file 100,000 levels deep
+        # exhausts the stack. No rules file nests more than a few levels.
+        raise RulesError(f"{path}: 嵌套层数过多（数组或内联表一层套一层），不是有效的规则文件") from None
     return parse_rules(data, str(path))
 
 
@@ -218,12 +265,16 @@ def _raise(exc: Exception):
 
 def parse_rules(data: dict, source: str = "<rules>") -> Rules:
     top = _Reader(source, data)
+    old_format_error(top)
     top.only(
         (
             "version",
             "calendar",
             "lights",
-            "routing",
+            "ladders",
+            "organiser",
+            "assignment",
+            "review",
             "sweep",
             "digest",
             "dispatch",
@@ -232,6 +283,10 @@ def parse_rules(data: dict, source: str = "<rules>") -> Rules:
             "notices",
             "overrides",
             "evidence",
+            "letters",
+            "assessment",
+            "campaigns",
+            "limits",
         )
     )
     version = top.get("version", int, what="整数 1")
@@ -274,18 +329,21 @@ def parse_rules(data: dict, source: str = "<rules>") -> Rules:
     if not days:
         raise dispatch.fail("days", "不能为空：重大问题每半月至少调度一次")
 
-    routing_t = top.table("routing")
-    routing_t.only(("major", "county_level", "default"))
-    routing = {k: routing_t.enum(k, Level) for k in ("major", "county_level", "default")}
+    ladders = parse_ladders(top)
+    assignment = top.table("assignment", required=False)
+    assignment.only(("require_leader", "require_section"))
+    review = top.table("review", required=False)
+    review.only(("time_limit",))
+    review_limit = review.period("time_limit", "3 workdays")
+    if review_limit.amount <= 0:
+        raise review.fail("time_limit", f"的值「{review_limit}」必须大于 0")
 
     disc = top.table("discovered", required=False)
     disc.only(("assign_within", "notify"))
 
     levels = _parse_levels(top.table("levels"))
 
-    notices_t = top.table("notices", required=False)
-    notices_t.only(NOTICE_KINDS)
-    notices = {k: notices_t.enum_list(k, Recipient, ()) for k in NOTICE_KINDS}
+    notices = parse_notices(top)
 
     overrides = []
     for i, item in enumerate(top.get("overrides", list, [], "表数组（[[overrides]]）")):
@@ -309,7 +367,7 @@ def parse_rules(data: dict, source: str = "<rules>") -> Rules:
         source=source,
         timezone=tz,
         calendar=calendar,
-        routing=routing,
+        ladders=ladders,
         levels=levels,
         overrides=tuple(overrides),
         red_sticky=lights.get("red_sticky", bool, True),
@@ -321,6 +379,14 @@ def parse_rules(data: dict, source: str = "<rules>") -> Rules:
         dispatch_days=tuple(sorted(set(days))),
         dispatch_at=dispatch.clock("at", "09:00"),
         evidence=_parse_evidence(top.table("evidence", required=False)),
+        letters=parse_letters(top.table("letters", required=False)),
+        assessment=parse_assessment(top.table("assessment", required=False)),
+        campaigns=parse_campaigns(top),
+        max_deadline_ahead=_deadline_limit(top.table("limits", required=False)),
+        organiser=parse_organiser(top),
+        require_leader=assignment.get("require_leader", bool, True),
+        require_section=assignment.get("require_section", bool, True),
+        review_limit=review_limit,
     )
 
 
@@ -338,12 +404,38 @@ def _parse_evidence(t: _Reader) -> EvidenceRule:
     return EvidenceRule(frozenset(c.value for c in categories), min_files, what)
 
 
+_YEARS = re.compile(r"^\s*(\d+)\s*(years|year|年)\s*$")
+
+
+def _deadline_limit(limits: _Reader) -> Period:
+    """``[limits] max_deadline_ahead``: "2 years" / "2年", "24 months" / "24个月" or "730 calendar_days";
+    default two years. Working days are refused: the limit is a distance on the calendar, not a workload."""
+    limits.only(("max_deadline_ahead",))
+    text = limits.get(
+        "max_deadline_ahead", str, "2 years", "期限字符串，如「2 years」「24 months」「730 calendar_days」"
+    )
+    years = _YEARS.match(text)
+    if years:
+        period = Period(int(years.group(1)) * 12, PeriodUnit.MONTHS)
+    else:
+        try:
+            period = Period.parse(text)
+        except CalendarError as exc:
+            raise limits.fail("max_deadline_ahead", f"的值无效：{exc.message}；也可写「2 years」") from None
+    if period.unit is PeriodUnit.WORKDAYS:
+        raise limits.fail("max_deadline_ahead", f"的值「{text}」应以年、月或自然日计，如「2 years」「24 months」")
+    months = period.amount if period.unit is PeriodUnit.MONTHS else period.amount / 30.4
+    if not 1 <= months <= 100 * 12:
+        raise limits.fail("max_deadline_ahead", f"的值「{text}」超出范围，应在 1 个月到 100 年之间")
+    return period
+
+
 def _parse_levels(levels_t: _Reader) -> dict[Level, LevelRule]:
     levels_t.only(tuple(level.value for level in LADDER))
     out: dict[Level, LevelRule] = {}
     for level in LADDER:
         t = levels_t.table(level.value)
-        t.only(("label", "time_limit", "warn_before", "remind_after", "next", "notify", "milestones"))
+        t.only(("label", "time_limit", "warn_before", "remind_after", "notify", "milestones", "notices"))
         milestones: dict[Milestone, Period] = {}
         if "milestones" in t.data:
             m = t.table("milestones")
@@ -355,13 +447,11 @@ def _parse_levels(levels_t: _Reader) -> dict[Level, LevelRule]:
             time_limit=t.period("time_limit"),
             warn_before=t.period("warn_before", "0 workdays"),
             remind_after=t.period("remind_after", "0 workdays"),
-            next=t.enum("next", Level, "", allow_empty=True),
             notify=t.enum_list("notify", Recipient),
             milestones=milestones,
+            notices=parse_level_notices(t),
         )
         if rule.time_limit.amount <= 0:
             raise t.fail("time_limit", f"的值「{rule.time_limit}」必须大于 0")
-        if rule.next is not None and LADDER.index(rule.next) <= LADDER.index(level):
-            raise t.fail("next", f"的值「{rule.next.value}」必须是更高一级（阶梯：{' → '.join(LADDER)}）")
         out[level] = rule
     return out

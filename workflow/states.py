@@ -82,7 +82,8 @@ class Light(_Labelled):
 
 class Role(_Labelled):
     STAFF = "staff"
-    UNIT_HEAD = "unit_head"
+    UNIT_HEAD = "unit_head"  # the unit's principal (一把手)
+    DEPUTY_HEAD = "deputy_head"  # a leader of the unit who may be put in charge of a problem (分管领导)
     COUNTY_LEADER = "county_leader"
     INSPECTOR = "inspector"
     ADMIN = "admin"
@@ -120,6 +121,7 @@ class Recipient(_Labelled):
     CONTRACTING_LEADER = "contracting_leader"
     INSPECTION_OFFICE = "inspection_office"
     REPORTER = "reporter"
+    ORGANISER = "organiser"  # the government meeting's organiser (会务), a unit or role named in the rules
 
 
 _LABELS: dict[tuple[str, str], str] = {}
@@ -148,6 +150,7 @@ _LABEL_LIST: list[tuple[StrEnum, str]] = [
     (Light.RED, "红灯"),
     (Role.STAFF, "工作人员"),
     (Role.UNIT_HEAD, "单位负责人"),
+    (Role.DEPUTY_HEAD, "分管领导"),
     (Role.COUNTY_LEADER, "县级领导"),
     (Role.INSPECTOR, "督查室"),
     (Role.ADMIN, "管理员"),
@@ -169,6 +172,7 @@ _LABEL_LIST: list[tuple[StrEnum, str]] = [
     (Recipient.CONTRACTING_LEADER, "项目包联县级领导"),
     (Recipient.INSPECTION_OFFICE, "县政府办督查室"),
     (Recipient.REPORTER, "问题提出人"),
+    (Recipient.ORGANISER, "会议组织单位"),
 ]
 
 _LABELS.update(((type(member).__name__, member.value), text) for member, text in _LABEL_LIST)

@@ -4,7 +4,9 @@ through the machine and persists them (``service.sweep``).
 At most one step per problem per sweep, and the most advanced one wins: a problem found past its
 grace is escalated without first being warned and reminded, so a sweep that ran late (a laptop asleep
 over a holiday) sends one notice, not a storm. Escalation gives the next level its own fresh time, so a
-problem climbs one rung per missed deadline, never several at once.
+problem climbs one rung per missed deadline, never several at once. The rungs are those of the problem's
+severity (``Rules.next_rung``): at the top of its ladder a problem stays red and is reminded every
+``remind_every`` (``stall``). A closing review that outlasts ``[review] time_limit`` is reminded once.
 """
 
 from __future__ import annotations
@@ -22,13 +24,19 @@ def plan(s: dl.Snapshot, now: datetime, rules: Rules) -> tuple[str, dict] | None
         if s.overdue_reminded_at is None and s.created_at and now >= dl.unassigned_at(s, rules):
             return "unassigned", {}
         return None
+    if s.state == State.REVIEW:
+        due = dl.review_overdue_at(s, rules)
+        return ("review_overdue", {}) if due is not None and now >= due else None
     if s.state not in CLOCK_STATES or s.deadline is None:
         return None
     t = dl.thresholds(s, rules)
     if now >= t.escalate_at:
-        if rules.level(s.level).next is not None:
+        if rules.next_rung(s.severity, s.level) is not None:
             return "escalate", {}
-        return ("stall", {}) if s.stalled_at is None else None
+        if s.stalled_at is None:
+            return "stall", {}
+        repeat = dl.stall_repeat_at(s, rules)
+        return ("stall", {}) if repeat is not None and now >= repeat else None
     if now >= t.overdue_at:
         return ("overdue", {}) if s.overdue_reminded_at is None else None
     deploy_missed = (

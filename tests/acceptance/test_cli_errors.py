@@ -30,7 +30,20 @@ def template(request, tmp_path_factory):
         at="2024-01-08T09:00",
         user="xu.kfq",
     ).stdout.strip()
-    duban("assign", code, "--unit", "ziranziyuan", "--person", "sun.zrzy", at="2024-01-08T10:00", user="zhang.dcs")
+    duban(
+        "assign",
+        code,
+        "--unit",
+        "ziranziyuan",
+        "--person",
+        "sun.zrzy",
+        "--leader",
+        "zhao.zrzy",
+        "--section",
+        "耕地保护股",
+        at="2024-01-08T10:00",
+        user="zhang.dcs",
+    )
     return duban, code
 
 
@@ -100,7 +113,7 @@ CASES = [
     (["project", "add", "新项目", "--unit", "kaifaqu", "--leader", "sun.zrzy"], "admin", ["county_leader"]),
     (["calendar", "add", "2024-02-30", "3 workdays"], None, ["起始日期「2024-02-30」不是有效日期"]),
     (["calendar", "add", "2024-02-08", "3 weeks"], None, ["单位「weeks」无效", "workdays"]),
-    (["list", "--light", "purple"], None, ["预警灯（--light）", "purple", "red（红灯）"]),
+    (["list", "--light", "purple"], "admin", ["预警灯（--light）", "purple", "red（红灯）"]),
     (["frobnicate"], None, ["没有这个命令"]),
     (["list", "--colour", "x"], None, ["没有选项 --colour"]),
 ]
@@ -118,9 +131,9 @@ def test_bad_input_is_refused_clearly_and_changes_nothing(county, args, user, fr
 
 def test_bad_at_bad_rules_and_uninitialised_database(duban, tmp_path):
     """Refusals before any database work; one backend is enough."""
-    r = duban("list", at="next tuesday", ok=False)
-    assert "--at / DUBAN_NOW「next tuesday」" in r.stderr
-    r = duban("list", ok=False)
+    r = duban("list", at="next tuesday", user="admin", ok=False)
+    assert "时间「next tuesday」不是 ISO 8601 时间" in r.stderr and "（--at / DUBAN_NOW）" in r.stderr
+    r = duban("list", user="admin", ok=False)
     assert "尚未初始化" in r.stderr and "duban init" in r.stderr
     bad = tmp_path / "bad.toml"
     bad.write_text('version = 1\n[calendar]\ntimezone = "Mars/Olympus"\n', encoding="utf-8")
@@ -128,7 +141,7 @@ def test_bad_at_bad_rules_and_uninitialised_database(duban, tmp_path):
     assert "bad.toml" in r.stderr and "calendar.timezone" in r.stderr and "Mars/Olympus" in r.stderr
     r = duban("rules", "check", str(tmp_path / "missing.toml"), ok=False)
     assert "不存在" in r.stderr
-    r = duban("--db", "nonsense://x", "list", ok=False)
+    r = duban("--db", "nonsense://x", "list", user="admin", ok=False)
     assert "数据库" in r.stderr
 
 
@@ -136,7 +149,7 @@ def test_exit_codes_are_distinct_per_kind_of_error(county):
     duban, code = county
     assert duban("ack", "WT-2024-0999", user="sun.zrzy", ok=False).returncode == 3
     assert duban("resolve", code, "--resolution", "x", user="xu.kfq", ok=False).returncode == 4
-    assert duban("close", code, user="zhang.dcs", ok=False).returncode == 5
+    assert duban("close", code, "--rating", "good", user="zhang.dcs", ok=False).returncode == 5
     assert (
         duban(
             "log", "--project", "嘉润综合物流园区", "--category", "x", "--title", "t", user="xu.kfq", ok=False

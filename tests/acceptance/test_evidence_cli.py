@@ -36,7 +36,20 @@ def test_evidence_and_an_inspection_from_the_command_line(duban, tmp_path):
         at="2024-01-02T10:00",
         user="xu.kfq",
     ).stdout.strip()
-    duban("assign", code, "--unit", "ziranziyuan", "--person", "sun.zrzy", at="2024-01-03T09:00", user="zhang.dcs")
+    duban(
+        "assign",
+        code,
+        "--unit",
+        "ziranziyuan",
+        "--person",
+        "sun.zrzy",
+        "--leader",
+        "zhao.zrzy",
+        "--section",
+        "耕地保护股",
+        at="2024-01-03T09:00",
+        user="zhang.dcs",
+    )
     duban("ack", code, at="2024-01-03T10:00", user="sun.zrzy")
     duban("feedback", code, "--text", "已组卷", at="2024-01-04T10:00", user="sun.zrzy")
 
@@ -75,7 +88,7 @@ def test_evidence_and_an_inspection_from_the_command_line(duban, tmp_path):
     got = duban("attachment", "get", str(listed[1]["id"]), str(bare), user="zhang.dcs").stdout
     assert "SHA-256 校验一致" in got
     assert hashlib.sha256((bare / "现场.jpg").read_bytes()).hexdigest() == listed[1]["sha256"]
-    duban("close", code, "--comment", "材料齐全", at="2024-01-06T10:00", user="zhang.dcs")
+    duban("close", code, "--rating", "good", "--comment", "材料齐全", at="2024-01-06T10:00", user="zhang.dcs")
 
     # An inspection with a photo, tied to the problem, shows up in the month and in its bulletin.
     visit = tmp_path / "督查.jpg"

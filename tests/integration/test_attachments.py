@@ -61,7 +61,7 @@ def files(svc, *named: tuple[str, bytes]):
 
 def assigned(svc, category="land") -> str:
     code = svc.log("town", PROJECT, category, "二期用地预审未办结", unit="ziranziyuan").code
-    svc.act("insp", code, "assign", unit="ziranziyuan", person="staff")
+    svc.act("insp", code, "assign", unit="ziranziyuan", person="staff", leader="head", section="耕地保护股")
     return code
 
 
@@ -103,7 +103,16 @@ def test_a_failed_action_leaves_no_row_and_no_file(svc, engine):
             svc.act("town", code, "note", text="看过了", attachments=batch)
     with files(svc, ("第三张.jpg", ef.photo(seed=9))) as batch:
         with pytest.raises(InvalidValue, match="「交办」不能附带文件"):
-            svc.act("insp", code, "assign", unit="ziranziyuan", person="staff", attachments=batch)
+            svc.act(
+                "insp",
+                code,
+                "assign",
+                unit="ziranziyuan",
+                person="staff",
+                leader="head",
+                section="耕地保护股",
+                attachments=batch,
+            )
     assert rows(engine, "attachment") == [] and stored(engine) == before
     assert [e["action"] for e in rows(engine, "event")] == ["log"]
 
@@ -146,7 +155,7 @@ def test_files_when_logging_and_on_the_attach_action(svc, engine, clock):
         p = svc.log("town", PROJECT, "demolition", "村民阻工", unit="dingdian", attachments=batch)
     (att,) = Attachments(engine).for_problem("admin", p.code)
     assert (att.action, att.kind, att.media_type, att.name) == ("log", "heic", "image/heic", "阻工现场.heic")
-    svc.act("insp", p.code, "assign", unit="dingdian", person="town")
+    svc.act("insp", p.code, "assign", unit="dingdian", person="town", leader="lead", section="村镇建设办")
     with pytest.raises(MissingField, match="请选择要上传的文件"):
         svc.act("town", p.code, "attach", text="补充")
     with files(svc, ("协议.docx", ef.docx()), ("名册.xlsx", ef.xlsx()), ("确认书.ofd", ef.ofd())) as batch:

@@ -13,9 +13,9 @@ from tests.conftest import at
 
 def make_problems(svc, clock):
     land = svc.log("town", "嘉润综合物流园区", "land", "用地预审未批复", unit="ziranziyuan")
-    svc.act("insp", land.code, "assign", unit="ziranziyuan", person="staff")
+    svc.act("insp", land.code, "assign", unit="ziranziyuan", person="staff", leader="head", section="耕地保护股")
     major = svc.log("town", "嘉润综合物流园区", "land", "涉及永久基本农田", severity="major")
-    svc.act("insp", major.code, "assign", unit="ziranziyuan", person="staff")
+    svc.act("insp", major.code, "assign", unit="ziranziyuan", person="staff", leader="head", section="耕地保护股")
     return land.code, major.code
 
 
@@ -45,8 +45,9 @@ def test_digest_on_working_days_after_its_time_once_per_person(svc, engine, rule
 
 def test_dispatch_of_major_problems_every_half_month(svc, engine, rules, clock):
     _, major = make_problems(svc, clock)
-    assert dispatch_period(rules, at("2024-01-01T08:59")) is None
-    assert dispatch_period(rules, at("2024-01-01T09:00")) == "2024-01/01"
+    assert dispatch_period(rules, at("2024-01-01T09:00")) == "2023-12/16"  # 元旦: the 1st's dispatch waits
+    assert dispatch_period(rules, at("2024-01-02T08:59")) == "2023-12/16"
+    assert dispatch_period(rules, at("2024-01-02T09:00")) == "2024-01/01"
     assert dispatch_period(rules, at("2024-01-20T09:00")) == "2024-01/16"
     assert record_dispatch(engine, rules, at("2024-01-10T10:00")) > 0  # period 01 already open
     assert record_dispatch(engine, rules, at("2024-01-15T10:00")) == 0
@@ -57,3 +58,7 @@ def test_dispatch_of_major_problems_every_half_month(svc, engine, rules, clock):
     for d in dispatches:
         assert [i["code"] for i in d.payload["items"]] == [major]
     assert {"lead", "insp"} <= {d.recipient_login for d in dispatches}
+    # Each dispatch is on the major problem's record, by the system, once per period.
+    events = [e for e in svc.history(svc.get(major).id) if e.action == "dispatch"]
+    assert [(e.actor, e.data["period"]) for e in events] == [("system", "2024-01/01"), ("system", "2024-01/16")]
+    assert events[0].comment.startswith("重大问题半月调度（2024年1月1日批次）")

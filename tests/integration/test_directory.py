@@ -38,7 +38,9 @@ def test_triggers_move_the_stamp_on_directory_changes_only(engine):
 def test_a_cached_view_is_replaced_when_someone_else_changes_the_directory(engine, rules, clock):
     svc = ProblemService(engine, rules, clock)
     code = svc.log("staff", "嘉润综合物流园区", "land", "用地问题").code
-    svc.act("insp", code, "assign", unit="ziranziyuan", person="staff")  # the cache now holds the directory
+    svc.act(
+        "insp", code, "assign", unit="ziranziyuan", person="staff", leader="head", section="耕地保护股"
+    )  # the cache now holds the directory
     # Another process deactivates the responsible person behind this process's back (a plain SQL update).
     with engine.begin() as conn:
         conn.execute(sa.update(User.__table__).where(User.__table__.c.login == "staff").values(active=False))

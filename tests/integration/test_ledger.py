@@ -22,7 +22,9 @@ def snapshot_db(engine):
 
 def log_and_assign(svc, **kw):
     p = svc.log("town", "嘉润综合物流园区", "land", "用地预审未批复", unit="ziranziyuan")
-    return svc.act("insp", p.code, "assign", unit="ziranziyuan", person="staff", **kw)
+    return svc.act(
+        "insp", p.code, "assign", unit="ziranziyuan", person="staff", leader="head", section="耕地保护股", **kw
+    )
 
 
 def test_codes_are_sequential_per_year(svc, clock):
@@ -106,7 +108,7 @@ def test_state_cannot_be_assigned_directly_and_events_are_append_only(svc, engin
 
 def test_people_without_email_get_an_undeliverable_row_not_silence(svc, engine):
     p = svc.log("town", "嘉润综合物流园区", "land", "无邮箱")
-    p = svc.act("insp", p.code, "assign", unit="ziranziyuan", person="noemail")
+    p = svc.act("insp", p.code, "assign", unit="ziranziyuan", person="noemail", leader="head", section="耕地保护股")
     with session(engine) as s:
         rows = {n.recipient_login: n for n in s.exec(select(Notice).where(Notice.problem_id == p.id)).all()}
     assert rows["noemail"].status == "undeliverable" and "没有登记邮箱" in rows["noemail"].last_error

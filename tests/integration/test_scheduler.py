@@ -57,7 +57,15 @@ def seed_ledger(svc, clock, n=12):
             severity="major" if i % 6 == 5 else "general",
             county_level=i % 4 == 1,
         )
-        svc.act("insp", p.code, "assign", unit="ziranziyuan", person="staff" if i % 2 else "head")
+        svc.act(
+            "insp",
+            p.code,
+            "assign",
+            unit="ziranziyuan",
+            person="staff" if i % 2 else "head",
+            leader="head",
+            section="耕地保护股",
+        )
 
 
 def test_two_scheduler_processes_over_a_simulated_month_do_everything_exactly_once(
@@ -75,7 +83,9 @@ def test_two_scheduler_processes_over_a_simulated_month_do_everything_exactly_on
     )
     with session(ref_engine) as s:
         ref_escalations = len(s.exec(select(Event).where(Event.action == "escalate")).all())
-    assert ref_escalations >= 12
+    # By severity: general problems climb at most to 13710 and stall there; the two majors start at 13710 with
+    # a one-month period, so none reaches the meeting within this month. Enough still climbs to matter.
+    assert ref_escalations >= 8
 
     args = [DUBAN, "--at", "2024-01-05T00:00", "scheduler", "--until", "2024-02-05T00:00", "--step", "2h"]
     procs = [
@@ -127,7 +137,7 @@ def test_the_real_scheduler_sweeps_delivers_and_stops_cleanly_on_sigterm(engine,
     clock = lambda: real_now - timedelta(days=60)  # noqa: E731 — assigned two months ago
     svc = ProblemService(engine, rules, clock)
     p = svc.log("town", "嘉润综合物流园区", "other", "两个月前交办的问题")
-    svc.act("insp", p.code, "assign", unit="ziranziyuan", person="staff")
+    svc.act("insp", p.code, "assign", unit="ziranziyuan", person="staff", leader="head", section="耕地保护股")
 
     proc = subprocess.Popen(
         [DUBAN, "scheduler"],

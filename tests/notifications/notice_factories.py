@@ -94,6 +94,37 @@ def notice(
 
 
 PAYLOADS: dict[str, dict] = {
+    "decision": {
+        "actor_name": "赵六",
+        "comment": "由蟒河镇牵头，3月底前完成征收。",
+        "meeting": "2024年1月25日县政府常务会议",
+        "due": "2024-03-29",
+    },
+    "letter_overdue": {"letter_id": 1, "number": "阳督函〔2024〕3号", "due": "2024-02-14"},
+    "assessment": {
+        "month": "2024-01",
+        "summary": {
+            "month_label": "2024年1月",
+            "period": "2023年12月25日至2024年1月24日",
+            "scores": [{"unit": "蟒河镇", "group": "乡镇", "rank": 2, "of": 15, "score": "88.50", "consequence": ""}],
+        },
+    },
+    "campaign": {
+        "summary": {
+            "name": "冬季行动",
+            "start": "2023-11-01",
+            "end": "2024-02-20",
+            "target": "力争全部解决",
+            "total": 10,
+            "closed": 7,
+            "rate": "70.0%",
+            "on_time": 6,
+            "open": 3,
+            "overdue": 1,
+            "met": False,
+        },
+        "items": [],
+    },
     "assignment": {"actor": "zhaoliu", "actor_name": "赵六", "comment": "请于春节前完成入户调查。"},
     "warning": {},
     "reminder": {"milestone": "deploy", "due": "2024-02-09"},
@@ -105,6 +136,17 @@ PAYLOADS: dict[str, dict] = {
     "suspended": {"actor": "zhaoliu", "actor_name": "赵六", "comment": "等待省厅批复用地指标。"},
     "resumed": {"actor": "zhaoliu", "actor_name": "赵六", "comment": "省厅已批复。"},
     "unassigned": {},
+    "recalculated": {"old_due": "2024-02-19", "due": "2024-02-20", "provisional": False},
+    "reclassified": {
+        "actor": "zhaoliu",
+        "actor_name": "赵六",
+        "comment": "涉及永久基本农田，属重大复杂问题。",
+        "from_severity": "general",
+        "to_severity": "major",
+        "next_rung": "government_meeting",
+        "due": "2024-03-08",
+    },
+    "review_overdue": {"applied": "2024-02-05"},
     "digest": {
         "items": [
             {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import date
 from email import message_from_bytes, policy
 
 import pytest
@@ -27,8 +28,15 @@ SUBJECT_WORDS = {
     "suspended": "【挂起】",
     "resumed": "【恢复】",
     "unassigned": "【逾期未交办】",
+    "recalculated": "【时限核定】",
+    "reclassified": "【重新定性】",
+    "review_overdue": "【审核逾期】",
     "digest": "【每日汇总】",
     "dispatch": "【重大问题调度】",
+    "decision": "【会议决定】",
+    "letter_overdue": "【督办函逾期未回复】",
+    "assessment": "【月度考核通报】",
+    "campaign": "【行动总结】",
 }
 BODY_WORDS = {
     "assignment": "已交办蟒河镇办理",
@@ -42,14 +50,22 @@ BODY_WORDS = {
     "suspended": "暂停计算办理时限",
     "resumed": "恢复办理",
     "unassigned": "仍未交办",
+    "recalculated": "由2024年2月19日改为2024年2月20日",
+    "reclassified": "从一般问题重新定性为重大问题",
+    "review_overdue": "超过销号审核时限",
     "digest": "红灯1项",
     "dispatch": "重大问题每半月至少调度一次",
+    "decision": "2024年1月25日县政府常务会议对问题",
+    "letter_overdue": "督办函阳督函〔2024〕3号要求于2024年2月14日前书面反馈办理情况，至今未收到蟒河镇的回复",
+    "assessment": "蟒河镇：乡镇第2名（共15个单位），得分 88.50",
+    "campaign": "纳入行动的问题共10个，已销号7个（销号率70.0%）",
 }
 
 
 def _notice_for(kind, problem, **kw):
     level = {"escalation": "county_leader"}.get(kind, "supervision_13710")
-    return notice(None if kind in ("digest", "dispatch") else problem, kind, payload=PAYLOADS[kind], level=level, **kw)
+    ledger = kind in ("digest", "dispatch", "assessment", "campaign")
+    return notice(None if ledger else problem, kind, payload=PAYLOADS[kind], level=level, **kw)
 
 
 def _parse(msg_or_bytes):
@@ -76,7 +92,7 @@ def test_each_kind_renders_subject_text_and_html(engine, problem, kind):
     for body in (text, re.sub(r"<[^>]+>", "", html)):
         assert BODY_WORDS[kind] in body
         assert "张三同志：" in body
-    if kind not in ("digest", "dispatch"):
+    if kind not in ("digest", "dispatch", "assessment", "campaign"):
         assert "城区集中供热改造项目征地拆迁受阻" in str(msg["Subject"])
         assert "WT-2024-0003" in text and "责任单位：蟒河镇" in text
     assert html.lstrip().startswith("<!DOCTYPE html>")
@@ -119,7 +135,9 @@ def test_fast_writer_matches_the_stdlib_message(engine, problem, kind, eight_bit
         assert cte == ("8bit" if eight_bit else "base64")
 
 
-def test_supervision_letter_has_the_formal_layout(engine, problem):
+def test_escalation_to_13710_announces_the_letter_without_posing_as_one(engine, problem):
+    """The escalation mail says a 督办函 will follow; the letter itself (numbered, signed) is the ``letter``
+    notice with the PDF — never a 文号 made of a problem code."""
     n = notice(
         problem,
         "escalation",
@@ -136,21 +154,61 @@ def test_supervision_letter_has_the_formal_layout(engine, problem):
     with session(engine) as s:
         msg = _parse(render_bytes(s, n))
     subject = str(msg["Subject"])
-    assert subject.startswith("【督办函】阳督函〔2024〕WT-2024-0003号")
+    assert subject.startswith("【升级督办】WT-2024-0003 升级为“13710”督办：")  # quoted once, not ““13710”督办”
     text = msg.get_body(("plain",)).get_content()
-    lines = [line.strip() for line in text.splitlines()]
-    assert lines[0] == "督 办 函"
-    assert "阳督函〔2024〕WT-2024-0003号" in lines
-    assert "蟒河镇：" in lines  # addressed to the responsible unit
-    assert "一、于2024年2月9日前研究部署，并将工作安排报县政府办督查室；" in lines
-    assert "二、于2024年2月14日前反馈办理情况，报送具体措施和工作进展；" in lines
-    assert any(line.startswith("三、于2024年2月19日前落实到位") for line in lines)
-    sign = lines.index("县政府办督查室")
-    assert lines[sign + 1] == "2024年2月8日"  # issuing office, then date
-    assert "经“项目分包处级领导牵头协调”层级办理仍未解决" in text
-    html = msg.get_body(("html",)).get_content()
-    assert ">督办函</div>" in html and "#cf1322" in html  # red letterhead
-    assert "阳督函〔2024〕WT-2024-0003号" in html and "<b>2024年2月14日</b>" in html
+    assert "在“项目分包处级领导牵头协调”层级未能按期解决" in text
+    assert "督查室将向责任单位发出督办函（签发后另行发送）" in text
+    assert "2024年2月9日前研究部署，2024年2月14日前反馈办理情况，2024年2月19日前落实到位" in text
+    assert "阳督函" not in text and "““" not in text
+
+
+def test_a_signed_letter_goes_out_with_its_pdf_attached(engine, problem):
+    from models.office import Letter
+
+    pdf = b"%PDF-1.7\n" + bytes(range(256)) * 40 + b"\n%%EOF"
+    with session(engine) as s:
+        letter = Letter(
+            problem_id=problem.id,
+            status="signed",
+            issued=date(2024, 2, 8),
+            number="阳督函〔2024〕12号",
+            content={},
+            pdf=pdf,
+            drafted_at=T0,
+            updated_at=T0,
+        )
+        s.add(letter)
+        s.commit()
+        letter_id = letter.id
+    payload = {
+        "letter_id": letter_id,
+        "number": "阳督函〔2024〕12号",
+        "due": "2024-02-19",
+        "deploy_due": "2024-02-09",
+        "feedback_due": "2024-02-14",
+    }
+    n = notice(problem, "letter", payload=payload)
+    add(engine, [n])
+    with session(engine) as s:
+        for raw in (render_bytes(s, n), render_bytes(s, n, eight_bit=True), render(s, n).as_bytes()):
+            msg = _parse(raw)
+            assert msg.get_content_type() == "multipart/mixed"
+            assert str(msg["Subject"]).startswith("【督办函】阳督函〔2024〕12号 阳城县城区集中供热改造项目“")
+            (part,) = list(msg.iter_attachments())
+            assert part.get_filename() == "阳督函〔2024〕12号.pdf"
+            assert part.get_content_type() == "application/pdf" and part.get_content() == pdf
+            text = msg.get_body(("plain",)).get_content()
+            assert "已签发督办函阳督函〔2024〕12号（见附件 PDF" in text
+            assert "2024年2月9日前研究部署，2024年2月14日前书面反馈办理情况，2024年2月19日前落实到位" in text
+        fast = render_bytes(s, n)
+    assert fast.isascii() and all(len(line) <= 78 for line in fast.split(b"\r\n"))
+
+
+def test_a_letter_notice_without_its_pdf_fails_to_render(engine, problem):
+    n = notice(problem, "letter", payload={"letter_id": 999, "number": "阳督函〔2024〕1号", "due": "2024-02-19"})
+    add(engine, [n])
+    with session(engine) as s, pytest.raises(RenderError, match="督办函 #999 尚无签发的 PDF"):
+        render_bytes(s, n)
 
 
 def test_meeting_agenda_notice(engine, problem):
@@ -260,3 +318,44 @@ def test_preview_returns_plain_data_for_pending_notices(engine, problem):
     assert first["subject"].startswith("【交办通知】") and "已交办蟒河镇办理" in first["text"]
     assert first["from"] == "督办系统 <duban@localhost>" and first["message_id"].startswith("<duban.notice.")
     assert items[2]["error"] and not items[2]["subject"]
+
+
+def test_a_notice_describes_the_problem_as_it_was_when_recorded(engine, problem):
+    """A delayed 交办通知 never says the problem is at another level than it was: the snapshot stored with the
+    row is what the mail shows, whatever the problem has become since."""
+    snapshot = {
+        "id": problem.id,
+        "code": problem.code,
+        "title": "交办时的标题",
+        "description": "交办时的描述",
+        "category": "land",
+        "severity": "general",
+        "state": "assigned",
+        "level": "unit",
+        "light": "green",
+        "deadline": "2023-12-18",
+        "deadline_provisional": False,
+        "deploy_due": None,
+        "feedback_due": None,
+        "progress": "",
+        "resolution": "",
+        "rating": None,
+        "project": "阳城县城区集中供热改造项目",
+        "unit": "蟒河镇",
+        "person": "张三",
+        "leader": "李四",
+        "project_leader": "王五",
+        "section": "规划股",
+        "created_at": "2023-11-20T02:00:00+00:00",
+    }
+    payload = {**PAYLOADS["assignment"], "problem": snapshot}
+    n = notice(problem, "assignment", payload=payload, level="unit", deadline=None)
+    add(engine, [n])  # the live problem is at 13710, yellow, with a 2024-02-19 deadline
+    with session(engine) as s:
+        msg = _parse(render_bytes(s, n))
+    text = msg.get_body(("plain",)).get_content()
+    assert "当前状态：交办 · 单位/乡镇内部专人负责 · 正常" in text
+    assert "办结时限：2023年12月18日" in text and "2024年2月19日" not in text
+    assert "13710" not in text and "黄灯" not in text
+    assert "交办时的标题" in str(msg["Subject"]) and "交办时的描述" in text
+    assert "问题类别：土地（一般问题）" in text

@@ -20,6 +20,9 @@ def meeting_county(sample_county):
     """The sample plus: one problem escalated by hand to the meeting and then left alone for weeks."""
     svc, c = sample_county.service, sample_county.clock
     code = sample_county.codes[4]  # 化工园区 · 占补平衡, at 13710 since 14 Jan
+    c.set("2024-01-21T09:00")
+    # A dispatch record (调度) on the major problem: the agenda reads it, not notes or feedback.
+    svc.act("zhang.dcs", sample_county.codes[6], "dispatch", text="调度用地报批进度，要求1月底前上报补划方案")
     c.set("2024-01-21T10:00")
     svc.act("zhang.dcs", code, "escalate", to="government_meeting", reason="指标来源仍未落实，提请县政府会议研究")
     return sample_county, code
@@ -27,7 +30,7 @@ def meeting_county(sample_county):
 
 def test_agenda_items(meeting_county):
     county, escalated = meeting_county
-    agenda = build(county.engine, county.rules, date(2024, 2, 20), at("2024-01-22T09:00"))
+    agenda = build(county.engine, county.rules, date(2024, 2, 20), at("2024-01-22T09:00"), "admin")
     codes = [i.code for i in agenda.items]
     major = county.codes[6]  # 大宁铁路 · 基本农田: major, at the meeting since assignment, red
     assert codes == [major, escalated]  # red first, then by deadline
@@ -37,11 +40,13 @@ def test_agenda_items(meeting_county):
     assert first.days_overdue == (date(2024, 2, 20) - first.deadline).days
     assert any("已超过会议层级办结时限" in a for a in first.asks)
     assert any("用地指标" in a for a in first.asks)  # a land problem
-    # The last human dispatch of item 1 was the feedback 8 days before 20 Jan: more than half a month
-    # before the meeting on 20 Feb.
-    assert first.last_dispatch == date(2024, 1, 12) and first.dispatch_overdue
+    # Item 1's last dispatch record (21 Jan) is more than half a month before the meeting on 20 Feb; its
+    # feedback on 12 Jan is not a dispatch. Item 2 has no dispatch record at all.
+    assert first.last_dispatch == date(2024, 1, 21) and first.dispatch_overdue and first.dispatches == 1
+    assert second.last_dispatch is None and second.dispatches == 0
     assert [h.action for h in first.history][:3] == ["登记问题", "交办", "签收（研究部署）"]
-    assert first.history[-1].actor == "系统自动" and first.history[-1].action == "最高层级超期"
+    assert (first.history[-2].actor, first.history[-2].action) == ("系统自动", "最高层级超期")
+    assert (first.history[-1].actor, first.history[-1].action) == ("张晓明", "调度")
     assert second.how.startswith("由张晓明升级提交：指标来源仍未落实") and second.entered == "2024-01-21"
     assert second.deadline == date(2024, 2, 21) and second.days_overdue == 0
     # Closed problems and other levels are not on the agenda.
@@ -50,7 +55,9 @@ def test_agenda_items(meeting_county):
 
 def test_agenda_files(meeting_county, tmp_path):
     county, escalated = meeting_county
-    agenda = build(county.engine, county.rules, parse_meeting_date("２０２４年２月２０日"), at("2024-01-22T09:00"))
+    agenda = build(
+        county.engine, county.rules, parse_meeting_date("２０２４年２月２０日"), at("2024-01-22T09:00"), "admin"
+    )
     html_path, docx_path = write_agenda(agenda, county.rules, tmp_path)
     assert html_path.name == "agenda-2024-02-20.html" and docx_path.name == "agenda-2024-02-20.docx"
     html = html_path.read_text("utf-8")
@@ -88,7 +95,7 @@ def test_agenda_files(meeting_county, tmp_path):
 def test_empty_agenda_and_bad_date(empty_county, tmp_path):
     from workflow.errors import InvalidValue
 
-    agenda = build(empty_county.engine, empty_county.rules, date(2024, 1, 25), at("2024-01-20"))
+    agenda = build(empty_county.engine, empty_county.rules, date(2024, 1, 25), at("2024-01-20"), "admin")
     assert agenda.items == []
     html_path, docx_path = write_agenda(agenda, empty_county.rules, tmp_path)
     assert "目前没有" in html_path.read_text("utf-8") and docx_path.exists()

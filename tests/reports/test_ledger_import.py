@@ -37,7 +37,11 @@ def _rows(path):
     return {r[1]: dict(zip(keys, r)) for r in ws.iter_rows(min_row=3, values_only=True)}
 
 
-def _workbook(path, header, rows, title=None, merges=()):
+def _workbook(path, header, rows, title=None, merges=(), section=None):
+    """``section``: a 责任科室 column after the others, filled on every row that has content (交办 needs one)."""
+    if section is not None:
+        header = [*header, "责任科室"]
+        rows = [[*r, section] if any(v not in (None, "") for v in r) else r for r in rows]
     wb = Workbook()
     ws = wb.active
     ws.title = "问题台账"
@@ -58,8 +62,8 @@ def test_round_trip_preserves_every_field(sample_county, empty_county, tmp_path)
     assert report.ok and report.created == 10 and not report.skipped, report.issues
     assert report.by_state == {
         "discovered": 1,
-        "assigned": 4,
-        "supervised": 2,
+        "assigned": 3,
+        "supervised": 3,
         "suspended": 1,
         "review": 1,
         "closed": 1,
@@ -123,7 +127,7 @@ def test_every_imported_problem_has_an_audit_trail_and_no_notices(sample_county,
     # The escalated one went there by a real escalation, keeping the ledger's deadline.
     code = next(c for _, c, _, lv in problems if lv == "supervision_13710")
     detail = {e.action: e for e in by_problem[next(p for p, c, _, _ in problems if c == code)]}
-    assert detail["escalate"].from_level == "county_leader" and detail["escalate"].data["deadline_from_ledger"]
+    assert detail["escalate"].from_level == "county_leader" and detail["escalate"].data["deadline_given"]
 
 
 def test_imported_problems_continue_through_the_workflow(sample_county, empty_county, tmp_path):
@@ -203,13 +207,28 @@ def test_messy_workbook_imports_correctly(empty_county, tmp_path):
         ],
         [None] * 13,
     ]
-    path = _workbook(tmp_path / "messy.xlsx", header, rows, title="阳城县冬季行动问题台账（第一批）", merges=["A1:M1"])
+    path = _workbook(
+        tmp_path / "messy.xlsx",
+        header,
+        rows,
+        title="阳城县冬季行动问题台账（第一批）",
+        merges=["A1:M1"],
+        section="耕地保护股",
+    )
     report = _import(empty_county, path, dry_run=True)
     # A closed row needs its 办结情况: one precise error, nothing written.
-    assert [(i.row, i.column) for i in report.issues] == [(6, "办结情况")]
+    assert [(i.row, i.column) for i in report.issues] == [(6, "办结情况"), (6, "评价等级")]
     assert "状态为「销号」的问题必须填写办结情况" in report.issues[0].message
+    assert "状态为「销号」的问题必须填写评价等级" in report.issues[1].message
     rows[3][10] = "督办"
-    path = _workbook(tmp_path / "messy.xlsx", header, rows, title="阳城县冬季行动问题台账（第一批）", merges=["A1:M1"])
+    path = _workbook(
+        tmp_path / "messy.xlsx",
+        header,
+        rows,
+        title="阳城县冬季行动问题台账（第一批）",
+        merges=["A1:M1"],
+        section="耕地保护股",
+    )
     report = _import(empty_county, path)
     assert report.ok, [i.line() for i in report.issues]
     assert report.created == 3 and report.blank_rows == 2 and report.sheet == "问题台账"
@@ -223,14 +242,14 @@ def test_messy_workbook_imports_correctly(empty_county, tmp_path):
         "交办",
     )
     assert first["assigned"].date() == date(2024, 1, 8) and first["deadline"].date() == date(2024, 2, 19)
-    assert first["progress"] == "已组卷" and first["leader"] == "赵国强"  # no 分管领导 column: the unit head
+    assert first["progress"] == "已组卷" and first["leader"] == "刘志刚"  # no 分管领导 column: the unit head
     second = got["WT-2024-0002"]
     assert (second["level"], second["state"], second["county_level"]) == ("项目分包处级领导牵头协调", "督办", "是")
     assert second["deadline"].date() == date(2024, 1, 31)
-    # Major → the government meeting at assignment. 45338 is Excel's 2024-02-16, a Friday inside the Spring
+    # Major → 13710 at assignment (the meeting is its next rung). 45338 is Excel's 2024-02-16, a Friday inside the Spring
     # Festival holiday: like every typed deadline it ends on the next working day, the make-up Sunday 02-18.
     third = got["WT-2024-0003"]
-    assert (third["level"], third["deadline"].date()) == ("县政府会议研究", date(2024, 2, 18))
+    assert (third["level"], third["deadline"].date()) == ("“13710”督办", date(2024, 2, 18))
 
 
 ERROR_HEADER = [
@@ -304,7 +323,7 @@ def test_every_error_is_reported_and_nothing_is_written(empty_county, tmp_path):
         ],
         ["", "嘉润综合物流园区", "状态不对", "土地", "一般", "自然资源局", "sun.zrzy", "2024-01-08", "", "处理中"],
     ]
-    path = _workbook(tmp_path / "bad.xlsx", ERROR_HEADER, rows)
+    path = _workbook(tmp_path / "bad.xlsx", ERROR_HEADER, rows, section="耕地保护股")
     before = empty_county.dump()
     report = _import(empty_county, path)
     assert empty_county.dump() == before
@@ -345,15 +364,23 @@ def test_deadline_before_assignment_and_permission(empty_county, tmp_path):
         ["", "嘉润综合物流园区", "已销号", "土地", "一般", "自然资源局", "sun.zrzy", "2024-01-08", "", "销号"],
     ]
     path = _workbook(
-        tmp_path / "x.xlsx", ERROR_HEADER + ["办结情况"], [r + ["已解决"] if r[9] == "销号" else r + [""] for r in rows]
+        tmp_path / "x.xlsx",
+        ERROR_HEADER + ["办结情况", "评价等级"],
+        [r + ["已解决", "合格"] if r[9] == "销号" else r + ["", ""] for r in rows],
+        section="耕地保护股",
     )
     report = _import(empty_county, path)
-    assert [(i.row, i.column) for i in report.issues] == [(2, "办结时限")]
+    assert [(i.row, i.column) for i in report.issues] == [(2, "办结时限")], [i.line() for i in report.issues]
     assert "早于交办日期（2024-01-08）" in report.issues[0].message
     # The inspection office may import, but only an admin or the unit may apply to close: the workflow's
     # own permission check refuses the replay of a closed row, per row.
     rows.pop(0)
-    path = _workbook(tmp_path / "y.xlsx", ERROR_HEADER + ["办结情况"], [r + ["已解决"] for r in rows])
+    path = _workbook(
+        tmp_path / "y.xlsx",
+        ERROR_HEADER + ["办结情况", "评价等级"],
+        [r + ["已解决", "合格"] for r in rows],
+        section="耕地保护股",
+    )
     before = empty_county.dump()
     report = _import(empty_county, path, login="zhang.dcs")
     assert len(report.issues) == 1 and "无法申请销号" in report.issues[0].message, report.issues
@@ -398,8 +425,8 @@ def test_structural_errors(empty_county, tmp_path):
 
 def test_gbk_csv_and_existing_by_title(empty_county, tmp_path):
     text = (
-        "项目名称,问题名称,问题类型,责任单位,责任人,办结时限,状态\n"
-        "嘉润综合物流园区,用地预审未办结,土地,自然资源局,孙丽,2024/2/19,交办\n"
+        "项目名称,问题名称,问题类型,责任单位,责任人,责任科室,办结时限,状态\n"
+        "嘉润综合物流园区,用地预审未办结,土地,自然资源局,孙丽,耕地保护股,2024/2/19,交办\n"
     )
     path = tmp_path / "gbk.csv"
     path.write_bytes(text.encode("gb18030"))  # Excel on Chinese Windows saves CSV as GBK

@@ -67,7 +67,7 @@ def test_export_import_round_trip(county, fresh):
     assert "检查通过（--dry-run，未写入）" in out and "将新增 10 个问题" in out
     assert fresh.dump() == before
     report = fresh.json("import-ledger", str(source), at="2024-01-20T09:00")
-    assert report["created"] == 10 and report["ok"] and report["events"] == 42
+    assert report["created"] == 10 and report["ok"] and report["events"] == 43
     once = fresh.dump()
     out = fresh("import-ledger", str(source), at="2024-01-20T09:00").stdout
     assert "新增 0 个问题；已存在跳过 10 行" in out
@@ -75,8 +75,11 @@ def test_export_import_round_trip(county, fresh):
     fresh("export-ledger", "again.xlsx", at="2024-01-20T09:00")
     a = list(load_workbook(source).active.iter_rows(min_row=2, values_only=True))
     b = list(load_workbook(fresh.cwd / "again.xlsx").active.iter_rows(min_row=2, values_only=True))
-    light = a[0].index("预警")
-    assert [r[:light] + r[light + 1 :] for r in a] == [r[:light] + r[light + 1 :] for r in b]
+    # The warning light is today's and the 录入说明 names when each event was written: neither travels.
+    skip = {a[0].index("预警"), a[0].index("录入说明")}
+    assert [tuple(v for i, v in enumerate(r) if i not in skip) for r in a] == [
+        tuple(v for i, v in enumerate(r) if i not in skip) for r in b
+    ]
 
 
 def test_import_errors_are_listed_and_nothing_changes(county, tmp_path):
@@ -122,7 +125,7 @@ BAD = [
     (["report", "dispatch", "--period", "2024-01", "--out", "old.xls"], "admin", 2, "已存在且不是目录"),
     (["export-ledger", "ledger.pdf"], "admin", 2, "扩展名应为 .xlsx 或 .csv"),
     (["export-ledger", "x.xlsx", "--state", "done"], "admin", 2, "状态（--state）的值「done」无效"),
-    (["export-ledger", "x.xlsx", "--unit", "火星局"], "admin", 3, "责任单位（--unit）「火星局」不存在"),
+    (["export-ledger", "x.xlsx", "--unit", "火星局"], "admin", 2, "责任单位（--unit）「火星局」不存在"),
     (["import-ledger", "missing.xlsx"], "admin", 2, "台账文件「missing.xlsx」不存在"),
     (["import-ledger", "old.xls"], "admin", 2, "另存为 .xlsx"),
     (["import-ledger", "ok.xlsx"], "sun.zrzy", 4, "只有管理员或督查室可以导入"),

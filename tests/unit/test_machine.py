@@ -1,4 +1,5 @@
-"""The workflow machine: every legal and illegal transition, every role, routing and the ladder."""
+"""The workflow machine: every legal and illegal transition, every role, routing and the ladders by severity,
+reclassification and the closing review."""
 
 from __future__ import annotations
 
@@ -35,7 +36,7 @@ STAKE = Stake(
 NOW = at("2024-01-08")
 
 PARAMS = {
-    "assign": dict(unit_id=UNIT, person_id=PERSON, leader_id=LEADER_USER),
+    "assign": dict(unit_id=UNIT, person_id=PERSON, leader_id=LEADER_USER, section="耕地保护股"),
     "ack": {},
     "feedback": dict(text="已召开专题会"),
     "note": dict(text="备注"),
@@ -46,6 +47,7 @@ PARAMS = {
     "resolve": dict(resolution="已办结"),
     "close": dict(rating="good"),
     "send_back": dict(reason="材料不全"),
+    "reclassify": dict(reason="涉及永久基本农田，需县政府研究"),
 }
 USER_ACTIONS = list(PARAMS)
 
@@ -74,6 +76,7 @@ ALLOWED = {
     "resume": {INSPECTOR, ADMIN},
     "close": {INSPECTOR, ADMIN},
     "send_back": {INSPECTOR, ADMIN},
+    "reclassify": {INSPECTOR, ADMIN},
 }
 LEGAL_FROM = {
     "assign": {State.DISCOVERED},
@@ -87,6 +90,7 @@ LEGAL_FROM = {
     "resolve": {State.ASSIGNED, State.SUPERVISED},
     "close": {State.REVIEW},
     "send_back": {State.REVIEW},
+    "reclassify": {State.DISCOVERED, State.ASSIGNED, State.SUPERVISED, State.SUSPENDED},
 }
 DEST = {
     "assign": State.ASSIGNED,
@@ -178,7 +182,24 @@ def test_assign_needs_unit_and_person_and_a_future_deadline(rules):
     with pytest.raises(MissingField, match="责任人"):
         fire("assign", s, ADMIN, STAKE, NOW, rules, unit_id=UNIT)
     with pytest.raises(InvalidValue, match="早于今天"):
-        fire("assign", s, ADMIN, STAKE, NOW, rules, unit_id=UNIT, person_id=PERSON, deadline=date(2024, 1, 1))
+        fire("assign", s, ADMIN, STAKE, NOW, rules, **PARAMS["assign"], deadline=date(2024, 1, 1))
+
+
+def test_assign_without_leader_and_section_is_one_error_naming_both(rules):
+    s = snap(State.DISCOVERED, rules)
+    with pytest.raises(MissingField) as err:
+        fire("assign", s, ADMIN, STAKE, NOW, rules, unit_id=UNIT, person_id=PERSON)
+    assert "分管领导和责任科室" in err.value.message and err.value.field == "leader"
+    with pytest.raises(MissingField) as err:
+        fire("assign", s, ADMIN, STAKE, NOW, rules, unit_id=UNIT, person_id=PERSON, leader_id=LEADER_USER)
+    assert "责任科室" in err.value.message and "分管领导" not in err.value.message
+    assert err.value.field == "section"
+    with pytest.raises(MissingField, match="指定分管领导（") as err:
+        fire("assign", s, ADMIN, STAKE, NOW, rules, unit_id=UNIT, person_id=PERSON, section="股")
+    # The rules file may make them optional.
+    lenient = replace(rules, require_leader=False, require_section=False)
+    out = fire("assign", s, ADMIN, STAKE, NOW, lenient, unit_id=UNIT, person_id=PERSON)
+    assert out.to_state == State.ASSIGNED and out.changes["leader_id"] is None
 
 
 @pytest.mark.parametrize(
@@ -186,8 +207,8 @@ def test_assign_needs_unit_and_person_and_a_future_deadline(rules):
     [
         ("general", False, Level.UNIT),
         ("general", True, Level.COUNTY_LEADER),
-        ("major", False, Level.GOVERNMENT_MEETING),
-        ("major", True, Level.GOVERNMENT_MEETING),
+        ("major", False, Level.SUPERVISION_13710),
+        ("major", True, Level.SUPERVISION_13710),
     ],
 )
 def test_routing_at_assignment(rules, severity, county_level, level):
@@ -203,20 +224,19 @@ def test_assign_computes_the_deadline_from_the_rules_and_honours_a_given_one(rul
     # Land at unit level: 20 working days from Monday 2024-01-08 (Sunday 02-04 is a make-up workday).
     assert out.changes["deadline"] == date(2024, 2, 4)
     assert {n.kind for n in out.notices} == {"assignment"}
-    given = fire("assign", s, INSPECTOR, STAKE, NOW, rules, **PARAMS["assign"], deadline=date(2027, 3, 1))
+    # A deadline in a year without a published schedule, within the two years ahead the rules allow.
+    later = NOW.replace(year=2025, month=6)
+    given = fire("assign", s, INSPECTOR, STAKE, later, rules, **PARAMS["assign"], deadline=date(2027, 3, 1))
     assert given.changes["deadline"] == date(2027, 3, 1) and given.changes["deadline_provisional"] is True
 
 
-def test_the_ladder_gives_every_level_its_own_time(rules):
-    s = snap(State.ASSIGNED, rules)
-    seen = [Level(s.level)]
-    now = NOW
+def climb(s: dl.Snapshot, rules) -> tuple[list[Level], str]:
+    seen, now = [Level(s.level)], NOW
     while True:
         try:
             out = fire("escalate", s, INSPECTOR, STAKE, now, rules, reason="久拖不决")
         except InvalidTransition as err:
-            assert "最高层级" in err.message
-            break
+            return seen, err.message
         assert out.to_state == State.SUPERVISED
         assert out.changes["deadline"] > now.date()
         assert out.changes["level_started_at"] == now
@@ -224,7 +244,54 @@ def test_the_ladder_gives_every_level_its_own_time(rules):
         seen.append(Level(out.to_level))
         s = out.after
         now = at("2024-03-01")
-    assert seen == [Level.UNIT, Level.COUNTY_LEADER, Level.SUPERVISION_13710, Level.GOVERNMENT_MEETING]
+
+
+def test_the_ladder_gives_every_level_its_own_time_and_general_problems_stop_at_13710(rules):
+    seen, refusal = climb(snap(State.ASSIGNED, rules), rules)
+    assert seen == [Level.UNIT, Level.COUNTY_LEADER, Level.SUPERVISION_13710]
+    assert "最高层级" in refusal and "重新定性为重大问题" in refusal
+
+
+def test_major_problems_climb_from_13710_to_the_meeting(rules):
+    s = snap(State.DISCOVERED, rules, severity="major")
+    s = fire("assign", s, INSPECTOR, STAKE, NOW, rules, **PARAMS["assign"]).after
+    seen, refusal = climb(s, rules)
+    assert seen == [Level.SUPERVISION_13710, Level.GOVERNMENT_MEETING] and "最高层级" in refusal
+
+
+def test_a_general_problem_cannot_be_sent_to_the_meeting_by_hand(rules):
+    s = snap(State.ASSIGNED, rules)
+    with pytest.raises(InvalidValue, match="重新定性为重大问题"):
+        fire("escalate", s, INSPECTOR, STAKE, NOW, rules, reason="x", to="government_meeting")
+
+
+def test_reclassify_as_major_opens_the_way_to_the_meeting(rules):
+    # A general problem at 13710 from Monday 2024-01-08: 7 calendar days → Monday 01-15; stuck at the top.
+    s = fire("escalate", snap(State.ASSIGNED, rules), INSPECTOR, STAKE, NOW, rules, reason="x", to="supervision_13710")
+    s = s.after
+    assert s.deadline == date(2024, 1, 15) and rules.next_rung(s.severity, s.level) is None
+    s = replace(s, stalled_at=at("2024-01-18"), overdue_reminded_at=at("2024-01-16"))
+    with pytest.raises(PermissionDenied):
+        fire("reclassify", s, HEAD_A, STAKE, at("2024-01-20"), rules, reason="重大")
+    with pytest.raises(MissingField, match="定性理由"):
+        fire("reclassify", s, INSPECTOR, STAKE, at("2024-01-20"), rules)
+    out = fire("reclassify", s, INSPECTOR, STAKE, at("2024-01-20"), rules, reason="涉及永久基本农田")
+    # Major at 13710: one month from the day it entered the level, 2024-01-08 → 02-08; reminders start over.
+    assert out.changes["severity"] == "major" and out.changes["basis_period"] == "1 months"
+    assert out.changes["deadline"] == date(2024, 2, 8) and out.changes["stalled_at"] is None
+    assert out.data == {"from": "general", "to": "major", "deadline": "2024-02-08", "next_rung": "government_meeting"}
+    assert [n.kind for n in out.notices] == ["reclassified"]
+    assert fire("escalate", out.after, INSPECTOR, STAKE, at("2024-01-22"), rules, reason="x").to_level == (
+        Level.GOVERNMENT_MEETING
+    )
+    with pytest.raises(InvalidValue, match="已是重大问题"):
+        fire("reclassify", out.after, INSPECTOR, STAKE, at("2024-01-22"), rules, reason="x", severity="重大")
+
+
+def test_reclassify_before_assignment_moves_the_starting_level(rules):
+    out = fire("reclassify", snap(State.DISCOVERED, rules), INSPECTOR, STAKE, NOW, rules, reason="重大")
+    assert out.changes == {"severity": "major", "level": Level.SUPERVISION_13710, **out.changes}
+    assert out.to_level == Level.SUPERVISION_13710
 
 
 def test_escalate_to_a_chosen_level_must_go_up(rules):
@@ -235,6 +302,8 @@ def test_escalate_to_a_chosen_level_must_go_up(rules):
     assert out.changes["deadline"] == date(2024, 1, 15)  # 7 calendar days: Sunday 01-14 moves to Monday
     with pytest.raises(InvalidValue, match="不高于当前层级"):
         fire("escalate", out.after, INSPECTOR, STAKE, NOW, rules, reason="x", to="county_leader")
+    with pytest.raises(InvalidValue, match="不高于当前层级"):
+        fire("escalate", s, INSPECTOR, STAKE, NOW, rules, reason="x", to="unit")
     with pytest.raises(InvalidValue, match="可选"):
         fire("escalate", s, INSPECTOR, STAKE, NOW, rules, reason="x", to="province")
 
@@ -282,6 +351,26 @@ def test_close_validates_the_rating(rules):
         fire("close", snap(State.REVIEW, rules), INSPECTOR, STAKE, NOW, rules, rating="棒")
     out = fire("close", snap(State.REVIEW, rules), INSPECTOR, STAKE, NOW, rules, rating="良好")
     assert out.changes["rating"] == "good" and out.to_state == State.CLOSED
+    assert out.changes["calendar_fp"] is None  # nothing to compute again once closed
+
+
+def test_close_without_a_rating_is_refused(rules):
+    for params in ({}, {"rating": ""}, {"comment": "同意销号"}):
+        with pytest.raises(MissingField, match="评价等级") as err:
+            fire("close", snap(State.REVIEW, rules), INSPECTOR, STAKE, NOW, rules, **params)
+        assert err.value.field == "rating"
+
+
+def test_a_fail_rating_is_a_send_back_with_its_reason(rules):
+    s = snap(State.REVIEW, rules)
+    with pytest.raises(MissingField, match="退回理由") as err:
+        fire("close", s, INSPECTOR, STAKE, NOW, rules, rating="不合格")
+    assert err.value.field == "reason"
+    out = fire("close", s, INSPECTOR, STAKE, NOW, rules, rating="不合格", reason="补偿协议未全部签订")
+    assert out.action == "send_back" and out.to_state == State.SUPERVISED
+    assert "rating" not in out.changes and "closed_at" not in out.changes
+    assert out.comment == "补偿协议未全部签订" and out.data["rating"] == "fail"
+    assert [(n.kind, n.payload["rating"]) for n in out.notices] == [("sent_back", "fail")]
 
 
 def test_unknown_action(rules):
@@ -300,6 +389,7 @@ def test_one_machine_built_once_and_diagram_comes_from_it():
                     assert f"{source} --> {t.dest}" in text
     assert "closed --> [*]" in text
     assert available(State.CLOSED) == ["note"]
+    assert "review --> supervised: 销号 close" in text  # 不合格
 
 
 def test_lights_follow_the_thresholds(rules):
@@ -328,3 +418,14 @@ def test_a_supervision_letter_may_set_its_own_deadline(rules):
     assert out.changes["feedback_due"] <= date(2024, 1, 12) and out.data["deadline_given"] is True
     with pytest.raises(InvalidValue, match="早于今天"):
         fire("escalate", s, INSPECTOR, STAKE, NOW, rules, reason="x", deadline=date(2024, 1, 1))
+
+
+def test_action_text_goes_through_the_text_gate(rules):
+    s = snap(State.ASSIGNED, rules)
+    with pytest.raises(InvalidValue, match="控制字符") as info:
+        fire("note", s, ADMIN, STAKE, NOW, rules, text="备注\x1b[2J")
+    assert info.value.field == "text" and info.value.label == "备注内容"
+    with pytest.raises(InvalidValue, match="文字方向控制符"):
+        fire("note", s, ADMIN, STAKE, NOW, rules, text="invoice\u202egnp.exe")
+    outcome = fire("note", s, ADMIN, STAKE, NOW, rules, text="  第一行\r\n第二行\t完  ")
+    assert outcome.comment == "第一行\n第二行\t完"  # CRLF → LF, tab kept in multi-line text, ends trimmed

@@ -193,7 +193,7 @@ def test_a_weekend_moves_calendar_day_milestones_but_not_a_working_day_deadline(
 
 def test_a_typed_deadline_on_a_holiday_moves_to_the_next_working_day(rules):
     s = dl.Snapshot(id=1, code="WT-2024-0001", created_at=at("2024-09-26"))
-    params = dict(unit_id=10, person_id=1, leader_id=3)
+    params = dict(unit_id=10, person_id=1, leader_id=3, section="耕地保护股")
     out = fire("assign", s, INSPECTOR, STAKE, at("2024-09-27"), rules, **params, deadline=D(2024, 10, 3))
     assert out.changes["deadline"] == first_published_workday_from(D(2024, 10, 3)) == D(2024, 10, 8)
     assert out.changes["deadline_provisional"] is False
@@ -223,7 +223,8 @@ def test_a_supervision_letter_deadline_on_a_weekend_rolls_and_caps_the_milestone
 
 def test_a_typed_deadline_in_a_guessed_year_is_provisional(rules):
     s = dl.Snapshot(id=1, code="WT-2026-0001", created_at=at("2026-12-20"))
-    out = fire("assign", s, INSPECTOR, STAKE, at("2026-12-21"), rules, unit_id=10, person_id=1, deadline=D(2027, 1, 1))
+    params = dict(unit_id=10, person_id=1, leader_id=3, section="规划股")
+    out = fire("assign", s, INSPECTOR, STAKE, at("2026-12-21"), rules, **params, deadline=D(2027, 1, 1))
     assert out.changes["deadline"] == D(2027, 1, 4) and out.changes["deadline_provisional"] is True
 
 

@@ -144,15 +144,32 @@ def test_shipped_file_loads_by_default_and_by_path(rules):
     assert rules.source == str(DEFAULT_RULES_PATH)
     again = load_rules(DEFAULT_RULES_PATH)
     assert again.levels == rules.levels and again.overrides == rules.overrides
-    assert load_rules(str(DEFAULT_RULES_PATH)).routing == rules.routing
+    assert load_rules(str(DEFAULT_RULES_PATH)).ladders == rules.ladders
 
 
-def test_shipped_levels_ladder(rules):
+def test_shipped_levels_and_ladders_by_severity(rules):
     assert list(rules.levels) == list(LADDER)
-    chain = [rules.level(level).next for level in LADDER]
-    assert chain == [Level.COUNTY_LEADER, Level.SUPERVISION_13710, Level.GOVERNMENT_MEETING, None]
     assert rules.level("unit").label == "单位/乡镇内部专人负责"
     assert rules.level(Level.GOVERNMENT_MEETING).label == "县政府会议研究"
+    general, major = rules.ladder("general"), rules.ladder(Severity.MAJOR)
+    # 一般性问题限期解决；久拖不决的通过"13710"督促解决 — never the meeting.
+    assert general.rungs == (Level.UNIT, Level.COUNTY_LEADER, Level.SUPERVISION_13710)
+    assert [rules.next_rung("general", lv) for lv in LADDER] == [
+        Level.COUNTY_LEADER,
+        Level.SUPERVISION_13710,
+        None,
+        None,
+    ]
+    # 重大问题：through 13710 (one month) to the county government meeting.
+    assert major.rungs == (Level.SUPERVISION_13710, Level.GOVERNMENT_MEETING)
+    assert [rules.next_rung("major", lv) for lv in LADDER] == [
+        Level.SUPERVISION_13710,
+        Level.SUPERVISION_13710,
+        Level.GOVERNMENT_MEETING,
+        None,
+    ]
+    assert general.remind_every == major.remind_every == Period(5, WD)
+    assert major.above("unit") == major.rungs and general.above("supervision_13710") == ()
 
 
 @pytest.mark.parametrize(
@@ -179,7 +196,7 @@ def test_shipped_13710_milestones(rules):
 
 
 def test_shipped_notify_and_notices(rules):
-    assert rules.level("unit").notify == (Recipient.RESPONSIBLE_PERSON, Recipient.UNIT_HEAD)
+    assert rules.level("unit").notify == (Recipient.RESPONSIBLE_PERSON, Recipient.UNIT_HEAD, Recipient.LEADER_IN_CHARGE)
     assert Recipient.INSPECTION_OFFICE in rules.level("supervision_13710").notify
     assert Recipient.CONTRACTING_LEADER in rules.level("county_leader").notify
     assert set(rules.notices) == set(NOTICE_KINDS)
@@ -187,6 +204,47 @@ def test_shipped_notify_and_notices(rules):
     assert rules.notices["closed"] == (Recipient.RESPONSIBLE_PERSON, Recipient.UNIT_HEAD, Recipient.REPORTER)
     assert rules.discovered_notify == (Recipient.INSPECTION_OFFICE,)
     assert rules.assign_within == Period(2, WD)
+
+
+@pytest.mark.parametrize("level", LADDER)
+def test_shipped_recipients_per_rung(rules, level):
+    # The inspection office hears every escalation and every problem past its grace, at every rung; the
+    # leader in charge hears everything at every rung; the meeting's organiser at the meeting only.
+    for kind in ("escalation", "stalled"):
+        assert Recipient.INSPECTION_OFFICE in rules.recipients(kind, level)
+    for kind in ("assignment", "warning", "reminder", "overdue", "escalation", "stalled"):
+        who = rules.recipients(kind, level)
+        assert Recipient.LEADER_IN_CHARGE in who and Recipient.RESPONSIBLE_PERSON in who
+        assert (Recipient.ORGANISER in who) == (level == Level.GOVERNMENT_MEETING)
+        assert len(who) == len(set(who))
+    assert rules.recipients("review_overdue") == (Recipient.INSPECTION_OFFICE,)
+    assert rules.recipients("recalculated") == (Recipient.RESPONSIBLE_PERSON,)
+
+
+def test_shipped_organiser_assignment_and_review(rules):
+    assert rules.organiser.unit == "xianzhengfuban" and rules.organiser.role is None
+    assert rules.require_leader is True and rules.require_section is True
+    assert rules.review_limit == Period(3, WD)
+
+
+def test_recipients_per_rung_and_kind_are_configurable():
+    data = mutated(
+        set_("levels.unit.notices", {"overdue": ["contracting_leader"]}),
+        set_("notices.warning", ["reporter"]),
+        set_("organiser", {"role": "inspector"}),
+        set_("assignment", {"require_leader": False, "require_section": False}),
+        set_("review", {"time_limit": "2 calendar_days"}),
+    )
+    rules = parse_rules(data, "x.toml")
+    assert Recipient.CONTRACTING_LEADER in rules.recipients("overdue", "unit")
+    assert Recipient.CONTRACTING_LEADER not in rules.recipients("warning", "unit")
+    assert Recipient.CONTRACTING_LEADER not in rules.recipients("overdue", "county_leader") or (
+        Recipient.CONTRACTING_LEADER in rules.level("county_leader").notify
+    )
+    assert rules.recipients("warning", "unit")[0] == Recipient.REPORTER
+    assert rules.organiser.role == "inspector" and rules.organiser.unit is None
+    assert not rules.require_leader and not rules.require_section
+    assert rules.review_limit == Period(2, CD)
 
 
 def test_shipped_calendar_and_misc(rules):
@@ -258,11 +316,11 @@ def test_time_limit_most_specific_override_wins(combined_first, category, severi
 @pytest.mark.parametrize(
     "severity, county_level, level",
     [
-        ("major", False, Level.GOVERNMENT_MEETING),
-        ("major", True, Level.GOVERNMENT_MEETING),  # major beats county-level coordination
+        ("major", False, Level.SUPERVISION_13710),
+        ("major", True, Level.SUPERVISION_13710),  # major beats county-level coordination
         ("general", True, Level.COUNTY_LEADER),
         ("general", False, Level.UNIT),
-        (Severity.MAJOR, False, Level.GOVERNMENT_MEETING),
+        (Severity.MAJOR, False, Level.SUPERVISION_13710),
         (Severity.GENERAL, True, Level.COUNTY_LEADER),
     ],
 )
@@ -270,10 +328,24 @@ def test_initial_level_routing(rules, severity, county_level, level):
     assert rules.initial_level(severity, county_level) == level
 
 
-def test_routing_is_configurable():
-    rules = parse_rules(mutated(set_("routing.major", "supervision_13710"), set_("routing.default", "county_leader")))
-    assert rules.initial_level("major", False) == Level.SUPERVISION_13710
+def test_ladders_are_configurable():
+    rules = parse_rules(
+        mutated(
+            set_("ladders.major.start", "government_meeting"),
+            set_("ladders.general.rungs", ["county_leader", "supervision_13710", "government_meeting"]),
+            set_("ladders.general.start", "county_leader"),
+            set_("ladders.general.remind_every", "0 workdays"),
+        )
+    )
+    assert rules.initial_level("major", False) == Level.GOVERNMENT_MEETING  # "directly when logged as major"
     assert rules.initial_level("general", False) == Level.COUNTY_LEADER
+    assert rules.next_rung("general", "supervision_13710") == Level.GOVERNMENT_MEETING
+    assert rules.ladder("general").remind_every == Period(0, WD)
+
+
+def test_missing_ladders_take_the_plans_default():
+    rules = parse_rules(mutated(del_("ladders")), "x.toml")
+    assert rules.ladders == load_rules().ladders
 
 
 # -- good variations -----------------------------------------------------------------------------------
@@ -291,7 +363,9 @@ def test_optional_sections_have_defaults():
         del_("levels.unit.label"),
         del_("levels.unit.warn_before"),
         del_("levels.unit.remind_after"),
-        del_("levels.unit.next"),
+        del_("organiser"),
+        del_("assignment"),
+        del_("review"),
     )
     rules = parse_rules(data, "x.toml")
     assert rules.red_sticky is True and rules.sweep_minutes == 5
@@ -303,7 +377,8 @@ def test_optional_sections_have_defaults():
     unit = rules.level("unit")
     assert unit.label == Level.UNIT.label
     assert unit.warn_before == unit.remind_after == Period(0, WD)
-    assert unit.next is None
+    assert rules.organiser.unit == "xianzhengfuban" and rules.require_leader and rules.require_section
+    assert rules.review_limit == Period(3, WD)
 
 
 def test_calendar_settings_reach_the_work_calendar(tmp_path):
@@ -334,9 +409,16 @@ def test_chinese_period_spellings_in_file():
     assert rules.level("supervision_13710").milestones[Milestone.DEPLOY] == Period(1, CD)
 
 
-def test_next_may_skip_a_rung_upward():
-    rules = parse_rules(mutated(set_("levels.unit.next", "government_meeting")), "x.toml")
-    assert rules.level("unit").next == Level.GOVERNMENT_MEETING
+def test_a_ladder_may_skip_a_rung():
+    rules = parse_rules(
+        mutated(
+            set_("ladders.general.rungs", ["unit", "supervision_13710"]), del_("ladders.general.county_level_start")
+        ),
+        "x.toml",
+    )
+    assert rules.next_rung("general", "unit") == Level.SUPERVISION_13710
+    # A problem standing on a level that is not a rung of its ladder goes to the first rung above it.
+    assert rules.next_rung("general", "county_leader") == Level.SUPERVISION_13710
 
 
 # -- files that cannot be read or parsed ---------------------------------------------------------------
@@ -423,7 +505,16 @@ BAD = [
     ),
     ("lights typo", rename("lights.red_sticky", "red_stiky"), "lights.red_stiky", ["不认识", "red_sticky"]),
     ("sweep typo", rename("sweep.interval_minutes", "interval"), "sweep.interval", ["不认识", "interval_minutes"]),
-    ("routing typo", set_("routing.urgent", "unit"), "routing.urgent", ["不认识", "major", "county_level", "default"]),
+    (
+        "ladder typo",
+        set_("ladders.general.rung", ["unit"]),
+        "ladders.general.rung",
+        ["不认识", "rungs", "start", "remind_every"],
+    ),
+    ("ladders severity typo", set_("ladders.urgent", {"rungs": ["unit"]}), "ladders.urgent", ["不认识", "general"]),
+    ("organiser typo", set_("organiser.units", "x"), "organiser.units", ["不认识", "unit", "role"]),
+    ("assignment typo", set_("assignment.require_person", True), "assignment.require_person", ["不认识"]),
+    ("level notices typo", set_("levels.unit.notices", {"review": []}), "levels.unit.notices.review", ["不认识"]),
     ("notices typo", set_("notices.reviewed", ["inspection_office"]), "notices.reviewed", ["不认识", "review"]),
     ("override typo", set_("overrides.0.days", 3), "overrides[0].days", ["不认识", "time_limit", "category"]),
     # version
@@ -435,7 +526,9 @@ BAD = [
     ("missing levels.unit", del_("levels.unit"), "levels.unit", ["缺失", "表"]),
     ("missing levels.government_meeting", del_("levels.government_meeting"), "levels.government_meeting", ["缺失"]),
     ("missing levels", del_("levels"), "levels", ["缺失", "表"]),
-    ("missing routing", del_("routing"), "routing", ["缺失", "表"]),
+    # the single ``next`` chain of older files: a clear word on what to write instead
+    ("old routing", set_("routing", {"major": "government_meeting"}), "routing", ["不再使用", "ladders.general"]),
+    ("old next", set_("levels.unit.next", "county_leader"), "levels.unit.next", ["不再使用", "rungs"]),
     ("missing calendar", del_("calendar"), "calendar", ["缺失", "表"]),
     ("levels.unit not a table", set_("levels.unit", "10 workdays"), "levels.unit", ["应为一个表", "10 workdays"]),
     (
@@ -452,9 +545,9 @@ BAD = [
         ["不认识", *LEVEL_NAMES],
     ),
     (
-        "routing unknown level",
-        set_("routing.major", "mayor_office"),
-        "routing.major",
+        "ladder unknown level",
+        set_("ladders.major.rungs", ["supervision_13710", "mayor_office"]),
+        "ladders.major.rungs[1]",
         ["mayor_office", "无效", "可选", *LEVEL_NAMES],
     ),
     ("override unknown level", set_("overrides.1.level", "town"), "overrides[1].level", ["town", "无效", *LEVEL_NAMES]),
@@ -521,22 +614,46 @@ BAD = [
         "overrides[1].time_limit",
         ["0 workdays", "大于 0"],
     ),
-    # next
+    # ladders
     (
-        "next down",
-        set_("levels.county_leader.next", "unit"),
-        "levels.county_leader.next",
-        ["「unit」", "更高一级", "unit → county_leader → supervision_13710 → government_meeting"],
+        "rungs down",
+        set_("ladders.general.rungs", ["county_leader", "unit"]),
+        "ladders.general.rungs",
+        ["从低到高", "unit → county_leader → supervision_13710 → government_meeting"],
     ),
-    ("next sideways", set_("levels.unit.next", "unit"), "levels.unit.next", ["「unit」", "更高一级"]),
+    ("rungs twice", set_("ladders.major.rungs", ["unit", "unit"]), "ladders.major.rungs", ["不重复"]),
+    ("rungs empty", set_("ladders.major.rungs", []), "ladders.major.rungs", ["不能为空"]),
+    ("rungs missing", del_("ladders.general.rungs"), "ladders.general.rungs", ["缺失", "数组"]),
+    ("rungs not a list", set_("ladders.general.rungs", "unit"), "ladders.general.rungs", ["类型错误", "数组"]),
     (
-        "next from top",
-        set_("levels.government_meeting.next", "supervision_13710"),
-        "levels.government_meeting.next",
-        ["supervision_13710", "更高一级"],
+        "start off the ladder",
+        set_("ladders.major.start", "unit"),
+        "ladders.major.start",
+        ["「unit」", "不在", "supervision_13710、government_meeting"],
     ),
-    ("next unknown", set_("levels.unit.next", "mayor"), "levels.unit.next", ["mayor", "无效", "可选", *LEVEL_NAMES]),
-    ("next not a string", set_("levels.unit.next", ["county_leader"]), "levels.unit.next", ["类型错误", "字符串"]),
+    (
+        "county start below start",
+        both(set_("ladders.general.start", "county_leader"), set_("ladders.general.county_level_start", "unit")),
+        "ladders.general.county_level_start",
+        ["「unit」", "不能低于"],
+    ),
+    ("remind_every bad", set_("ladders.general.remind_every", "weekly"), "ladders.general.remind_every", ["weekly"]),
+    # organiser, assignment, review
+    (
+        "organiser both",
+        set_("organiser", {"unit": "xianzhengfuban", "role": "inspector"}),
+        "organiser.role",
+        ["只能写一个"],
+    ),
+    ("organiser bad role", set_("organiser", {"role": "mayor"}), "organiser.role", ["mayor", "无效", "inspector"]),
+    ("organiser empty", set_("organiser.unit", " "), "organiser.unit", ["不能为空"]),
+    (
+        "require_leader not bool",
+        set_("assignment.require_leader", "yes"),
+        "assignment.require_leader",
+        ["类型错误", "true 或 false"],
+    ),
+    ("review zero", set_("review.time_limit", "0 workdays"), "review.time_limit", ["大于 0"]),
     # notify
     (
         "notify unknown role",

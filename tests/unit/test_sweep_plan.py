@@ -62,20 +62,36 @@ def test_thirteen_seven_ten_milestones(rules):
     # Both milestones missed by a late sweep: ONE reminder.
     actions, s2 = run(s, at("2024-01-12"), rules)
     assert actions == ["remind"] and s2.deploy_reminded_at and s2.feedback_reminded_at
-    # Missing the last milestone (settle = the level deadline) escalates to the meeting.
+    # Missing the last milestone (settle = the level deadline): 13710 is the top of a general problem's
+    # ladder, so it stays there, red; a major problem goes on to the meeting.
     actions, s3 = run(s2, at("2024-01-17"), rules)
-    assert actions == ["escalate"] and s3.level == Level.GOVERNMENT_MEETING
+    assert actions == ["stall"] and s3.level == Level.SUPERVISION_13710 and s3.light == Light.RED
+    actions, s4 = run(replace(s2, severity="major"), at("2024-01-17"), rules)
+    assert actions == ["escalate"] and s4.level == Level.GOVERNMENT_MEETING
 
 
-def test_top_of_the_ladder_goes_red_once_and_then_stays_quiet(rules):
+def test_top_of_the_ladder_goes_red_once_and_then_is_reminded_every_five_workdays(rules):
     s = replace(
-        snap(State.SUPERVISED, rules),
+        snap(State.SUPERVISED, rules, severity="major"),
         **dl.enter_level(snap(State.SUPERVISED, rules), Level.GOVERNMENT_MEETING, at("2024-01-08"), rules),
     )
-    actions, s = run(s, at("2024-03-20"), rules)
+    # One month from 2024-01-08 → 02-08; grace 2 workdays → escalate threshold after 02-18 (Sunday 02-18 is a
+    # make-up workday after the Spring Festival, 02-10..17).
+    actions, s = run(s, at("2024-03-20"), rules)  # Wednesday
     assert actions == ["stall"] and s.light == Light.RED
-    assert s.next_check_at is None
-    assert run(s, at("2024-04-20"), rules)[0] == []
+    # Five working days after Wednesday 03-20: 03-21, 22, 25, 26, 27 → reminded from Wednesday 03-27, 00:00.
+    assert s.next_check_at == dl.start_of_day(date(2024, 3, 27), rules)
+    assert run(s, at("2024-03-26T23:00"), rules)[0] == []
+    actions, s2 = run(s, at("2024-03-27T08:00"), rules)
+    assert actions == ["stall"] and s2.level == Level.GOVERNMENT_MEETING and s2.light == Light.RED
+    assert s2.next_check_at == dl.start_of_day(date(2024, 4, 3), rules)
+    # A ladder with remind_every = 0: reminded once, then quiet.
+    quiet = replace(
+        rules, ladders={k: replace(v, remind_every=dl.Period(0, v.remind_every.unit)) for k, v in rules.ladders.items()}
+    )
+    actions, s3 = run(replace(s, stalled_at=None, next_check_at=None), at("2024-03-20"), quiet)
+    assert actions == ["stall"] and s3.next_check_at is None
+    assert run(s3, at("2024-04-20"), quiet)[0] == []
 
 
 def test_unassigned_problems_remind_the_office_once(rules):
@@ -87,8 +103,18 @@ def test_unassigned_problems_remind_the_office_once(rules):
 
 
 def test_paused_and_closed_problems_are_not_swept(rules):
-    for state in (State.SUSPENDED, State.REVIEW, State.CLOSED):
+    for state in (State.SUSPENDED, State.CLOSED):
         assert plan(snap(state, rules), at("2025-01-01"), rules) is None
+
+
+def test_a_review_past_its_limit_reminds_the_office_once(rules):
+    s = snap(State.REVIEW, rules)  # the unit applied on Sunday 2024-01-07
+    # Three working days from 01-07: 01-08, 01-09, 01-10 → reminded after 01-10.
+    assert dl.next_check(s, at("2024-01-08"), rules) == dl.after_day(date(2024, 1, 10), rules)
+    assert plan(s, at("2024-01-10T23:00"), rules) is None
+    actions, s = run(s, at("2024-01-11T08:00"), rules)
+    assert actions == ["review_overdue"] and s.state == State.REVIEW and s.next_check_at is None
+    assert run(s, at("2024-02-11"), rules)[0] == []
 
 
 def test_next_check_is_always_the_next_threshold(rules):

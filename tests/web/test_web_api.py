@@ -78,7 +78,14 @@ def test_problem_lifecycle_and_error_mapping(web):
     r = c.post(
         f"/api/v1/problems/{code}/transitions/assign",
         headers=insp,
-        json={"unit": "自然资源局", "person": "staff", "deadline": "2024-02-19", "expected_version": 1},
+        json={
+            "unit": "自然资源局",
+            "person": "staff",
+            "leader": "head",
+            "section": "耕地保护股",
+            "deadline": "2024-02-19",
+            "expected_version": 1,
+        },
     )
     assert r.status_code == 200 and r.json()["state"] == "assigned" and r.json()["deadline"] == "2024-02-19"
     version = r.json()["version"]
@@ -135,6 +142,10 @@ def test_problem_lifecycle_and_error_mapping(web):
 
     r = c.post(f"/api/v1/problems/{code}/transitions/resolve", headers=staff, json={"resolution": "已批复"})
     assert r.json()["state"] == "review"
+    # The closing review: a rating is required, and 不合格 is a send-back that needs its reason.
+    close = f"/api/v1/problems/{code}/transitions/close"
+    assert "评价等级" in err(c.post(close, headers=insp, json={}), 400, "missing_field")
+    assert "退回理由" in err(c.post(close, headers=insp, json={"rating": "fail"}), 400, "missing_field")
     r = c.post(f"/api/v1/problems/{code}/transitions/close", headers=insp, json={"rating": "good"})
     assert r.json()["state"] == "closed" and r.json()["rating_label"] == "良好"
     events = c.get(f"/api/v1/problems/{code}/events", headers=staff).json()

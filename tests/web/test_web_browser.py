@@ -124,6 +124,7 @@ def test_the_loop_in_a_browser(server, browser, tmp_path):
     form = _open_action(insp, "assign")
     form.locator("select[name=unit]").select_option("ziranziyuan")
     form.locator("input[name=person]").fill("staff")
+    form.locator("input[name=leader]").fill("head")
     form.locator("input[name=section]").fill("耕地保护股")
     form.locator("button[type=submit]").click()
     insp.wait_for_url(f"**/problems/{code}")
@@ -159,8 +160,9 @@ def test_the_loop_in_a_browser(server, browser, tmp_path):
     # 6. The inspector sends it back from the review queue…
     insp.goto(f"{base}/review")
     card = insp.locator(f".card[data-code='{code}']")
-    card.locator("input[name=reason]").fill("缺意见书扫描件")
-    card.locator("button:has-text('退回')").click()
+    send_back = card.locator("form[action*='/actions/send_back']")  # the close form has its own 不合格 reason
+    send_back.locator("input[name=reason]").fill("缺意见书扫描件")
+    send_back.locator("button:has-text('退回')").click()
     insp.wait_for_url("**/review")
     assert "已退回" in insp.inner_text(".flash")
     assert insp.locator(f".card[data-code='{code}']").count() == 0

@@ -189,9 +189,12 @@ def test_413_before_the_body_is_read_whole(web):
     ).encode()
     chunks = [head] + [b"\xff" * 65536] * 160 + [f"\r\n--{boundary}--\r\n".encode()]  # a 10 MB file
     path = f"/api/v1/problems/{code}/attachments"
-    # Declared too large: refused before a single byte of the body is read.
-    status, pulled, body = _asgi_post(web.app, path, [auth, ctype, ("content-length", str(10 * 1024 * 1024))], chunks)
-    assert status == 413 and pulled == 0 and b"too_large" in body
+    # Declared over the route's body limit (the upload limits' total and the form around it, through the app's
+    # BodyLimit): refused before a single byte of the body is read.
+    over = web.app.state.duban.settings.body_limit(path) + 1
+    assert over > 100 * 1024 * 1024 and web.app.state.duban.settings.body_limit("/api/v1/problems") == 1024 * 1024
+    status, pulled, body = _asgi_post(web.app, path, [auth, ctype, ("content-length", str(over))], chunks)
+    assert status == 413 and pulled == 0 and b"payload_too_large" in body
     # Streamed without a length: reading stops as soon as the file passes the per-file limit (256 KiB).
     status, pulled, body = _asgi_post(web.app, path, [auth, ctype], chunks)
     assert status == 413 and pulled <= 6 < len(chunks) and "超过单个文件上限".encode() in body

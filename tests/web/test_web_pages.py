@@ -127,7 +127,7 @@ XSS = '<script>alert("x")</script><img src=x onerror=alert(1)>'
 
 def test_user_text_is_escaped_everywhere(web):
     code = web.service.log("town", "嘉润综合物流园区", "land", XSS, unit="ziranziyuan", description=XSS).code
-    web.service.act("insp", code, "assign", unit="ziranziyuan", person="staff", section=XSS)
+    web.service.act("insp", code, "assign", unit="ziranziyuan", person="staff", leader="head", section=XSS)
     web.service.act("staff", code, "feedback", text=XSS)
     web.service.act("staff", code, "resolve", resolution=XSS)
     c = web.login("insp")
@@ -193,7 +193,7 @@ def test_full_loop_through_forms(web):
         )
         assert r.status_code == 303, r.text[:400]
 
-    act(insp, "assign", unit="ziranziyuan", person="staff", section="耕地保护股", deadline="2024-01-31")
+    act(insp, "assign", unit="ziranziyuan", person="staff", leader="head", section="耕地保护股", deadline="2024-01-31")
     act(staff, "ack")
     act(staff, "feedback", text="已组卷")
     act(staff, "resolve", resolution="已批复")

@@ -31,7 +31,7 @@ ALLOWED = {
 }
 STATE_FOR = {"assign": "discovered", "resume": "suspended", "close": "review", "send_back": "review"}
 PARAMS = {
-    "assign": {"unit": "ziranziyuan", "person": "staff"},
+    "assign": {"unit": "ziranziyuan", "person": "staff", "leader": "head", "section": "耕地保护股"},
     "feedback": {"text": "已组卷上报"},
     "note": {"text": "电话催办"},
     "supervise": {"reason": "进展缓慢"},

@@ -83,7 +83,7 @@ class Web:
         code = s.log(by, PROJECT, "land", title, unit="ziranziyuan").code
         if state == "discovered":
             return code
-        s.act("insp", code, "assign", unit="ziranziyuan", person="staff")
+        s.act("insp", code, "assign", unit="ziranziyuan", person="staff", leader="head", section="耕地保护股")
         if state == "suspended":
             s.act("insp", code, "suspend", reason="等待省厅批复")
         elif state == "review":

@@ -1,7 +1,7 @@
 """evidence: attachments, blobs, inspections, staged uploads
 
-Revision ID: 0006
-Revises: 0003
+Revision ID: 0008
+Revises: 0007
 Create Date: 2026-12-02
 """
 from typing import Sequence, Union
@@ -13,8 +13,8 @@ from alembic import op
 import models.types  # noqa: F401
 
 
-revision: str = '0006'
-down_revision: Union[str, None] = '0003'
+revision: str = '0008'
+down_revision: Union[str, None] = '0007'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 

@@ -1,0 +1,103 @@
+"""The dashboard's counts from ``ledger_tally`` (kept by the triggers of ``models.tally``): problems by state,
+level and light, and problems logged and closed per UTC hour — exact, in the reader's own snapshot, without
+reading the ledger. ``compact`` folds the signed rows into one row per key (the sweep calls it)."""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from sqlmodel import Session
+
+from models.tables import LedgerTally
+
+log = logging.getLogger(__name__)
+T = LedgerTally.__table__  # type: ignore[attr-defined]  # SQLModel declares no __table__
+COMPACT_AFTER = 5000  # rows beyond the number of keys before a read asks for compaction
+
+
+def sums(session: Session) -> tuple[dict[str, int], int]:
+    """Every key's total (zero totals left out) and how many rows were read."""
+    out: dict[str, int] = {}
+    rows = 0
+    for key, n, k in session.execute(sa.select(T.c.key, sa.func.sum(T.c.n), sa.func.count()).group_by(T.c.key)):
+        rows += k
+        if n:
+            out[key] = int(n)
+    return out, rows
+
+
+def by_state(totals: dict[str, int]) -> Counter:
+    """(state, level, light) → problems."""
+    out: Counter = Counter()
+    for key, n in totals.items():
+        if key.startswith("s|"):
+            _, state, level, light = key.split("|")
+            out[(state, level, light)] += n
+    return out
+
+
+def per_day(totals: dict[str, int], prefix: str, tz) -> Counter:
+    """Local date → problems, from the per-UTC-hour keys ``c|`` (logged) or ``x|`` (closed)."""
+    hours: Counter = Counter()
+    for key, n in totals.items():
+        if key.startswith(prefix):  # "c|YYYY-MM-DD HH"
+            hours[datetime(int(key[2:6]), int(key[7:9]), int(key[10:12]), int(key[13:15]), tzinfo=UTC)] += n
+    out: Counter = Counter()
+    for hour, n in hours.items():
+        out[hour.astimezone(tz).date()] += n
+    return out
+
+
+def count(session: Session, states: set[str] | None, level: str | None, light: str | None) -> int:
+    totals, _ = sums(session)
+    return sum(
+        n
+        for (s, lv, li), n in by_state(totals).items()
+        if (states is None or s in states) and (level is None or lv == level) and (light is None or li == light)
+    )
+
+
+def compact(engine, patient: bool = True) -> int:
+    """Fold every committed row into one row per key; returns the rows removed. Safe to run concurrently with
+    writers and with another compaction: only rows read (and deleted) by this transaction are summed.
+    ``patient=False`` (a page view doing housekeeping): on SQLite, give up at once when another process holds
+    the write lock instead of waiting for it (raises OperationalError)."""
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as conn:
+            return conn.execute(
+                sa.text(
+                    "WITH gone AS (DELETE FROM ledger_tally WHERE id <= (SELECT max(id) FROM ledger_tally) "
+                    "RETURNING key, n), kept AS (INSERT INTO ledger_tally (key, n) SELECT key, sum(n) FROM gone "
+                    "GROUP BY key HAVING sum(n) <> 0) SELECT count(*) FROM gone"
+                )
+            ).scalar_one()
+    with engine.execution_options(sqlite_begin="IMMEDIATE").connect() as conn:
+        raw = conn.connection.dbapi_connection
+        if not patient:
+            raw.execute("PRAGMA busy_timeout = 0")
+        try:
+            with conn.begin():
+                # One writer at a time on SQLite: read, sum and delete in one transaction is exact.
+                top = conn.execute(sa.select(sa.func.max(T.c.id))).scalar()
+                if top is None:
+                    return 0
+                removed = conn.execute(sa.select(sa.func.count()).select_from(T).where(T.c.id <= top)).scalar_one()
+                conn.execute(
+                    sa.text(
+                        "INSERT INTO ledger_tally (key, n) SELECT key, sum(n) FROM ledger_tally WHERE id <= :top "
+                        "GROUP BY key HAVING sum(n) <> 0"
+                    ),
+                    {"top": top},
+                )
+                conn.execute(T.delete().where(T.c.id <= top))
+                return removed
+        finally:
+            if not patient:
+                raw.execute("PRAGMA busy_timeout = 30000")
+
+
+def needs_compaction(rows: int, keys: int) -> bool:
+    return rows > keys + COMPACT_AFTER
