@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session
 
 import models  # noqa: F401  (tables + guard)
@@ -62,3 +64,11 @@ def create_schema(engine: Engine) -> None:
 def session(engine: Engine) -> Session:
     # expire_on_commit=False: objects stay readable after commit (the CLI prints them).
     return Session(engine, expire_on_commit=False)
+
+
+def insert_for(bind: Engine | Connection) -> Callable[..., Any]:
+    """The dialect's INSERT construct, which has ``on_conflict_do_nothing``/``_do_update`` (PostgreSQL and SQLite
+    spell ON CONFLICT the same way; the generic ``sa.insert`` has neither)."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    return postgresql.insert if bind.dialect.name == "postgresql" else sqlite.insert

@@ -364,3 +364,10 @@ class LoginFailure(SQLModel, table=True):
     login: str = Field(max_length=64)
     ip: str = Field(max_length=64)
     at: datetime | None = _ts(nullable=False, index=True)
+
+
+def table_of(model: type[SQLModel]) -> sa.Table:
+    """The Core table behind a model, for prebuilt statements (SQLModel's stubs do not declare ``__table__``)."""
+    table = model.__table__  # type: ignore[attr-defined]
+    assert isinstance(table, sa.Table)
+    return table

@@ -26,10 +26,10 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
 
-from models.tables import Notice, Problem
+from models.tables import Notice, Problem, table_of
 from notifications.kinds import kind_label, status_label
 
-T = Notice.__table__
+T = table_of(Notice)
 ERROR_MAX = 1000  # characters kept in last_error
 CRASHED_TOO_OFTEN = "发送进程多次在发送此通知时中断，已停止重试"
 

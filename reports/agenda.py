@@ -13,7 +13,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from models.tables import Event, Problem, Project, Unit, User
+from models.tables import Event, Problem, Project, Unit, User, table_of
 from reports.columns import DATE_HINT, CellError, parse_date
 from service import directory
 from workflow.actions import ACTION_LABELS
@@ -126,7 +126,7 @@ def build(engine, rules: Rules, meeting: date, now: datetime, actor_login: str |
     directory.authorize(engine, actor_login, Manage.REPORTS)
     from models.db import session as open_session
 
-    p, proj = Problem.__table__, Project.__table__
+    p, proj = table_of(Problem), table_of(Project)
     with open_session(engine) as session:
         rows = (
             session.execute(
@@ -143,7 +143,7 @@ def build(engine, rules: Rules, meeting: date, now: datetime, actor_login: str |
         ids = [r["id"] for r in rows]
         events: dict[int, list] = {i: [] for i in ids}
         if ids:
-            e = Event.__table__
+            e = table_of(Event)
             for ev in session.execute(sa.select(e).where(e.c.problem_id.in_(ids)).order_by(e.c.at, e.c.id)).mappings():
                 events[ev["problem_id"]].append(ev)
     rows = sorted(rows, key=lambda r: (_LIGHT_ORDER[Light(r["light"])], r["deadline"] or date.max, r["code"]))

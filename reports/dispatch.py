@@ -15,7 +15,7 @@ from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 
-from models.tables import Event, Problem, Project, Unit, User
+from models.tables import Event, Problem, Project, Unit, User, table_of
 from reports.columns import clean
 from service import directory
 from workflow import deadlines as dl
@@ -195,7 +195,7 @@ def build(engine, rules: Rules, period: Period, now: datetime, actor_login: str 
 
     from models.db import session as open_session
 
-    p, e = Problem.__table__, Event.__table__
+    p, e = table_of(Problem), table_of(Event)
     with open_session(engine) as session:
         meta = {
             row[0]: row[1:]
@@ -207,9 +207,9 @@ def build(engine, rules: Rules, period: Period, now: datetime, actor_login: str 
                     p.c.responsible_unit_id,
                     p.c.responsible_person_id,
                     p.c.leader_id,
-                    Project.__table__.c.name,
-                    Project.__table__.c.leader_id,
-                ).select_from(p.join(Project.__table__, Project.__table__.c.id == p.c.project_id))
+                    table_of(Project).c.name,
+                    table_of(Project).c.leader_id,
+                ).select_from(p.join(table_of(Project), table_of(Project).c.id == p.c.project_id))
             )
         }
         units = dict(session.execute(sa.select(Unit.id, Unit.name)).all())

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from models.tables import Event, Problem, Project, Unit, User
+from models.tables import Event, Problem, Project, Unit, User, table_of
 from reports.columns import COLUMNS, HEADERS, col_letter, yes_no
 from service import directory, ledger
 from service.ledger import LedgerQuery
@@ -34,8 +34,8 @@ DATE_FORMAT = "yyyy-mm-dd"
 
 def _query():
     """The export's columns (``service.ledger.batches`` filters and orders them by the ledger query)."""
-    p, proj = Problem.__table__, Project.__table__
-    unit = Unit.__table__.alias("ru")
+    p, proj = table_of(Problem), table_of(Project)
+    unit = table_of(Unit).alias("ru")
     q = sa.select(
         p.c.id,
         p.c.code,
@@ -73,7 +73,7 @@ _WIDTH = 27  # the columns of ``_query``; the keyset columns ``batches`` adds fo
 
 def person_labels(session) -> dict[int, str]:
     """User id → what the ledger shows: the name, or "name（login）" when two people share that name."""
-    users = session.execute(sa.select(User.__table__.c.id, User.__table__.c.name, User.__table__.c.login)).all()
+    users = session.execute(sa.select(table_of(User).c.id, table_of(User).c.name, table_of(User).c.login)).all()
     seen = Counter(name for _, name, _ in users)
     return {uid: (name if seen[name] == 1 else f"{name}（{login}）") for uid, name, login in users}
 
@@ -88,7 +88,7 @@ def ledger_rows(session, rules: Rules, today: date, lq: LedgerQuery) -> Iterator
 def backdated_notes(session, tz) -> dict[int, str]:
     """Problem id → its audit entries whose business time is not when they were written (a simulated
     "now"): "交办（记为 2024-02-08 09:00，实际录入 2026-12-09 14:03）". Usually none, so one filtered scan."""
-    e: sa.Table = Event.__table__  # type: ignore[attr-defined]
+    e: sa.Table = table_of(Event)
     skew: sa.ColumnElement
     if session.get_bind().dialect.name == "postgresql":
         skew = sa.func.abs(sa.extract("epoch", e.c.recorded_at - e.c.at))

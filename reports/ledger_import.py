@@ -17,7 +17,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from models.tables import Problem
+from models.tables import Problem, table_of
 from reports.columns import (
     BY_KEY,
     CellError,
@@ -102,7 +102,7 @@ class Directory:
         by_name: dict[str, list[UserInfo]] = {}
         for user in view.users:
             by_name.setdefault(user.name, []).append(user)
-        p = Problem.__table__
+        p = table_of(Problem)
         by_code, by_title = {}, {}
         for code, project_id, title, state, level, deadline, unit_id in session.execute(
             sa.select(p.c.code, p.c.project_id, p.c.title, p.c.state, p.c.level, p.c.deadline, p.c.responsible_unit_id)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy.engine import Engine
-from sqlmodel import select
+from sqlmodel import col, select
 
 from models.db import reader
 from models.db import session as open_session
@@ -44,7 +44,9 @@ def authenticate(engine: Engine, login: str, password: str) -> Actor:
     unknown login and a wrong password)."""
     login = (login or "").strip()[:64]
     with open_session(reader(engine)) as s:
-        row = s.exec(select(User, Unit.name).join(Unit, Unit.id == User.unit_id).where(User.login == login)).first()
+        row = s.exec(
+            select(User, col(Unit.name)).join(Unit, col(Unit.id) == col(User.unit_id)).where(User.login == login)
+        ).first()
     user = row[0] if row else None
     ok = passwords.verify(user.password_hash if user else None, password or "")
     if user is None or not ok:
@@ -57,6 +59,7 @@ def authenticate(engine: Engine, login: str, password: str) -> Actor:
             fresh = s.get(User, user.id)
             if fresh is not None:
                 fresh.password_hash = passwords.hash_password(password)
+    assert row is not None
     return _actor(user, row[1])
 
 

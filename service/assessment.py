@@ -11,11 +11,12 @@ from datetime import date, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
+from sqlmodel import col
 
-from models.db import reader
+from models.db import insert_for, reader
 from models.db import session as open_session
 from models.office import AssessmentRun, AssessmentScore
-from models.tables import Event, Problem, Unit, User
+from models.tables import Event, Problem, Unit, User, table_of
 from service import directory
 from service.recipients import insert_new_notices
 from workflow import deadlines as dl
@@ -26,7 +27,7 @@ from workflow.rules import Rules
 from workflow.states import Role
 
 log = logging.getLogger(__name__)
-RUN, SCORE = AssessmentRun.__table__, AssessmentScore.__table__
+RUN, SCORE = table_of(AssessmentRun), table_of(AssessmentScore)
 
 
 @dataclass
@@ -75,7 +76,7 @@ def compute(engine: Engine, rules: Rules, month: str | Month, now: datetime, log
             value=m.slug,
             label="考核月份",
         )
-    e = Event.__table__
+    e = table_of(Event)
     with open_session(reader(engine)) as session:
         events = [
             EventRec(pid, at, action, to_state, to_level, data or {})
@@ -85,11 +86,14 @@ def compute(engine: Engine, rules: Rules, month: str | Month, now: datetime, log
                 .order_by(e.c.problem_id, e.c.at, e.c.id)
             )
         ]
-        current = dict(session.execute(sa.select(Problem.id, Problem.responsible_unit_id)).all())
-        units = {uid: (name, kind) for uid, name, kind in session.execute(sa.select(Unit.id, Unit.name, Unit.kind))}
+        current = dict(session.execute(sa.select(col(Problem.id), col(Problem.responsible_unit_id))).all())
+        units = {
+            uid: (name, kind)
+            for uid, name, kind in session.execute(sa.select(col(Unit.id), col(Unit.name), col(Unit.kind)))
+        }
         history = session.execute(
-            sa.select(SCORE.c.month, Unit.name, SCORE.c.score)
-            .join(Unit, Unit.id == SCORE.c.unit_id)
+            sa.select(SCORE.c.month, col(Unit.name), SCORE.c.score)
+            .join(Unit, col(Unit.id) == SCORE.c.unit_id)
             .where(SCORE.c.month < m.slug)
             .order_by(SCORE.c.month)
         ).all()
@@ -137,7 +141,7 @@ def keep(engine: Engine, a: Assessment, login: str, now: datetime, pdf: bytes | 
         if pdf is not None:
             values["pdf"] = pdf
         done = session.execute(sa.update(RUN).where(RUN.c.month == a.month.slug).values(**values))
-        if done.rowcount == 0:
+        if done.rowcount == 0:  # type: ignore[attr-defined]  # a DML statement's CursorResult
             session.execute(sa.insert(RUN).values(month=a.month.slug, **values))
 
 
@@ -151,12 +155,12 @@ def trend(engine: Engine, login: str | None, unit: str | None = None) -> list[di
     directory.authorize(engine, login, Manage.REPORTS)
     with open_session(reader(engine)) as session:
         stmt = (
-            sa.select(SCORE.c.month, Unit.name, SCORE.c.group, SCORE.c.score, SCORE.c.rank)
-            .join(Unit, Unit.id == SCORE.c.unit_id)
-            .order_by(SCORE.c.month, SCORE.c.group, SCORE.c.rank, Unit.name)
+            sa.select(SCORE.c.month, col(Unit.name), SCORE.c.group, SCORE.c.score, SCORE.c.rank)
+            .join(Unit, col(Unit.id) == SCORE.c.unit_id)
+            .order_by(SCORE.c.month, SCORE.c.group, SCORE.c.rank, col(Unit.name))
         )
         if unit:
-            stmt = stmt.where(Unit.id == directory.view(session).unit(unit, "单位", "unit").id)
+            stmt = stmt.where(col(Unit.id) == directory.view(session).unit(unit, "单位", "unit").id)
         return [{"month": m, "unit": u, "group": g, "score": s, "rank": r} for m, u, g, s, r in session.execute(stmt)]
 
 
@@ -191,10 +195,7 @@ def run_monthly(engine: Engine, rules: Rules, now: datetime) -> int:
 def _claim(engine: Engine, m: Month, rules: Rules, now: datetime) -> bool:
     """The month's run row, inserted unless it exists (INSERT … ON CONFLICT DO NOTHING): one scheduler runs it."""
     first, after = m.period(rules.assessment.day)
-    if engine.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
+    insert = insert_for(engine)
     stmt = (
         insert(RUN)
         .values(month=m.slug, period_start=first, period_end=after, computed_at=now, computed_by=SYSTEM_LOGIN, units=0)
@@ -210,8 +211,8 @@ def notify(engine: Engine, a: Assessment, now: datetime) -> int:
     notices = []
     with open_session(engine) as session, session.begin():
         heads = session.execute(
-            sa.select(User.login, User.name, User.email, User.unit_id).where(
-                User.active.is_(True), User.role == Role.UNIT_HEAD
+            sa.select(col(User.login), col(User.name), col(User.email), col(User.unit_id)).where(
+                col(User.active).is_(True), col(User.role) == Role.UNIT_HEAD
             )
         ).all()
         by_unit = {r.unit_id: r for r in a.rows}

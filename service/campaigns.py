@@ -10,12 +10,12 @@ from datetime import date, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from models.db import reader
 from models.db import session as open_session
 from models.office import CampaignProblem, CampaignRecord
-from models.tables import Problem, Unit, User
+from models.tables import Problem, Unit, User, table_of
 from service import directory
 from service.recipients import insert_new_notices
 from workflow import deadlines as dl
@@ -25,7 +25,7 @@ from workflow.permissions import Manage, require
 from workflow.rules import Rules
 from workflow.states import CLOCK_STATES, OPEN_STATES, Light, Role, State
 
-CAMPAIGN, MEMBER, PROBLEM = CampaignRecord.__table__, CampaignProblem.__table__, Problem.__table__
+CAMPAIGN, MEMBER, PROBLEM = table_of(CampaignRecord), table_of(CampaignProblem), table_of(Problem)
 
 
 def campaigns(session: Session | Connection, rules: Rules) -> list[Campaign]:
@@ -195,7 +195,7 @@ def current(session: Session, rules: Rules, today: date) -> list[dict]:
 
 def items(session: Session, rules: Rules, c: Campaign, open_only: bool = True) -> list[dict]:
     """The campaign's problems (open ones by default), for the summary and its mail."""
-    u = Unit.__table__
+    u = table_of(Unit)
     stmt = (
         sa.select(PROBLEM.c.code, PROBLEM.c.title, PROBLEM.c.light, PROBLEM.c.level, PROBLEM.c.state)
         .add_columns(PROBLEM.c.deadline, u.c.name.label("unit"), PROBLEM.c.closed_at)
@@ -230,8 +230,8 @@ def summarize_ended(engine: Engine, rules: Rules, now: datetime) -> int:
         if not ended:
             return 0
         people = session.execute(
-            sa.select(User.login, User.name, User.role, User.email).where(
-                User.active.is_(True), User.role.in_([Role.INSPECTOR, Role.COUNTY_LEADER])
+            sa.select(col(User.login), col(User.name), col(User.role), col(User.email)).where(
+                col(User.active).is_(True), col(User.role).in_([Role.INSPECTOR, Role.COUNTY_LEADER])
             )
         ).all()
         for c in ended:

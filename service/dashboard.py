@@ -27,7 +27,9 @@ CLOCK = [s.value for s in CLOCK_STATES]
 def counts(session: Session, totals: dict[str, int] | None = None) -> dict:
     if totals is None:
         totals, _ = tally.sums(session)
-    by_state, by_level, by_light = Counter(), Counter(), Counter()
+    by_state: Counter[str] = Counter()
+    by_level: Counter[str] = Counter()
+    by_light: Counter[str] = Counter()
     total = 0
     for (state, level, light), n in tally.by_state(totals).items():
         total += n
@@ -47,7 +49,7 @@ def counts(session: Session, totals: dict[str, int] | None = None) -> dict:
 def overdue_by_unit(session: Session, today: date, limit: int = 15) -> list[dict]:
     # Counted per unit id first, reading only the open problems past their deadline (the index on state,
     # deadline, unit); "+ 0" keeps SQLite from walking every problem in unit order to save a small sort.
-    unit_id = (Problem.responsible_unit_id + 0).label("unit_id")
+    unit_id = (col(Problem.responsible_unit_id) + 0).label("unit_id")
     per_unit = (
         select(unit_id, sa.func.count().label("n"))
         .where(

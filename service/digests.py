@@ -13,11 +13,12 @@ from datetime import date, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
-from sqlmodel import select
+from sqlmodel import col, select
 
+from models.db import insert_for
 from models.db import session as open_session
 from models.office import DispatchRecord
-from models.tables import Problem, Project, Unit, User
+from models.tables import Problem, Project, Unit, User, table_of
 from service import directory
 from service.recipients import insert_new_notices
 from workflow.errors import StaleVersion
@@ -82,9 +83,9 @@ def period_label(period: str) -> str:
 def _open_rows(session, *conditions) -> list[_Row]:
     query = (
         select(Problem, Unit.name, Project.leader_id)
-        .join(Project, Project.id == Problem.project_id)
-        .outerjoin(Unit, Unit.id == Problem.responsible_unit_id)
-        .where(Problem.state.in_([s.value for s in OPEN_STATES]), *conditions)
+        .join(Project, col(Project.id) == col(Problem.project_id))
+        .outerjoin(Unit, col(Unit.id) == col(Problem.responsible_unit_id))
+        .where(col(Problem.state).in_([s.value for s in OPEN_STATES]), *conditions)
     )
     rows = [_Row(p, u or "", lead) for p, u, lead in session.exec(query).all()]
     rows.sort(key=lambda r: (_LIGHT_ORDER[Light(r.problem.light)], r.problem.deadline or date.max, r.problem.code))
@@ -138,16 +139,16 @@ def record_digests(engine: Engine, rules: Rules, now: datetime) -> int:
     if day is None:
         return 0
     with open_session(engine) as session, session.begin():
-        rows = _open_rows(session, Problem.light.in_([Light.BLUE, Light.YELLOW, Light.RED]))
+        rows = _open_rows(session, col(Problem.light).in_([Light.BLUE, Light.YELLOW, Light.RED]))
         if not rows:
             return 0
         people = session.exec(
             select(User)
             .where(
-                User.active.is_(True),
-                User.role.in_([Role.UNIT_HEAD, Role.DEPUTY_HEAD, Role.COUNTY_LEADER, Role.INSPECTOR]),
+                col(User.active).is_(True),
+                col(User.role).in_([Role.UNIT_HEAD, Role.DEPUTY_HEAD, Role.COUNTY_LEADER, Role.INSPECTOR]),
             )
-            .order_by(User.id)
+            .order_by(col(User.id))
         ).all()
         return _record(session, "digest", day.isoformat(), now, list(people), rows)
 
@@ -172,17 +173,14 @@ def _dispatch(engine: Engine, rules: Rules, now: datetime, period: str) -> int:
     from service.persist import PROBLEM, loaded_from_row, persist, select_loaded
     from workflow.machine import fire
 
-    record = DispatchRecord.__table__
+    record = table_of(DispatchRecord)
     with open_session(engine) as session, session.begin():
         rows = _open_rows(session, Problem.severity == Severity.MAJOR)
         if not rows:
             return 0
         # ON CONFLICT DO NOTHING … RETURNING: a second scheduler dispatching the same period at the same
         # time waits for the first's commit, then finds every problem already recorded.
-        if session.get_bind().dialect.name == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert
-        else:
-            from sqlalchemy.dialects.sqlite import insert
+        insert = insert_for(session.get_bind())
         new = sorted(
             session.execute(
                 insert(record)
@@ -208,7 +206,7 @@ def _dispatch(engine: Engine, rules: Rules, now: datetime, period: str) -> int:
         people_ids = {i for r in rows for i in (r.problem.leader_id, r.project_leader_id) if i}
         people = session.exec(
             select(User)
-            .where(User.active.is_(True), (User.id.in_(people_ids)) | (User.role == Role.INSPECTOR))
-            .order_by(User.id)
+            .where(col(User.active).is_(True), (col(User.id).in_(people_ids)) | (col(User.role) == Role.INSPECTOR))
+            .order_by(col(User.id))
         ).all()
         return _record(session, "dispatch", period, now, list(people), rows)

@@ -19,12 +19,12 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session
 
-from models.tables import DirectoryStamp, Project, Unit, User
+from models.tables import DirectoryStamp, Project, Unit, User, table_of
 from workflow.errors import MissingField, NotFound
 from workflow.permissions import Actor, Manage, require
 from workflow.states import Role
 
-STAMP = DirectoryStamp.__table__
+STAMP = table_of(DirectoryStamp)
 
 
 @dataclass(frozen=True)
@@ -165,7 +165,7 @@ def read_stamp(session: Session | Connection) -> int:
 def load_view(session: Session | Connection) -> DirectoryView:
     """Read the whole directory (three queries) at its current version."""
     version = read_stamp(session)
-    u, us, p = Unit.__table__, User.__table__, Project.__table__
+    u, us, p = table_of(Unit), table_of(User), table_of(Project)
     units = tuple(
         UnitInfo(r.id, r.code, r.name, r.kind, tuple(r.aliases or ()))
         for r in session.execute(sa.select(u.c.id, u.c.code, u.c.name, u.c.kind, u.c.aliases).order_by(u.c.id))

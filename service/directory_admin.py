@@ -16,7 +16,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from models.db import reader
 from models.db import session as open_session
@@ -188,7 +188,7 @@ def create_project(session: Session, name: str, unit: str, leader: str | None, n
 
 
 def user_rows(session: Session, view: DirectoryView, show_emails: bool) -> list[UserRow]:
-    passworded = set(session.exec(select(User.id).where(User.password_hash.is_not(None))).all())
+    passworded = set(session.exec(select(col(User.id)).where(col(User.password_hash).is_not(None))).all())
     rows = [
         UserRow(
             u.login,
@@ -265,7 +265,7 @@ class DirectoryAdmin:
             target = directory.view(s).user(login, "用户", "login")
             if target.login == actor.login and not active:
                 raise InvalidValue("不能停用自己的账号", field="login", value=login)
-            s.execute(sa.update(User).where(User.id == target.id).values(active=active))
+            s.execute(sa.update(User).where(col(User.id) == target.id).values(active=active))
             if not active:
                 sessions.end_all(s, target.id, sessions.EndReason.DEACTIVATED)
         return self.user(actor_login, login)
@@ -372,4 +372,5 @@ class DirectoryAdmin:
                 raise NotFound(f"令牌编号 {token_id} 不存在", field="token", value=token_id)
             require(Manage.TOKENS, actor, owner_login=owner.login)
             tokens.revoke(s, token_id, self.clock())
+            assert row.id is not None and row.created_at is not None
             return TokenRow(row.id, owner.login, row.name, row.prefix, row.created_at, row.expires_at, row.revoked_at)

@@ -18,9 +18,10 @@ import hashlib
 import json
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -118,7 +119,7 @@ def _write_file(out, store, sha: str) -> None:
 
 
 def _decoders(table: sa.Table) -> dict:
-    out = {}
+    out: dict[str, Callable[[Any], Any]] = {}
     for col in table.columns:
         if isinstance(col.type, UTCDateTime):
             out[col.name] = lambda v: None if v is None else datetime.fromisoformat(v)
@@ -211,8 +212,8 @@ def _restore(conn, engine, header, rows, known, decoders, counts, files, replace
         )
     if any(existing.values()):
         _require_backup(conn, actor_login)
-    for name in EPHEMERAL:
-        conn.execute(SQLModel.metadata.tables[name].delete())
+    for ephemeral in EPHEMERAL:
+        conn.execute(SQLModel.metadata.tables[ephemeral].delete())
     for t in reversed(tables()):
         conn.execute(t.delete())
     pending: dict[str, list[dict]] = {}

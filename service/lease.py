@@ -9,18 +9,16 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from models.tables import Lease
+from models.db import insert_for
+from models.tables import Lease, table_of
 
-T = Lease.__table__
+T = table_of(Lease)
 
 
 def acquire(engine: Engine, name: str, holder: str, now: datetime, ttl: timedelta) -> bool:
     """Take or renew the lease until ``now + ttl``; False if another holder's lease is still live."""
     with engine.begin() as conn:
-        if engine.dialect.name == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert
-        else:
-            from sqlalchemy.dialects.sqlite import insert
+        insert = insert_for(engine)
         conn.execute(
             insert(T).values(name=name, holder=None, expires_at=None).on_conflict_do_nothing(index_elements=[T.c.name])
         )

@@ -17,7 +17,7 @@ from urllib.parse import urlencode
 
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from models.tables import Problem, Project, Unit, User
 from service import paging, search
@@ -69,7 +69,7 @@ BATCH = 2000  # rows per keyset batch when walking a whole query (exports, duban
 
 def overdue_condition(today: date):
     """SQL for ``workflow.deadlines.is_overdue``: the clock runs and the deadline has passed."""
-    return sa.and_(Problem.state.in_([s.value for s in CLOCK_STATES]), Problem.deadline < today)
+    return sa.and_(col(Problem.state).in_([s.value for s in CLOCK_STATES]), col(Problem.deadline) < today)
 
 
 @dataclass(frozen=True)
@@ -198,9 +198,9 @@ def where(lq: LedgerQuery, today: date) -> list:
     if lq.state:
         out.append(Problem.state == lq.state)
     elif lq.open_only:
-        out.append(Problem.state.in_([s.value for s in OPEN_STATES]))
+        out.append(col(Problem.state).in_([s.value for s in OPEN_STATES]))
     if lq.level:
-        out.append(Problem.level == lq.level)
+        out.append(col(Problem.level) == lq.level)
     if lq.category:
         out.append(Problem.category == lq.category)
     if lq.severity:
@@ -239,36 +239,37 @@ def order_by(lq: LedgerQuery) -> list:
 # The problem columns ``row_dict`` reads, as plain Core rows (attribute access by name): a page of 50 rows
 # without building ORM objects.
 _ROW_COLUMNS = (
-    Problem.code,
-    Problem.title,
-    Problem.category,
-    Problem.severity,
-    Problem.county_level,
-    Problem.state,
-    Problem.level,
-    Problem.light,
-    Problem.responsible_section,
-    Problem.deadline,
-    Problem.deadline_provisional,
-    Problem.version,
+    col(Problem.code),
+    col(Problem.title),
+    col(Problem.category),
+    col(Problem.severity),
+    col(Problem.county_level),
+    col(Problem.state),
+    col(Problem.level),
+    col(Problem.light),
+    col(Problem.responsible_section),
+    col(Problem.deadline),
+    col(Problem.deadline_provisional),
+    col(Problem.version),
 )
 
 
 def ledger_select():
+    # SQLAlchemy's select: SQLModel's typed overloads stop at four columns.
     return (
-        select(
+        sa.select(
             *_ROW_COLUMNS,
-            Project.name.label("project_name"),
-            RespUnit.name.label("unit_name"),
-            Responsible.name.label("person_name"),
-            Leader.name.label("leader_name"),
-            ProjectLeader.name.label("project_leader_name"),
+            col(Project.name).label("project_name"),
+            col(RespUnit.name).label("unit_name"),
+            col(Responsible.name).label("person_name"),
+            col(Leader.name).label("leader_name"),
+            col(ProjectLeader.name).label("project_leader_name"),
         )
-        .join(Project, Project.id == Problem.project_id)
-        .outerjoin(RespUnit, RespUnit.id == Problem.responsible_unit_id)
-        .outerjoin(Responsible, Responsible.id == Problem.responsible_person_id)
-        .outerjoin(Leader, Leader.id == Problem.leader_id)
-        .outerjoin(ProjectLeader, ProjectLeader.id == Project.leader_id)
+        .join(Project, col(Project.id) == col(Problem.project_id))
+        .outerjoin(RespUnit, col(RespUnit.id) == col(Problem.responsible_unit_id))
+        .outerjoin(Responsible, col(Responsible.id) == col(Problem.responsible_person_id))
+        .outerjoin(Leader, col(Leader.id) == col(Problem.leader_id))
+        .outerjoin(ProjectLeader, col(ProjectLeader.id) == col(Project.leader_id))
     )
 
 
@@ -324,7 +325,9 @@ def page(session: Session, lq: LedgerQuery, today: date) -> LedgerPage:
     keys = sort_keys(lq)
     fp = lq.fingerprint()
     dialect = session.get_bind().dialect.name
-    query = ledger_select().add_columns(Problem.id.label("_id"), *[k.expr.label(f"_k{i}") for i, k in enumerate(keys)])
+    query = ledger_select().add_columns(
+        col(Problem.id).label("_id"), *[k.expr.label(f"_k{i}") for i, k in enumerate(keys)]
+    )
     query = query.where(*where(lq, today))
     n = lq.per_page
     if lq.cursor:

@@ -19,12 +19,12 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session
+from sqlmodel import Session, col
 
-from models.db import reader
+from models.db import insert_for, reader
 from models.db import session as open_session
 from models.office import Letter, LetterCounter
-from models.tables import Event, Problem, Project, Unit, User
+from models.tables import Event, Problem, Project, Unit, User, table_of
 from service import directory
 from service.recipients import NoticeSubject, insert_notices, notice_rows
 from workflow import deadlines as dl
@@ -36,7 +36,7 @@ from workflow.rules import Rules
 from workflow.states import OPEN_STATES, Level
 
 log = logging.getLogger(__name__)
-LETTER, COUNTER, PROBLEM, EVENT = Letter.__table__, LetterCounter.__table__, Problem.__table__, Event.__table__
+LETTER, COUNTER, PROBLEM, EVENT = table_of(Letter), table_of(LetterCounter), table_of(Problem), table_of(Event)
 L13710 = Level.SUPERVISION_13710.value
 MAX_REPLY = 5000
 
@@ -108,7 +108,7 @@ def _end(session: Session | Connection, leaving: list[int], closing: list[int], 
 
 
 def _register_select():
-    p, u, pr = PROBLEM, Unit.__table__, Project.__table__
+    p, u, pr = PROBLEM, table_of(Unit), table_of(Project)
     cols = [c for c in LETTER.c if c.name != "pdf"]
     return (
         sa.select(
@@ -180,7 +180,7 @@ def _status(text: str) -> LetterStatus:
 
 
 def _names(session: Session) -> dict[str, str]:
-    return dict(session.execute(sa.select(User.login, User.name)).all())
+    return dict(session.execute(sa.select(col(User.login), col(User.name))).all())
 
 
 def _one(session: Session, letter_id: int):
@@ -234,9 +234,9 @@ def _facts(session: Session, row, rules: Rules) -> dict:
             PROBLEM.c.deploy_due,
             PROBLEM.c.feedback_due,
             PROBLEM.c.deadline,
-            Project.__table__.c.name.label("project_name"),
+            table_of(Project).c.name.label("project_name"),
         )
-        .join(Project.__table__, Project.__table__.c.id == PROBLEM.c.project_id)
+        .join(table_of(Project), table_of(Project).c.id == PROBLEM.c.project_id)
         .where(PROBLEM.c.id == row.problem_id)
     ).one()
     info = directory.view(session).unit_by_id(row.unit_id)
@@ -264,10 +264,7 @@ def _facts(session: Session, row, rules: Rules) -> dict:
 
 
 def _next_serial(session: Session, prefix: str, year: int) -> int:
-    if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
+    insert = insert_for(session.get_bind())
     c = COUNTER.c
     stmt = (
         insert(COUNTER)
@@ -368,7 +365,7 @@ def _sign(session: Session, rules: Rules, actor: Actor, letter_id: int, now: dat
         raise Conflict(
             f"文号 {number} 已被另一份督办函使用，未签发；请稍后重试", field="number", value=number
         ) from None
-    if result.rowcount != 1:
+    if result.rowcount != 1:  # type: ignore[attr-defined]  # a DML statement's CursorResult
         raise InvalidTransition(f"督办函 #{letter_id} 已由他人签发，不能重复签发", field="id", value=letter_id)
     _audit(session, row.problem_id, "letter_sign", actor, now, number, {"letter_id": letter_id, "number": number})
     return number
@@ -400,7 +397,7 @@ def deliver(engine: Engine, rules: Rules, letter_id: int, now: datetime) -> bool
             .where(LETTER.c.id == letter_id, LETTER.c.pdf.is_(None))
             .values(pdf=pdf, sent_at=now, updated_at=now)
         )
-        if done.rowcount != 1:
+        if done.rowcount != 1:  # type: ignore[attr-defined]  # a DML statement's CursorResult
             return False  # another process sent it meanwhile
         problem_id, signed_by = session.execute(
             sa.select(LETTER.c.problem_id, LETTER.c.signed_by).where(LETTER.c.id == letter_id)
@@ -529,7 +526,7 @@ def reply(engine: Engine, rules: Rules, login: str | None, letter_id: int, text:
                 updated_at=now,
             )
         )
-        if done.rowcount != 1:
+        if done.rowcount != 1:  # type: ignore[attr-defined]  # a DML statement's CursorResult
             raise Conflict(f"督办函 #{letter_id} 已被他人回复", field="id", value=letter_id)
     return get(engine, login, letter_id, dl.local_date(now, rules), rules)
 

@@ -21,9 +21,9 @@ from sqlalchemy.engine import Engine
 
 from models.db import reader
 from models.db import session as open_session
-from models.tables import LoginFailure
+from models.tables import LoginFailure, table_of
 
-FAILURE: sa.Table = LoginFailure.__table__  # type: ignore[attr-defined]
+FAILURE: sa.Table = table_of(LoginFailure)
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from models.tables import User
 from service import directory
@@ -65,7 +65,7 @@ def set_demo_passwords(session: Session, password: str) -> list[str]:
     from sqlmodel import select
 
     hashed = hash_password(password)
-    users = session.exec(select(User).where(User.password_hash.is_(None)).order_by(User.id)).all()
+    users = session.exec(select(User).where(col(User.password_hash).is_(None)).order_by(col(User.id))).all()
     for user in users:
         user.password_hash = hashed
         session.add(user)

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from sqlmodel import Session
 
-from models.tables import Event, Problem, Project, Unit
+from models.tables import Event, Problem, Project, Unit, table_of
 from service.clock import wall_now
 from service.directory import DirectoryView, stamp_column
 from service.recipients import NoticeSubject, insert_notices, notice_rows
@@ -27,12 +27,12 @@ from workflow.permissions import Actor, Stake
 from workflow.rules import Rules
 from workflow.states import UnitKind
 
-PROBLEM = Problem.__table__
-EVENT = Event.__table__
-PROJECT = Project.__table__
+PROBLEM = table_of(Problem)
+EVENT = table_of(Event)
+PROJECT = table_of(Project)
 REFRESH = "refresh"
 SNAPSHOT_COLUMNS = [PROBLEM.c[name] for name in dl.Snapshot.FIELDS]
-UNIT: sa.Table = Unit.__table__  # type: ignore[attr-defined]
+UNIT: sa.Table = table_of(Unit)
 STAKE_COLUMNS = (
     PROBLEM.c.responsible_unit_id,
     PROBLEM.c.responsible_person_id,
@@ -166,12 +166,13 @@ def persist(
     ids = list(conn.execute(INSERT_EVENTS, event_rows).scalars())
 
     notices: list[dict] = []
-    texts = _notice_texts(conn, {loaded.snap.id for loaded, outcome in flat if outcome.notices})
+    texts = _notice_texts(conn, {loaded.snap.id for loaded, outcome in flat if outcome.notices and loaded.snap.id})
     for (loaded, outcome), event_id in zip(flat, ids):
         if not outcome.notices:
             continue
         after = outcome.after or loaded.snap
         stake = stake_after(loaded.stake, outcome.changes)
+        assert loaded.snap.id is not None  # a stored problem
         snapshot = notice_snapshot(texts[loaded.snap.id], after, stake, view)
         subject = NoticeSubject(loaded.snap.id, outcome.to_level, after.deadline, stake, event_id, snapshot)
         for intent in outcome.notices:

@@ -18,10 +18,11 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
-from sqlmodel import Session
+from sqlmodel import Session, col
 
+from models.db import insert_for
 from models.db import session as open_session
-from models.tables import CodeCounter, Event, Problem
+from models.tables import CodeCounter, Event, Problem, table_of
 from service import attachments as files_
 from service import directory
 from service.blobstore import BlobStore, store_for
@@ -43,7 +44,7 @@ from workflow.text import clean as clean_text
 
 Clock = Callable[[], datetime]
 CODE_RE = re.compile(r"^WT-\d{4}-\d{4,}$")
-PROBLEM, EVENT, COUNTER = Problem.__table__, Event.__table__, CodeCounter.__table__
+PROBLEM, EVENT, COUNTER = table_of(Problem), table_of(Event), table_of(CodeCounter)
 MAX_TITLE, MAX_DESCRIPTION = TextKind.TITLE.max_length, TextKind.TEXT.max_length
 
 
@@ -192,10 +193,7 @@ def allocate_codes(session: Session, drafts: list[NewProblem], rules: Rules) -> 
 
 
 def _counter(session: Session, year: int, set_to: int = 0, add: int = 0) -> int:
-    if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
+    insert = insert_for(session.get_bind())
     c = COUNTER.c
     new = sa.case((c.last < set_to, set_to), else_=c.last) if set_to else c.last + add
     stmt = (
@@ -497,4 +495,8 @@ class ProblemService:
         from sqlmodel import select
 
         with open_session(self.engine) as session:
-            return list(session.exec(select(Event).where(Event.problem_id == problem_id).order_by(Event.at, Event.id)))
+            return list(
+                session.exec(
+                    select(Event).where(col(Event.problem_id) == problem_id).order_by(col(Event.at), col(Event.id))
+                )
+            )

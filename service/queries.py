@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
-from models.tables import Event, Notice, Problem, User
+from models.tables import Event, Notice, Problem, User, table_of
 from workflow.actions import ActionSpec
 from workflow.dates import is_backdated
 from workflow.deadlines import Snapshot, is_overdue
@@ -19,7 +20,7 @@ from workflow.states import LEVEL_SHORT, Category, Level, Light, Rating, Severit
 
 
 def row_dict(
-    problem: Problem,
+    problem: Any,  # a ledger row (service.ledger.ledger_select) or a Problem: read by attribute
     project: str,
     unit: str | None,
     person: str | None,
@@ -60,7 +61,9 @@ def problem_detail(session: Session, code: str, today: date, tz) -> dict:
     """Everything about one problem: the ledger row, the dates, the audit trail and its notices."""
     from service.ledger import ledger_select
 
-    row = session.execute(ledger_select().add_columns(Problem.id.label("id")).where(Problem.code == code)).first()
+    row = session.execute(
+        ledger_select().add_columns(col(Problem.id).label("id")).where(col(Problem.code) == code)
+    ).first()
     if row is None:
         raise NotFound(f"问题编号「{code}」不存在", field="code", value=code)
     problem = session.get(Problem, row.id)
@@ -90,8 +93,12 @@ def problem_detail(session: Session, code: str, today: date, tz) -> dict:
         closed_at=ts(problem.closed_at),
         next_check_at=ts(problem.next_check_at),
     )
-    events = session.exec(select(Event).where(Event.problem_id == problem.id).order_by(Event.at, Event.id)).all()
-    names = {u.login: u.name for u in session.exec(select(User).where(User.login.in_({e.actor for e in events}))).all()}
+    events = session.exec(
+        select(Event).where(col(Event.problem_id) == problem.id).order_by(col(Event.at), col(Event.id))
+    ).all()
+    names = {
+        u.login: u.name for u in session.exec(select(User).where(col(User.login).in_({e.actor for e in events}))).all()
+    }
     files, by_event, inspections = _evidence(session, problem.id, tz)
     detail["attachments"], detail["inspections"] = files, inspections
     detail["history"] = [
@@ -113,7 +120,7 @@ def problem_detail(session: Session, code: str, today: date, tz) -> dict:
         }
         for e in events
     ]
-    notices = session.exec(select(Notice).where(Notice.problem_id == problem.id).order_by(Notice.id)).all()
+    notices = session.exec(select(Notice).where(col(Notice.problem_id) == problem.id).order_by(col(Notice.id))).all()
     detail["notices"] = [
         {
             "id": n.id,
@@ -164,13 +171,14 @@ def problem_page(engine: Engine, code: str, actor_login: str, rules: Rules, toda
     with open_session(reader(engine)) as s:
         actor = directory.view(s).actor(actor_login)
         require(Manage.READ_LEDGER, actor)
-        row = s.execute(select_loaded().where(Problem.__table__.c.code == code)).first()
+        row = s.execute(select_loaded().where(table_of(Problem).c.code == code)).first()
         if row is None:
             raise NotFound(f"问题编号「{code}」不存在", field="code", value=code)
         loaded = loaded_from_row(row)
         detail = problem_detail(s, code, today, rules.timezone)
         from service import campaigns, letters
 
+        assert loaded.snap.id is not None
         detail["letters"] = letters.for_problem(s, loaded.snap.id)
         detail["campaigns"] = [
             {

@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from sqlmodel import Session, select
 
-from models.tables import Notice
+from models.tables import Notice, table_of
 from service.directory import DirectoryView, UserInfo
 from workflow.ladders import Organiser
 from workflow.machine import NoticeIntent
@@ -141,7 +141,7 @@ def _key(kind: str, s: NoticeSubject, extra: str, recipient: str) -> str:
 def _insert():
     from sqlalchemy.dialects import postgresql, sqlite
 
-    table = Notice.__table__
+    table = table_of(Notice)
     return {
         name: dialect.insert(table).on_conflict_do_nothing(index_elements=[table.c.dedup_key])
         for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
@@ -161,7 +161,7 @@ def insert_new_notices(session: Session | Connection, rows: list[dict]) -> int:
     if not rows:
         return 0
     conn = session.connection() if isinstance(session, Session) else session
-    stmt = _INSERT[conn.dialect.name].returning(Notice.__table__.c.id)
+    stmt = _INSERT[conn.dialect.name].returning(table_of(Notice).c.id)
     return len(conn.execute(stmt, rows).all())
 
 

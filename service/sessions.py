@@ -20,13 +20,13 @@ from sqlmodel import Session
 
 from models.db import reader
 from models.db import session as open_session
-from models.tables import Unit, User, UserSession
+from models.tables import Unit, User, UserSession, table_of
 from service.clock import wall_now
 from workflow.permissions import Actor
 
-SESSION: sa.Table = UserSession.__table__  # type: ignore[attr-defined]
-USER: sa.Table = User.__table__  # type: ignore[attr-defined]
-UNIT: sa.Table = Unit.__table__  # type: ignore[attr-defined]
+SESSION: sa.Table = table_of(UserSession)
+USER: sa.Table = table_of(User)
+UNIT: sa.Table = table_of(Unit)
 TOKEN_BYTES = 32
 # last_seen_at is written at most this often per session: a page view is then a read, not a write.
 TOUCH_EVERY = timedelta(seconds=60)

@@ -80,7 +80,7 @@ def plan_problem(loaded: Loaded, now: datetime, rules: Rules) -> list[Outcome]:
         action, params = step
         outcome = fire(action, snap, SYSTEM, loaded.stake, now, rules, **params)
         outcomes.append(outcome)
-        snap = outcome.after
+        snap = outcome.after or snap
     return outcomes or [fire(REFRESH, snap, SYSTEM, loaded.stake, now, rules)]
 
 

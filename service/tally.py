@@ -11,10 +11,10 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from models.tables import LedgerTally
+from models.tables import LedgerTally, table_of
 
 log = logging.getLogger(__name__)
-T = LedgerTally.__table__  # type: ignore[attr-defined]  # SQLModel declares no __table__
+T = table_of(LedgerTally)
 COMPACT_AFTER = 5000  # rows beyond the number of keys before a read asks for compaction
 
 

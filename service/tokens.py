@@ -7,7 +7,7 @@ import hashlib
 import secrets
 from datetime import datetime
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from models.tables import ApiToken, User
 from workflow.errors import InvalidValue, NotFound
@@ -43,7 +43,9 @@ def lookup(session: Session, token: str, now: datetime) -> User | None:
     if not token.startswith(PREFIX) or len(token) > 100:
         return None
     row = session.exec(
-        select(ApiToken, User).join(User, User.id == ApiToken.user_id).where(ApiToken.token_hash == digest(token))
+        select(ApiToken, User)
+        .join(User, col(User.id) == col(ApiToken.user_id))
+        .where(ApiToken.token_hash == digest(token))
     ).first()
     if row is None:
         return None
@@ -64,9 +66,11 @@ def revoke(session: Session, token_id: int, now: datetime) -> ApiToken:
 
 
 def listing(session: Session, login: str | None = None) -> list[dict]:
-    query = select(ApiToken, User.login).join(User, User.id == ApiToken.user_id).order_by(ApiToken.id)
+    query = (
+        select(ApiToken, col(User.login)).join(User, col(User.id) == col(ApiToken.user_id)).order_by(col(ApiToken.id))
+    )
     if login:
-        query = query.where(User.login == login)
+        query = query.where(col(User.login) == login)
     return [
         {
             "id": t.id,

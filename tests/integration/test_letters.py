@@ -159,6 +159,7 @@ def test_an_unanswered_letter_is_reminded_once(engine, svc, clock, rules):
 
 def test_a_draft_is_void_when_the_problem_moves_on_unsigned(engine, svc, clock):
     code = to_13710(svc, clock)
+    svc.act("insp", code, "reclassify", severity="major", reason="涉及全县用地指标统筹")  # general stops at 13710
     svc.act("insp", code, "escalate", to="government_meeting", reason="提请县政府会议研究")
     assert only_letter(engine)["status"] == "void"
 

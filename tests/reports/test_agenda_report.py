@@ -24,6 +24,8 @@ def meeting_county(sample_county):
     # A dispatch record (调度) on the major problem: the agenda reads it, not notes or feedback.
     svc.act("zhang.dcs", sample_county.codes[6], "dispatch", text="调度用地报批进度，要求1月底前上报补划方案")
     c.set("2024-01-21T10:00")
+    # A general problem stops at 13710: the office first classes it as major, then sends it to the meeting.
+    svc.act("zhang.dcs", code, "reclassify", severity="major", reason="补充耕地指标全县统筹，定为重大问题")
     svc.act("zhang.dcs", code, "escalate", to="government_meeting", reason="指标来源仍未落实，提请县政府会议研究")
     return sample_county, code
 
@@ -32,20 +34,20 @@ def test_agenda_items(meeting_county):
     county, escalated = meeting_county
     agenda = build(county.engine, county.rules, date(2024, 2, 20), at("2024-01-22T09:00"), "admin")
     codes = [i.code for i in agenda.items]
-    major = county.codes[6]  # 大宁铁路 · 基本农田: major, at the meeting since assignment, red
+    major = county.codes[6]  # 大宁铁路 · 基本农田: major, from 13710 to the meeting by the ladder, red
     assert codes == [major, escalated]  # red first, then by deadline
     first, second = agenda.items
     assert (first.unit, first.person, first.leader, first.project_leader) == ("自然资源局", "孙丽", "赵国强", "王建国")
-    assert first.how == "重大问题，交办时即提交县政府会议研究" and first.light == "红灯"
+    assert first.how == "在「“13710”督办」层级超过办结时限及宽限期仍未办结，自动升级提交" and first.light == "红灯"
     assert first.days_overdue == (date(2024, 2, 20) - first.deadline).days
-    assert any("已超过会议层级办结时限" in a for a in first.asks)
+    assert first.days_overdue == 0 and not any("已超过会议层级办结时限" in a for a in first.asks)  # due that day
     assert any("用地指标" in a for a in first.asks)  # a land problem
     # Item 1's last dispatch record (21 Jan) is more than half a month before the meeting on 20 Feb; its
     # feedback on 12 Jan is not a dispatch. Item 2 has no dispatch record at all.
     assert first.last_dispatch == date(2024, 1, 21) and first.dispatch_overdue and first.dispatches == 1
     assert second.last_dispatch is None and second.dispatches == 0
     assert [h.action for h in first.history][:3] == ["登记问题", "交办", "签收（研究部署）"]
-    assert (first.history[-2].actor, first.history[-2].action) == ("系统自动", "最高层级超期")
+    assert (first.history[-2].actor, first.history[-2].action) == ("系统自动", "升级")
     assert (first.history[-1].actor, first.history[-1].action) == ("张晓明", "调度")
     assert second.how.startswith("由张晓明升级提交：指标来源仍未落实") and second.entered == "2024-01-21"
     assert second.deadline == date(2024, 2, 21) and second.days_overdue == 0

@@ -94,11 +94,11 @@ EXPECTED = {
     "开发区": (1, 1, 1, 0, 0, 0, 0, 0, 8.0),
     # 8: closed 4 Jan, resolved 30 Dec ≤ 15 Jan → on time; 4 Jan − 15 Dec = 20 days.
     "林业局": (0, 1, 1, 0, 0, 0, 0, 0, 20.0),
-    # 11: assigned 9 Jan (new) to the meeting (major); deadline 9 Feb; not red.
-    "农业农村局": (1, 0, 0, 1, 0, 0, 0, 1, None),
+    # 11: assigned 9 Jan (new); a major problem starts at 13710 (its ladder's first rung): no escalation.
+    "农业农村局": (1, 0, 0, 1, 0, 0, 0, 0, None),
     # 6: county_leader, deadline 11 Jan → overdue 12 Jan, escalated to 13710 on 16 Jan (deadline 23 Jan),
-    # overdue 24 Jan, escalated to the meeting on 25 Jan (deadline 25 Feb → Mon 26 Feb). Red (sticky).
-    "凤城镇": (0, 0, 0, 1, 0, 1, 1, 1, None),
+    # overdue 24 Jan and stays there: a general problem's ladder ends at 13710. Red (sticky).
+    "凤城镇": (0, 0, 0, 1, 1, 1, 1, 0, None),
     # 2: unit, deadline 9 Jan → escalated 12 Jan to county_leader (deadline 26 Jan) → escalated 31 Jan to
     # 13710 (deadline 7 Feb). Red (sticky).
     "町店镇": (0, 0, 0, 1, 0, 1, 1, 0, None),
@@ -112,7 +112,7 @@ EXPECTED = {
     "自然资源局": (0, 0, 0, 4, 1, 3, 1, 1, None),
 }
 # Ranking: fewer overdue, fewer closed late, more on time, fewer to 13710; ties share the rank.
-RANKS = {"开发区": 1, "林业局": 1, "农业农村局": 3, "凤城镇": 4, "町店镇": 4, "北留镇": 6, "自然资源局": 7}
+RANKS = {"开发区": 1, "林业局": 1, "农业农村局": 3, "町店镇": 4, "北留镇": 5, "凤城镇": 6, "自然资源局": 6}
 
 
 def _figures(u):
@@ -127,17 +127,17 @@ def test_january_figures_by_hand(winter, rules):
     assert {u.unit: u.rank for u in r.units} == RANKS
     # No 约谈 on raw counts: the plan attaches "排名末3位" to the monthly assessment, not to this report.
     assert not any("bottom" in u.as_dict() or "bottom3" in u.as_dict() for u in r.units)
-    assert [u.unit for u in r.units] == ["开发区", "林业局", "农业农村局", "凤城镇", "町店镇", "北留镇", "自然资源局"]
+    assert [u.unit for u in r.units] == ["开发区", "林业局", "农业农村局", "町店镇", "北留镇", "凤城镇", "自然资源局"]
     t = r.total
-    assert _figures(t) == (2, 3, 2, 7, 1, 5, 3, 3, 19.0)  # avg (8 + 20 + 29) / 3
+    assert _figures(t) == (2, 3, 2, 7, 2, 5, 3, 1, 19.0)  # avg (8 + 20 + 29) / 3
     assert t.on_time_rate == pytest.approx(2 / 3)
     assert r.discovered_open == 0
-    # Red items: 7 (37 days past 25 Dec at 31 Jan) first, then by code.
-    assert [(x.code, x.days_overdue) for x in r.red] == [(codes[6], 37)] + sorted(
-        (codes[i - 1], 0) for i in (2, 4, 5, 6)
+    # Red items by days overdue at 31 Jan, most first (5: 28 days, 6: 8 days), then the sticky reds by code.
+    assert [(x.code, x.days_overdue) for x in r.red] == [(codes[4], 28), (codes[5], 8)] + sorted(
+        (codes[i - 1], 0) for i in (2, 4, 7)
     )
-    seven = r.red[0]
-    assert (seven.person, seven.leader, seven.project_leader, seven.unit) == ("孙丽", "赵国强", "王建国", "自然资源局")
+    five = r.red[0]
+    assert (five.person, five.leader, five.project_leader, five.unit) == ("周鹏", "赵国强", "王建国", "自然资源局")
     # Open problems at the end of each day, and closings in the period so far.
     daily = {d.day: (o, c) for d, o, c in r.daily}
     assert len(r.daily) == 31
@@ -154,8 +154,8 @@ def test_first_half_of_january(winter, rules):
     assert r.end == at("2024-01-16T00:00") and r.period.label == "2024年1月上半月（1–15日）"
     t = r.total
     # New: 1 and 11. Closed: 8 and 1, both on time. Overdue at 16 Jan 00:00: 7 (25 Dec) and 6 (11 Jan; its
-    # escalation comes with the 16 Jan sweep). To the meeting: 5 (5 Jan) and 11 (9 Jan); none to 13710 yet.
-    assert (t.new, t.closed, t.on_time, t.overdue, t.to_13710, t.to_meeting) == (2, 2, 2, 2, 0, 2)
+    # escalation comes with the 16 Jan sweep). To the meeting: 5 (5 Jan); 11 starts at 13710 as a major problem.
+    assert (t.new, t.closed, t.on_time, t.overdue, t.to_13710, t.to_meeting) == (2, 2, 2, 2, 0, 1)
     assert {u.unit: u.overdue for u in r.units if u.overdue} == {"自然资源局": 1, "凤城镇": 1}
     # Red at 16 Jan 00:00: 2, 4 and 5 (auto-escalated, sticky), 6 (grace over at 16 Jan 00:00), 7.
     assert sorted(x.code for x in r.red) == sorted(codes[i - 1] for i in (2, 4, 5, 6, 7))
@@ -189,7 +189,7 @@ def test_written_files(winter, rules, tmp_path):
     ws = wb["排名"]
     rows = {row[1]: row for row in ws.iter_rows(min_row=3, values_only=True) if row[1]}
     assert rows["自然资源局"][:13] == (
-        7,
+        6,
         "自然资源局",
         0,
         0,
@@ -204,7 +204,7 @@ def test_written_files(winter, rules, tmp_path):
         0,
     )  # 调度记录: none recorded in this sample
     assert rows["开发区"][5] == 1 and ws["F3"].number_format == "0.0%"
-    assert rows["全县合计"][2:12] == (2, 3, 2, pytest.approx(2 / 3), 7, 1, 5, 3, 3, 19.0)
+    assert rows["全县合计"][2:12] == (2, 3, 2, pytest.approx(2 / 3), 7, 2, 5, 3, 1, 19.0)
     assert len(wb["每日走势"]._charts) == 1 and len(wb["超期分布"]._charts) == 1
     assert wb["红灯事项"].max_row == 6
     assert json.dumps(r.as_dict(), ensure_ascii=False, default=str)

@@ -56,7 +56,13 @@ def test_the_furthest_deadline_allowed_is_accepted(sec):
     code = sec.problem("discovered")
     r = api(sec).post(
         f"/api/v1/problems/{code}/transitions/assign",
-        json={"unit": "ziranziyuan", "person": "staff", "deadline": "2026-01-08"},
+        json={
+            "unit": "ziranziyuan",
+            "person": "staff",
+            "leader": "head",
+            "section": "耕地保护股",
+            "deadline": "2026-01-08",
+        },
     )
     assert r.status_code == 200 and r.json()["deadline"] == "2026-01-08"
 

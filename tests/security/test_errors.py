@@ -179,15 +179,15 @@ def test_no_store_on_every_authenticated_answer(sec):
         (
             "/admin/users",
             {"login": "long.name", "name": "名" * 10_000, "unit": "duchashi", "role": "staff"},
-            "姓名过长：10000 字，最多 64 字",
+            "姓名过长：10000 个字符，最多 64 个字符",
         ),
         ("/admin/users", {"login": "l" * 10_000, "name": "名", "unit": "duchashi", "role": "staff"}, "登录名"),
         (
             "/admin/units",
             {"code": "longunit", "name": "单" * 10_000, "kind": "department"},
-            "单位名称过长：10000 字，最多 128 字",
+            "单位名称过长：10000 个字符，最多 128 个字符",
         ),
-        ("/admin/projects", {"name": "项" * 10_000, "unit": "kaifaqu"}, "项目名称过长：10000 字，最多 200 字"),
+        ("/admin/projects", {"name": "项" * 10_000, "unit": "kaifaqu"}, "项目名称过长：10000 个字符，最多 200 个字符"),
     ],
 )
 def test_admin_forms_apply_the_api_caps(sec, path, form, message):

@@ -40,7 +40,7 @@ def test_a_form_version_in_superscript_is_refused_and_changes_nothing(sec):
 @pytest.mark.parametrize(
     "leader,message",
     [
-        ("town", "分管领导「town」不属于责任单位「自然资源局」，请选该单位的人员或县级领导"),
+        ("town", "分管领导「town」（工作人员）不是责任单位「自然资源局」的领导"),
         ("head", "分管领导「head」已停用"),
     ],
 )
@@ -52,7 +52,7 @@ def test_leader_is_validated_like_person(sec, leader, message):
     before = snapshot(sec)
     r = c.post(
         f"/api/v1/problems/{code}/transitions/assign",
-        json={"unit": "ziranziyuan", "person": "staff", "leader": leader},
+        json={"unit": "ziranziyuan", "person": "staff", "leader": leader, "section": "耕地保护股"},
     )
     body = api_error(r, 400, "invalid_value", message)
     assert body["field"] == "leader" and body["value"] == leader
@@ -63,7 +63,7 @@ def test_a_county_leader_may_be_named_leader_of_any_unit(sec):
     code = sec.problem("discovered")
     r = api(sec).post(
         f"/api/v1/problems/{code}/transitions/assign",
-        json={"unit": "ziranziyuan", "person": "staff", "leader": "lead"},
+        json={"unit": "ziranziyuan", "person": "staff", "leader": "lead", "section": "耕地保护股"},
     )
     assert r.status_code == 200, r.text
 

@@ -62,8 +62,8 @@ def test_sent_back_and_resolved_again_by_someone_else_moves_the_resolver(sec):
     sec.service.act("admin", code, "send_back", reason="请补充整改照片")
     sec.service.act("admin", code, "resolve", resolution="已补充照片")  # an administrator may resolve too
     with pytest.raises(PermissionDenied):
-        sec.service.act("admin", code, "close")
-    assert sec.service.act("insp", code, "close").state == "closed"
+        sec.service.act("admin", code, "close", rating="good")
+    assert sec.service.act("insp", code, "close", rating="good").state == "closed"
 
 
 def test_through_the_web_review_queue(sec):
@@ -101,8 +101,8 @@ def test_an_ordinary_unit_still_never_reviews_its_own_problems(sec):
         directory_admin.create_user(s, "zr.admin", "自然资源局管理员", "ziranziyuan", "admin", None, at("2024-01-02"))
     code = sec.problem("review")  # 自然资源局's problem, resolved by its staff
     with pytest.raises(PermissionDenied, match="责任单位不能给自己的问题销号"):
-        sec.service.act("zr.admin", code, "close")
-    assert sec.service.act("insp", code, "close").state == "closed"
+        sec.service.act("zr.admin", code, "close", rating="good")
+    assert sec.service.act("insp", code, "close", rating="good").state == "closed"
 
 
 def test_the_migration_names_the_resolver_of_problems_already_waiting(tmp_path, sec_rules):
@@ -152,6 +152,6 @@ def test_the_migration_names_the_resolver_of_problems_already_waiting(tmp_path, 
         assert c.execute(sa.text("SELECT resolver_id FROM problem")).scalar_one() == 1
     svc = ProblemService(engine, sec_rules, lambda: at("2024-01-10"))
     with pytest.raises(PermissionDenied, match="销号申请是你提交的"):
-        svc.act("insp", "WT-2024-0001", "close")
-    assert svc.act("insp2", "WT-2024-0001", "close").state == "closed"
+        svc.act("insp", "WT-2024-0001", "close", rating="good")
+    assert svc.act("insp2", "WT-2024-0001", "close", rating="good").state == "closed"
     engine.dispose()
