@@ -46,9 +46,9 @@ def main_group(ctx, db, rules_path, user, at):
 
 
 def _register() -> None:
-    from commands import channels, documents, operations, people, problems, reports, serve, setup
+    from commands import channels, documents, evidence, operations, people, problems, reports, serve, setup
 
-    for module in (setup, people, problems, operations, reports, documents, serve, channels):
+    for module in (setup, people, problems, evidence, operations, reports, documents, serve, channels):
         for command in module.COMMANDS:
             main_group.add_command(command)
 

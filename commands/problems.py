@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import click
 
+from commands.evidence import attach_option, staged
 from commands.support import Command, emit, json_option, options, printable
 from workflow.actions import ACTIONS, USER_ACTIONS, ActionSpec, FieldKind, FieldSpec
 
@@ -54,21 +55,25 @@ def _option(spec: FieldSpec):
 
 @click.command("log", cls=Command)
 @options(*[_option(f) for f in ACTIONS["log"].fields])
+@attach_option
 @json_option
 @click.pass_obj
-def log(app, project, category, title, description, unit, severity, county_level, as_json):
+def log(app, project, category, title, description, unit, severity, county_level, attachments, as_json):
     """登记（发现）一个问题，输出新问题编号。"""
-    p = app.service.log(
-        app.actor(),
-        project,
-        category,
-        title,
-        unit=unit,
-        description=description or "",
-        severity=severity or "general",
-        county_level=county_level,
-    )
-    emit(as_json, {"code": p.code, "state": p.state, "level": p.level}, lambda d: click.echo(d["code"]))
+    with staged(app, attachments) as batch:
+        p = app.service.log(
+            app.actor(),
+            project,
+            category,
+            title,
+            unit=unit,
+            description=description or "",
+            severity=severity or "general",
+            county_level=county_level,
+            attachments=batch,
+        )
+    data = {"code": p.code, "state": p.state, "level": p.level, "attachments": list(p.attachment_ids)}
+    emit(as_json, data, lambda d: click.echo(d["code"]))
 
 
 def _action_command(spec: ActionSpec) -> click.Command:
@@ -76,12 +81,17 @@ def _action_command(spec: ActionSpec) -> click.Command:
     @click.option("--expect-version", type=int, help="仅当问题仍是该版本时执行（防止覆盖他人修改）")
     @json_option
     @click.pass_obj
-    def command(app, code, expect_version, as_json, **fields):
+    def command(app, code, expect_version, as_json, attachments=(), **fields):
         params = {k: v for k, v in fields.items() if v is not None}
-        p = app.service.act(app.actor(), code, spec.name, expected_version=expect_version, **params)
+        with staged(app, attachments) as batch:
+            p = app.service.act(
+                app.actor(), code, spec.name, expected_version=expect_version, attachments=batch, **params
+            )
         _print_result(p, spec, as_json)
 
     command = options(*[_option(f) for f in spec.fields])(command)
+    if spec.evidence:
+        command = attach_option(command)
     return click.command(spec.name.replace("_", "-"), cls=Command, help=spec.help)(command)
 
 
@@ -97,6 +107,7 @@ def _print_result(p, spec: ActionSpec, as_json: bool) -> None:
         "deadline": p.deadline.isoformat() if p.deadline else None,
         "deadline_provisional": p.deadline_provisional,
         "version": p.version,
+        "attachments": list(p.attachment_ids),
         "warnings": list(p.warnings),
     }
 
@@ -108,6 +119,8 @@ def _print_result(p, spec: ActionSpec, as_json: bool) -> None:
             line += f"，办结时限 {p.deadline}"
             if p.deadline_provisional:
                 line += "（暂定：该年节假日安排尚未公布，按法定节假日和周一至周五推算）"
+        if p.attachment_ids:
+            line += f"；附件 {len(p.attachment_ids)} 个（ID {'、'.join(map(str, p.attachment_ids))}）"
         click.echo(line)
         for warning in p.warnings:
             click.echo(f"提示：{warning}")

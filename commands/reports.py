@@ -124,7 +124,7 @@ def _render_import(report) -> None:
 
 @click.group("report", cls=Group)
 def report():
-    """调度通报与会议议题。"""
+    """调度通报、会议议题与督查通报。"""
 
 
 def _out_dir(path: str):
@@ -193,6 +193,29 @@ def report_agenda(app, meeting, out, as_json):
             if any(i.dispatch_overdue for i in agenda.items)
             else ""
         )
+    )
+    for f in files:
+        click.echo(f"已生成 {f}")
+
+
+@report.command("inspections", cls=Command)
+@click.option("--month", required=True, help="月份，如 2024-03 或 2024年3月")
+@click.option("--out", "out", default=".", show_default=True, help="输出目录")
+@_json_option
+@click.pass_obj
+def report_inspections(app, month, out, as_json):
+    """督查通报：本月督查发现（含照片缩略图）、点名通报的单位、督查计划完成情况（HTML + Word）。"""
+    from reports.inspections import build, write_bulletin
+    from workflow.inspections import Month
+
+    b = build(app.engine, app.rules, Month.parse(month), app.now, app.actor())
+    files = write_bulletin(b, app.rules, _out_dir(out))
+    if as_json:
+        _echo_json({**b.as_dict(), "files": [str(f) for f in files]})
+        return
+    click.echo(
+        f"督查通报（{b.month.label}）：督查 {len(b.inspections)} 次，应督查项目 {b.plan.due} 个、已督查 {b.plan.visited} 个"
+        + (f"；点名通报：{'、'.join(n.unit for n in b.named)}" if b.named else "")
     )
     for f in files:
         click.echo(f"已生成 {f}")

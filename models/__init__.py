@@ -3,19 +3,39 @@
 from models import guard as _guard  # noqa: F401  (registers the listeners)
 from models import office as _office  # noqa: F401  (the office's tables)
 from models.delivery import ChannelRate, NoticeChannel, NoticePreference
-from models.tables import CodeCounter, DirectoryStamp, Event, Lease, Notice, Problem, Project, Unit, User
+from models.tables import (
+    Attachment,
+    Blob,
+    CodeCounter,
+    DirectoryStamp,
+    Event,
+    Inspection,
+    InspectionProblem,
+    Lease,
+    Notice,
+    Problem,
+    Project,
+    Unit,
+    UploadStage,
+    User,
+)
 
 __all__ = [
     "ChannelRate",
     "NoticeChannel",
     "NoticePreference",
+    "Attachment",
+    "Blob",
     "CodeCounter",
     "DirectoryStamp",
     "Event",
+    "Inspection",
+    "InspectionProblem",
     "Lease",
     "Notice",
     "Problem",
     "Project",
     "Unit",
+    "UploadStage",
     "User",
 ]

@@ -15,7 +15,7 @@ from contextvars import ContextVar
 
 from sqlalchemy import event
 
-from models.tables import Event, Problem
+from models.tables import Attachment, Event, Inspection, Problem
 
 _allowed: ContextVar[bool] = ContextVar("duban_workflow_write", default=False)
 
@@ -51,3 +51,13 @@ def _events_are_append_only(mapper, connection, target):
 @event.listens_for(Event, "before_delete")
 def _events_are_never_deleted(mapper, connection, target):
     raise ProtectedField("audit events are append-only")
+
+
+def _evidence_is_append_only(mapper, connection, target):
+    raise ProtectedField(f"{type(target).__tablename__} rows are part of the record: append-only")
+
+
+# Evidence is part of the record: files and inspections are added, never changed or removed through the ORM.
+for _table in (Attachment, Inspection):
+    event.listen(_table, "before_update", _evidence_is_append_only)
+    event.listen(_table, "before_delete", _evidence_is_append_only)

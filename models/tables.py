@@ -255,6 +255,82 @@ class ApiToken(SQLModel, table=True):
     revoked_at: datetime | None = _ts()
 
 
+class Blob(SQLModel, table=True):
+    """File content by SHA-256, in the database: the store a PostgreSQL deployment uses, so every instance
+    serves every file (``service.blobstore.DbStore``). ``data`` is bytea, stored uncompressed out of line
+    (photos and scans are compressed already). The SQLite deployment keeps files under ``var/files/``
+    instead and leaves this table empty."""
+
+    __tablename__ = "blob"
+
+    sha256: str = Field(primary_key=True, max_length=64)
+    size: int = Field(sa_column=sa.Column(sa.BigInteger, nullable=False))
+    data: bytes = Field(sa_column=sa.Column(sa.LargeBinary, nullable=False))
+
+
+class Inspection(SQLModel, table=True):
+    """An on-site inspection (督查记录): a visit to a project by the inspection office. Append-only."""
+
+    __tablename__ = "inspection"
+
+    id: int | None = Field(default=None, primary_key=True)
+    project_id: int = Field(foreign_key="project.id", index=True)
+    visited_on: date = Field(index=True)
+    place: str = Field(default="", max_length=200)
+    inspectors: str = Field(max_length=200)
+    seen: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
+    checked: str = Field(default="", sa_column=sa.Column(sa.Text, nullable=False, default=""))
+    finding: str = Field(max_length=16, index=True)
+    note: str = Field(default="", sa_column=sa.Column(sa.Text, nullable=False, default=""))
+    recorded_by: str = Field(max_length=64)
+    recorded_at: datetime | None = _ts(nullable=False)
+
+
+class InspectionProblem(SQLModel, table=True):
+    """A problem an inspection concerns: one it looked at (``logged`` false), or one it logged as a follow-up."""
+
+    __tablename__ = "inspection_problem"
+
+    inspection_id: int = Field(foreign_key="inspection.id", primary_key=True)
+    problem_id: int = Field(foreign_key="problem.id", primary_key=True, index=True)
+    logged: bool = Field(default=False)
+
+
+class Attachment(SQLModel, table=True):
+    """A file kept as evidence: on a problem (with the audit event of the action that carried it) or on an
+    inspection. The content is stored once per SHA-256 (``service.blobstore``). Append-only."""
+
+    __tablename__ = "attachment"
+
+    id: int | None = Field(default=None, primary_key=True)
+    problem_id: int | None = Field(default=None, foreign_key="problem.id", index=True)
+    event_id: int | None = Field(default=None, foreign_key="event.id", index=True)
+    inspection_id: int | None = Field(default=None, foreign_key="inspection.id", index=True)
+    sha256: str = Field(max_length=64, index=True)
+    name: str = Field(max_length=255)
+    kind: str = Field(max_length=16)
+    media_type: str = Field(max_length=100)
+    size: int = Field(sa_column=sa.Column(sa.BigInteger, nullable=False))
+    uploaded_by: str = Field(max_length=64)
+    uploaded_at: datetime | None = _ts(nullable=False)
+    # Evidence metadata read from the file: image size, EXIF time and GPS, camera; flags such as a PDF's scripts.
+    meta: dict = _json({})
+    thumbnail: bytes | None = Field(default=None, sa_column=sa.Column(sa.LargeBinary, nullable=True))
+
+
+class UploadStage(SQLModel, table=True):
+    """A ledger workbook uploaded in the browser, kept between its check and the person's 确认导入 — in the
+    database, so the confirmation may reach any instance. Removed on import; stale ones are swept."""
+
+    __tablename__ = "upload_stage"
+
+    token: str = Field(primary_key=True, max_length=64)
+    login: str = Field(max_length=64)
+    name: str = Field(max_length=255)
+    created_at: datetime | None = _ts(nullable=False)
+    data: bytes = Field(sa_column=sa.Column(sa.LargeBinary, nullable=False))
+
+
 class LedgerTally(SQLModel, table=True):
     """The dashboard's counts, kept by database triggers (``models.tally``): signed rows per key, summed by
     ``service.tally`` and compacted now and then. Never dumped: a restore rebuilds it through the triggers."""

@@ -11,28 +11,32 @@ named unit and persons, the recipients — come from the cached directory (``ser
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session, col
 
 from models.db import insert_for
 from models.db import session as open_session
 from models.tables import CodeCounter, Event, Problem, table_of
+from service import attachments as files_
 from service import directory
+from service.blobstore import BlobStore, store_for
 from service.clock import wall_now
 from service.directory import DirectoryView, UnitInfo, UserInfo
 from service.persist import Loaded, loaded_from_row, persist, select_loaded, select_one_with_stamp
+from service.uploads import Upload
 from workflow import deadlines as dl
 from workflow.actions import ACTIONS
 from workflow.dates import parse_date
 from workflow.errors import InvalidValue, NotFound, StaleVersion
+from workflow.evidence import COUNTED_ACTIONS, check_carries_files
 from workflow.machine import fire
-from workflow.permissions import Actor, Stake, check
+from workflow.permissions import Actor, Stake, check, check_attach
 from workflow.rules import Rules
 from workflow.states import Category, Light, Role, Severity, State
 from workflow.text import TextKind
@@ -213,6 +217,7 @@ class ProblemState:
     event_id: int | None
     rating: str | None = None  # filled by ``ProblemService.get``
     progress: str = ""
+    attachment_ids: tuple[int, ...] = ()  # the files the action carried
     warnings: tuple[str, ...] = ()  # said, not refused: e.g. a deadline after the end of the problem's campaign
 
     @property
@@ -308,9 +313,22 @@ def check_assignee(field: str, user: UserInfo, unit: UnitInfo | None) -> None:
 
 
 class ProblemService:
-    def __init__(self, engine: Engine, rules: Rules, clock: Clock):
+    def __init__(self, engine: Engine, rules: Rules, clock: Clock, store: BlobStore | None = None):
         self.engine, self.rules, self.clock = engine, rules, clock
         self.directory = directory.cache_for(engine)
+        self._store = store
+
+    @property
+    def store(self) -> BlobStore:
+        """Where attached files go (``service.blobstore``): decided by the database, built when first needed."""
+        if self._store is None:
+            self._store = store_for(self.engine)
+        return self._store
+
+    def _stored(self, uploads: Sequence[Upload]) -> None:
+        """Put the content in place before the transaction (the file store; the database store waits for it)."""
+        for u in uploads:
+            self.store.save(u)
 
     def log(
         self,
@@ -322,15 +340,27 @@ class ProblemService:
         description: str = "",
         severity: str | None = "general",
         county_level: bool = False,
+        attachments: Sequence[Upload] | None = None,
     ) -> ProblemState:
-        """Log (发现) one problem; returns it as created."""
+        """Log (发现) one problem, with the files that show it (``attachments``, staged by ``service.uploads``);
+        returns it as created."""
         now = self.clock()
-        with open_session(self.engine) as session, session.begin():
-            view = self.directory.view(session)
-            actor = view.actor(actor_login)
-            check("log", actor, Stake())
-            draft = new_problem(view, project, category, title, now, unit, description, severity, county_level)
-            ((pid, code),) = create_problems(session, [draft], actor, self.rules)
+        uploads = list(attachments or ())
+        try:
+            self._stored(uploads)
+            with open_session(self.engine) as session, session.begin():
+                view = self.directory.view(session)
+                actor = view.actor(actor_login)
+                check("log", actor, Stake())
+                draft = new_problem(view, project, category, title, now, unit, description, severity, county_level)
+                if uploads:
+                    draft = replace(draft, event_data={"attachments": [u.describe() for u in uploads]})
+                ((pid, code),) = create_problems(session, [draft], actor, self.rules)
+                ids = self._file_rows(session, uploads, actor.login, now, pid)
+        except BaseException:
+            if uploads:
+                self.store.discard(self.engine, uploads)
+            raise
         snap = dl.Snapshot(
             id=pid,
             code=code,
@@ -341,9 +371,26 @@ class ProblemService:
             county_level=draft.county_level,
             created_at=now,
         )
-        return ProblemState(snap, 1, None)
+        return ProblemState(snap, 1, None, attachment_ids=tuple(ids))
 
-    def log_fields(self, actor_login: str, data: Mapping[str, object]) -> ProblemState:
+    def _file_rows(
+        self,
+        session: Session | Connection,
+        uploads: list[Upload],
+        login: str,
+        now: datetime,
+        pid: int,
+        event_id: int | None = None,
+    ) -> list[int]:
+        if not uploads:
+            return []
+        if event_id is None:  # the 登记 event create_problems has just written
+            event_id = session.execute(sa.select(EVENT.c.id).where(EVENT.c.problem_id == pid)).scalar_one()
+        return files_.add_rows(session, self.store, uploads, login, now, problem_id=pid, event_id=event_id)
+
+    def log_fields(
+        self, actor_login: str, data: Mapping[str, object], attachments: Sequence[Upload] | None = None
+    ) -> ProblemState:
         """``log`` from a form or a JSON body: the fields the action table lists for logging."""
         fields = ACTIONS["log"].read(data)
         return self.log(
@@ -355,49 +402,73 @@ class ProblemService:
             description=fields.get("description", ""),
             severity=fields.get("severity") or "general",
             county_level="county_level" in fields,
+            attachments=attachments,
         )
 
     def act(
-        self, actor_login: str, code: str, action: str, expected_version: int | None = None, **params: Any
+        self,
+        actor_login: str,
+        code: str,
+        action: str,
+        expected_version: int | None = None,
+        attachments: Sequence[Upload] | None = None,
+        **params: Any,
     ) -> ProblemState:
-        """Run one workflow action on the problem ``code`` as ``actor_login``; returns the problem as left."""
+        """Run one workflow action on the problem ``code`` as ``actor_login``; returns the problem as left.
+
+        ``attachments`` (staged by ``service.uploads``) are stored and recorded with the action's audit event,
+        in its transaction: if the action fails, neither a row nor a newly stored file remains."""
         now = self.clock()
         code = normalize_code(code)
-        # A plain Connection, not an ORM Session: the act path reads and writes with Core only.
-        with self.engine.begin() as conn:
-            row = conn.execute(*select_one_with_stamp(code)).one()
-            view = self.directory.view(conn, row.directory_version)
-            actor = view.actor(actor_login)
-            if row.id is None:
-                raise NotFound(f"问题编号「{code}」不存在", field="code", value=code)
-            loaded = loaded_from_row(row)
-            if expected_version is not None and expected_version != loaded.version:
-                raise StaleVersion(
-                    f"问题 {code} 已被他人修改（你看到的是第 {expected_version} 版，当前是第 {loaded.version} 版），"
-                    "请刷新后重试",
-                    field="version",
-                    value=expected_version,
-                )
-            outcome = fire(
-                action,
-                loaded.snap,
-                actor,
-                loaded.stake,
-                now,
-                self.rules,
-                **action_params(view, action, params, not self.rules.require_leader),
-            )
-            (event_id,) = persist(conn, [(loaded, [outcome])], actor, now, view, rules=self.rules) or (None,)
-            warnings: tuple[str, ...] = ()
-            if "deadline" in outcome.changes and not actor.is_system:
-                from service.campaigns import deadline_warnings
-
-                warnings = tuple(
-                    deadline_warnings(
-                        conn, self.rules, loaded.snap.id or 0, loaded.snap.created_at, outcome.changes["deadline"]
+        uploads = list(attachments or ())
+        try:
+            self._stored(uploads)
+            # A plain Connection, not an ORM Session: the act path reads and writes with Core only.
+            with self.engine.begin() as conn:
+                row = conn.execute(*select_one_with_stamp(code)).one()
+                view = self.directory.view(conn, row.directory_version)
+                actor = view.actor(actor_login)
+                if row.id is None:
+                    raise NotFound(f"问题编号「{code}」不存在", field="code", value=code)
+                loaded = loaded_from_row(row)
+                if expected_version is not None and expected_version != loaded.version:
+                    raise StaleVersion(
+                        f"问题 {code} 已被他人修改（你看到的是第 {expected_version} 版，当前是第 {loaded.version} 版），"
+                        "请刷新后重试",
+                        field="version",
+                        value=expected_version,
                     )
-                )
-        return ProblemState(outcome.after or loaded.snap, loaded.version + 1, event_id, warnings=warnings)
+                pid = loaded.snap.id
+                assert pid is not None  # a stored problem has its id
+                resolved = action_params(view, action, params, not self.rules.require_leader)
+                resolved["files"] = len(uploads)
+                if action in COUNTED_ACTIONS:
+                    resolved["evidence"] = files_.count_for(conn, pid) + len(uploads)
+                outcome = fire(action, loaded.snap, actor, loaded.stake, now, self.rules, **resolved)
+                if uploads:
+                    check_carries_files(action)
+                    check_attach(actor, loaded.stake, code)
+                    outcome.data = {**outcome.data, "attachments": [u.describe() for u in uploads]}
+                (event_id,) = persist(conn, [(loaded, [outcome])], actor, now, view, rules=self.rules) or (None,)
+                ids = self._file_rows(conn, uploads, actor.login, now, pid, event_id)
+                warnings: tuple[str, ...] = ()
+                if "deadline" in outcome.changes and not actor.is_system:
+                    from service.campaigns import deadline_warnings
+
+                    warnings = tuple(
+                        deadline_warnings(conn, self.rules, pid, loaded.snap.created_at, outcome.changes["deadline"])
+                    )
+        except BaseException:
+            if uploads:
+                self.store.discard(self.engine, uploads)
+            raise
+        return ProblemState(
+            outcome.after or loaded.snap,
+            loaded.version + 1,
+            event_id,
+            attachment_ids=tuple(ids),
+            warnings=warnings,
+        )
 
     # -- reading ------------------------------------------------------------------------------------------
 

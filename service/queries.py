@@ -99,6 +99,9 @@ def problem_detail(session: Session, code: str, today: date, tz) -> dict:
     names = {
         u.login: u.name for u in session.exec(select(User).where(col(User.login).in_({e.actor for e in events}))).all()
     }
+    assert problem.id is not None
+    files, by_event, inspections = _evidence(session, problem.id, tz)
+    detail["attachments"], detail["inspections"] = files, inspections
     detail["history"] = [
         {
             "at": ts(e.at),
@@ -114,6 +117,7 @@ def problem_detail(session: Session, code: str, today: date, tz) -> dict:
             "to_level": e.to_level,
             "comment": e.comment,
             "data": e.data,
+            "attachments": by_event.get(e.id or 0, []),
         }
         for e in events
     ]
@@ -133,6 +137,19 @@ def problem_detail(session: Session, code: str, today: date, tz) -> dict:
         for n in notices
     ]
     return detail
+
+
+def _evidence(session: Session, problem_id: int, tz) -> tuple[list[dict], dict[int, list[dict]], list[dict]]:
+    """A problem's files (all, and by the event that carried them) and the inspections that concern it."""
+    from service.attachments import problem_files
+    from service.inspections import InspectionService
+
+    files = [f.as_dict(tz) for f in problem_files(session, problem_id)]
+    by_event: dict[int, list[dict]] = {}
+    for f in files:
+        by_event.setdefault(f["event_id"], []).append(f)
+    visits = InspectionService.load(session, problem_id)
+    return files, by_event, [v.as_dict(tz) for v in visits]
 
 
 # -- what a person may do, shown with what they see ------------------------------------------------------------

@@ -21,6 +21,25 @@ SAMPLE = directory_admin.SEED_DIR / "sample.toml"
 _PARAMS = ("text", "reason", "resolution", "rating", "to")
 
 
+def _files(service: ProblemService, names: list[str], taken: datetime, rules: Rules):
+    """The step's sample files (``attach = ["现场照片.jpg", "批复.pdf"]``): photos taken an hour before the
+    step, scans as PDF — staged like any upload."""
+    from service import sample_files
+
+    batch = service.store.batch()
+    try:
+        for i, name in enumerate(names):
+            if name.endswith(".pdf"):
+                data = sample_files.scan(name)
+            else:
+                data = sample_files.photo((taken - timedelta(hours=1)).astimezone(rules.timezone), seed=i * 17)
+            batch.add_bytes(name, data)
+    except BaseException:
+        batch.close()
+        raise
+    return batch
+
+
 def load_sample(engine: Engine, rules: Rules, now: datetime, path: Path | None = None) -> dict:
     data = tomllib.loads((path or SAMPLE).read_text("utf-8"))
     with open_session(engine) as session, session.begin():
@@ -64,5 +83,7 @@ def load_sample(engine: Engine, rules: Rules, now: datetime, path: Path | None =
             )
         for step in item.get("history", []):
             clock_at[0] = now - timedelta(days=step["days_ago"])
-            service.act(step["actor"], problem.code, step["action"], **{k: step[k] for k in _PARAMS if k in step})
+            params = {k: step[k] for k in _PARAMS if k in step}
+            with _files(service, step.get("attach", []), clock_at[0], rules) as batch:
+                service.act(step["actor"], problem.code, step["action"], attachments=batch, **params)
     return {"users": len(data.get("user", [])), "projects": len(data.get("project", [])), "problems": codes}

@@ -12,6 +12,7 @@ import logging
 import threading
 from collections.abc import Callable
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -24,11 +25,14 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
 from models.db import reader as read_engine
+from service.uploads import limits_from_env
 from web.context import WebContext
 from web.errors import Unauthenticated, body, status_for
 from web.render import make_env
 from web.settings import MIB, WebSettings
+from web.uploads import upload_body_limits
 from workflow.errors import DubanError
+from workflow.evidence import Limits
 from workflow.rules import Rules
 
 log = logging.getLogger(__name__)
@@ -191,11 +195,17 @@ def create_app(
     run_scheduler: bool = False,
     mail=None,
     wall: Callable[[], datetime] = wall_clock,
+    limits: Limits | None = None,
 ) -> FastAPI:
     """``clock`` is business time (deadlines, the audit's ``at``); ``wall`` the real time sessions and the
-    login throttle count in. Tests pass both."""
+    login throttle count in. Tests pass both. ``limits``: the upload limits (default: DUBAN_ATTACH_MAX_*)."""
     settings = settings or WebSettings.from_env()
-    ctx = WebContext(engine=engine, reader=read_engine(engine), rules=rules, clock=clock, settings=settings, wall=wall)
+    # Routes that take files accept bodies up to the upload limits (BodyLimit, like every other route).
+    limits = limits or limits_from_env()
+    settings = replace(settings, route_body_limits=settings.route_body_limits + upload_body_limits(limits))
+    ctx = WebContext(
+        engine=engine, reader=read_engine(engine), rules=rules, clock=clock, settings=settings, wall=wall, limits=limits
+    )
     if run_scheduler or mail is not None:
         from notifications.channel_config import ChannelSettings
         from notifications.config import MailConfig
@@ -239,13 +249,15 @@ def create_app(
     app.add_middleware(BodyLimit, limit_for=settings.body_limit)
     app.add_middleware(GuardHeaders)  # outermost of ours: its headers go on every answer, 413s included
 
-    from web import admin, api, documents, inbox_api, notices_pages, pages, reports_pages
+    from web import admin, api, api_evidence, documents, evidence_pages, inbox_api, notices_pages, pages, reports_pages
 
     app.include_router(api.router)
     app.include_router(inbox_api.router)
+    app.include_router(api_evidence.router)
     app.include_router(documents.api)
     app.include_router(documents.pages, include_in_schema=False)
     app.include_router(pages.router, include_in_schema=False)
+    app.include_router(evidence_pages.router, include_in_schema=False)
     app.include_router(admin.router, include_in_schema=False)
     app.include_router(reports_pages.router, include_in_schema=False)
     app.include_router(notices_pages.router, include_in_schema=False)

@@ -9,10 +9,14 @@ from datetime import date, datetime
 
 from sqlalchemy.engine import Engine
 
+from service.attachments import Attachments
 from service.clock import wall_now
 from service.directory_admin import DirectoryAdmin
+from service.inspections import InspectionService
 from service.problems import ProblemService
+from service.uploads import limits_from_env
 from web.settings import WebSettings
+from workflow.evidence import Limits
 from workflow.rules import Rules
 
 Clock = Callable[[], datetime]
@@ -30,10 +34,15 @@ class WebContext:
     jobs: object | None = None  # service.scheduler.Jobs when the app runs the scheduler
     # Wall time for sessions and the login throttle: they never follow a simulated business clock.
     wall: Clock = wall_now
+    limits: Limits = field(default_factory=limits_from_env)  # upload limits (DUBAN_ATTACH_MAX_*)
+    files: Attachments = field(init=False)
+    inspections: InspectionService = field(init=False)
 
     def __post_init__(self):
         self.service = ProblemService(self.engine, self.rules, self.clock)
         self.admin = DirectoryAdmin(self.engine, self.clock)
+        self.files = Attachments(self.reader, self.service.store)
+        self.inspections = InspectionService(self.engine, self.rules, self.clock, self.service.store)
 
     def now(self) -> datetime:
         return self.clock()

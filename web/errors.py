@@ -17,6 +17,7 @@ from workflow.errors import (
     RulesError,
     StaleVersion,
 )
+from workflow.evidence import TooLarge
 
 
 class Unauthenticated(DubanError):
@@ -41,6 +42,7 @@ STATUS: list[tuple[type, int]] = [
     (Conflict, 409),
     (NotFound, 404),
     (PermissionDenied, 403),
+    (TooLarge, 413),
     (InvalidValue, 400),
     (RulesError, 500),
 ]
@@ -68,5 +70,15 @@ ERROR_RESPONSES = {
     413: {"description": "请求内容过大（payload_too_large）：JSON 和表单最多 1 MiB（DUBAN_MAX_BODY_BYTES）"},
     500: {"description": "服务器内部错误（internal_error）"},
 }
+UPLOAD_RESPONSES = {413: {"description": "上传的文件超过大小或数量上限（too_large）"}}
 
-__all__ = ["TooManyAttempts", "Unauthenticated", "CsrfFailed", "STATUS", "status_for", "body", "ERROR_RESPONSES"]
+__all__ = [
+    "TooManyAttempts",
+    "Unauthenticated",
+    "CsrfFailed",
+    "STATUS",
+    "status_for",
+    "body",
+    "ERROR_RESPONSES",
+    "UPLOAD_RESPONSES",
+]

@@ -25,6 +25,7 @@ from web import auth
 from web.auth import check_csrf, ctx_of, read_form, require_viewer
 from web.errors import status_for
 from web.render import flash, render
+from web.uploads import Received, received_form
 from workflow.actions import ACTIONS, USER_ACTIONS
 from workflow.errors import DubanError, InvalidValue, NotFound
 from workflow.states import Rating
@@ -260,6 +261,7 @@ def show_problem(
         people=choices["people"],
         units=choices["units"],
         default_unit=default_unit,
+        evidence_note=ctx.rules.evidence.requirement(view.detail["category"]),
     )
 
 
@@ -280,32 +282,42 @@ def new_form(request: Request):
 
 @router.post("/problems/new")
 async def new_submit(request: Request):
-    form = await read_form(request)
+    async with received_form(request) as received:
+        return await run_in_threadpool(_new_work, request, received)
 
-    def work():
-        viewer = require_viewer(request)
+
+def _new_work(request: Request, received: Received):
+    form = received.form
+    viewer = require_viewer(request)
+    if received.error is None:
         check_csrf(request, form.get("csrf_token"))
-        ctx = ctx_of(request)
-        spec = ACTIONS["log"]
-        values = {f.name: str(form.get(f.name) or "").strip() for f in spec.fields}
-        try:
-            problem = ctx.service.log_fields(viewer.login, {**values, "county_level": bool(form.get("county_level"))})
-        except DubanError as exc:
-            return render(
-                request,
-                "new.html",
-                status=status_for(exc),
-                title="登记问题",
-                nav="new",
-                opts=ledger.filter_choices(ctx.reader),
-                spec=spec,
-                values=values,
-                error=exc,
-            )
-        flash(request, f"已登记问题 {problem.code}")
-        return redirect(f"/problems/{problem.code}")
+    ctx = ctx_of(request)
+    spec = ACTIONS["log"]
+    values = {f.name: str(form.get(f.name) or "").strip() for f in spec.fields}
+    try:
+        if received.error is not None:
+            raise received.error
+        problem = ctx.service.log_fields(
+            viewer.login, {**values, "county_level": bool(form.get("county_level"))}, attachments=received.batch
+        )
+    except DubanError as exc:
+        return render(
+            request,
+            "new.html",
+            status=status_for(exc),
+            title="登记问题",
+            nav="new",
+            opts=ledger.filter_choices(ctx.reader),
+            spec=spec,
+            values=values,
+            error=exc,
+        )
+    flash(request, f"已登记问题 {problem.code}" + _files_note(problem))
+    return redirect(f"/problems/{problem.code}")
 
-    return await run_in_threadpool(work)
+
+def _files_note(problem) -> str:
+    return f"，附件 {len(problem.attachment_ids)} 个" if problem.attachment_ids else ""
 
 
 @router.get("/problems/{code}")
@@ -315,32 +327,38 @@ def problem_view(request: Request, code: str):
 
 @router.post("/problems/{code}/actions/{action}")
 async def problem_act(request: Request, code: str, action: str):
-    form = await read_form(request)
+    async with received_form(request) as received:
+        return await run_in_threadpool(_act_work, request, code, action, received)
 
-    def work():
-        viewer = require_viewer(request)
+
+def _act_work(request: Request, code: str, action: str, received: Received):
+    form = received.form
+    viewer = require_viewer(request)
+    if received.error is None:
         check_csrf(request, form.get("csrf_token"))
-        ctx = ctx_of(request)
-        if action not in USER_ACTIONS:
-            raise NotFound(f"没有「{action[:40]}」这个操作", field="action", value=action)
-        spec = ACTIONS[action]
-        code_n = _code(code)
-        ctx.service.get(code_n)  # an unknown problem is a 404 page; any other error shows on its page
-        from_review = request.query_params.get("from") == "review"
-        raw_values = {f.name: str(form.get(f.name) or "") for f in spec.fields}
-        try:
-            version = query_int(str(form.get("version") or ""), "version", 0, 2_000_000_000) or None
-            done = ctx.service.act(viewer.login, code_n, action, expected_version=version, **spec.read(form))
-        except DubanError as exc:
-            if from_review:
-                return show_review(request, error=exc)
-            return show_problem(request, code_n, error=exc, open_action=action, values=raw_values)
-        # 销号 rated 不合格 is a send-back (workflow.review): say what happened, not what was asked.
-        said = "评为不合格，已退回督办" if action == "close" and done.state != "closed" else f"已{spec.label}"
-        flash(request, f"{code_n} {said}" + "".join(f"。提示：{w}" for w in done.warnings))
-        return redirect("/review" if from_review else f"/problems/{code_n}")
-
-    return await run_in_threadpool(work)
+    ctx = ctx_of(request)
+    if action not in USER_ACTIONS:
+        raise NotFound(f"没有「{action[:40]}」这个操作", field="action", value=action)
+    spec = ACTIONS[action]
+    code_n = _code(code)
+    ctx.service.get(code_n)  # an unknown problem is a 404 page; any other error shows on its page
+    from_review = request.query_params.get("from") == "review"
+    raw_values = {f.name: str(form.get(f.name) or "") for f in spec.fields}
+    try:
+        if received.error is not None:
+            raise received.error
+        version = query_int(str(form.get("version") or ""), "version", 0, 2_000_000_000) or None
+        done = ctx.service.act(
+            viewer.login, code_n, action, expected_version=version, attachments=received.batch, **spec.read(form)
+        )
+    except DubanError as exc:
+        if from_review:
+            return show_review(request, error=exc)
+        return show_problem(request, code_n, error=exc, open_action=action, values=raw_values)
+    # 销号 rated 不合格 is a send-back (workflow.review): say what happened, not what was asked.
+    said = "评为不合格，已退回督办" if action == "close" and done.state != "closed" else f"已{spec.label}"
+    flash(request, f"{code_n} {said}" + _files_note(done) + "".join(f"。提示：{w}" for w in done.warnings))
+    return redirect("/review" if from_review else f"/problems/{code_n}")
 
 
 # -- review queue ------------------------------------------------------------------------------------

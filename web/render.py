@@ -14,6 +14,7 @@ from markupsafe import Markup, escape
 from notifications.kinds import channel_label, kind_label, status_label
 from web.auth import csrf_token, session_viewer
 from workflow.actions import label as action_label
+from workflow.evidence import size_text
 from workflow.permissions import Manage, may
 from workflow.states import Level, Rating, Recipient, Role, State
 
@@ -53,6 +54,7 @@ def make_env(tz) -> Environment:
         return value.astimezone(tz).strftime("%Y-%m-%d %H:%M")
 
     env.filters["dt"] = dt
+    env.filters["size"] = size_text
     env.globals.update(
         role_label=_label(Role),
         state_label=_label(State),
@@ -85,6 +87,9 @@ def render(request: Request, template: str, status: int = 200, **data) -> HTMLRe
         "can_projects": bool(viewer and may(Manage.PROJECTS, viewer.actor)),
         "can_channels": bool(viewer and may(Manage.CHANNELS, viewer.actor)),
         "unread": _unread(request, viewer.login) if viewer else 0,
+        "can_import": bool(viewer and may(Manage.IMPORT_LEDGER, viewer.actor)),
+        "can_inspect": bool(viewer and may(Manage.INSPECT, viewer.actor)),
+        "upload_limits": request.app.state.duban.limits,
         "title": data.pop("title", "督办"),
     }
     html = request.app.state.jinja.get_template(template).render(**page, **data)

@@ -30,6 +30,7 @@ class Relation(StrEnum):
     UNIT_HEAD = "unit_head"  # a head of the responsible unit
     ADMIN = "admin"
     SYSTEM = "system"  # the scheduler's sweep
+    REPORTER = "reporter"  # the person who logged the problem
 
 
 class FieldKind(StrEnum):
@@ -70,6 +71,7 @@ class ActionSpec:
     help: str = ""  # what it does, in words (CLI help, form hints)
     danger: bool = False  # the web asks for confirmation
     system: bool = False  # only the scheduler's sweep takes it
+    evidence: bool = False  # files (佐证材料) may be attached to it (workflow.evidence)
 
     def field(self, name: str) -> FieldSpec | None:
         return next((f for f in self.fields if f.name == name), None)
@@ -141,6 +143,7 @@ _TABLE: tuple[ActionSpec, ...] = (
         (Relation.ANYONE,),
         who="任何在职用户",
         help="登记（发现）一个问题，输出新问题编号。",
+        evidence=True,
     ),
     ActionSpec(
         "assign",
@@ -176,6 +179,7 @@ _TABLE: tuple[ActionSpec, ...] = (
         allow=_HANDLERS,
         who="责任单位的人员、责任人或分管领导",
         help="反馈办理情况。",
+        evidence=True,
     ),
     ActionSpec(
         "note",
@@ -185,6 +189,17 @@ _TABLE: tuple[ActionSpec, ...] = (
         allow=(Relation.ANYONE,),
         who="任何在职用户",
         help="添加备注（不改变状态）。",
+        evidence=True,
+    ),
+    ActionSpec(
+        "attach",
+        "上传附件",
+        OPEN,
+        fields=(_f("text", "附件说明", _TEXTAREA, hint="如：批复扫描件、现场照片"),),
+        allow=(Relation.OFFICE, Relation.CONTRACTOR, Relation.HANDLER, Relation.REPORTER),
+        who="督查室、管理员、包联县级领导、责任单位的人员、责任人、分管领导或问题提出人",
+        help="上传佐证材料（照片、扫描件、文档），记入办理记录（不改变状态）。",
+        evidence=True,
     ),
     ActionSpec(
         "supervise",
@@ -249,6 +264,7 @@ _TABLE: tuple[ActionSpec, ...] = (
         _HANDLERS,
         who="责任单位的人员、责任人或分管领导",
         help="申请销号（提交办结情况，待督查室审核）。",
+        evidence=True,
     ),
     ActionSpec(
         "close",
@@ -274,6 +290,7 @@ _TABLE: tuple[ActionSpec, ...] = (
         who="督查室或管理员（责任单位不能给自己的问题销号，申请人不能审核自己的申请）",
         help="销号（督查室审核通过，须评定等级）；评为不合格则退回督办，须写明退回理由。",
         danger=True,
+        evidence=True,
     ),
     ActionSpec(
         "send_back",
@@ -287,6 +304,7 @@ _TABLE: tuple[ActionSpec, ...] = (
         who="督查室或管理员（责任单位不能审核自己的问题，申请人不能审核自己的申请）",
         help="退回（督查室审核不通过），问题回到督办状态。",
         danger=True,
+        evidence=True,
     ),
     # 重大问题每半月至少调度一次: the scheduler records each half-month's dispatch as the system; a person
     # records a dispatch meeting's arrangements.
@@ -363,6 +381,8 @@ SYSTEM_ACTIONS: frozenset[str] = frozenset(a.name for a in _TABLE if a.system)
 # Labels of everything that can appear in the audit log; an automatic escalation is an ``escalate`` event
 # whose data says ``auto``.
 ACTION_LABELS: dict[str, str] = {a.name: a.label for a in _TABLE}
+# The actions files may be attached to (log creates the problem, so it is not among USER_ACTIONS).
+EVIDENCE_ACTIONS: tuple[str, ...] = tuple(a.name for a in _TABLE if a.evidence)
 AUTO_ESCALATE_LABEL = "超期自动升级"
 # Audit events that are not workflow actions: the 督办函 register (service.letters) records its signing and
 # its overdue reminders on the problem's history.

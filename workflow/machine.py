@@ -262,6 +262,21 @@ def _g_decide(ev) -> bool:
     return True
 
 
+def _g_resolve(ev) -> bool:
+    ctx: Ctx = ev.model
+    ctx.text("resolution", "办结情况")
+    # ``evidence``: the files the problem will have with this application (the service counts them).
+    ctx.rules.evidence.check_resolve(ctx.snap.category, ctx.params.get("evidence"))
+    return True
+
+
+def _g_attach(ev) -> bool:
+    if not ev.model.params.get("files"):
+        raise MissingField("请选择要上传的文件（照片、扫描件或文档）", field="attachments", label="附件")
+    ev.model.text("text", "附件说明", required=False)
+    return True
+
+
 def _resume_to_assigned(ev) -> bool:
     return ev.model.snap.suspended_from == S.ASSIGNED
 
@@ -318,6 +333,10 @@ def _e_feedback(ev) -> None:
 
 def _e_note(ev) -> None:
     ev.model.comment = ev.model.text("text", "备注内容")
+
+
+def _e_attach(ev) -> None:
+    ev.model.comment = ev.model.text("text", "附件说明", required=False)
 
 
 def _e_supervise(ev) -> None:
@@ -541,7 +560,8 @@ _GUARDS: dict[str, list] = {
     "supervise": [_g_text("reason", "督办意见")],
     "escalate": [_g_escalate],
     "suspend": [_g_text("reason", "挂起原因")],
-    "resolve": [_g_text("resolution", "办结情况")],
+    "resolve": [_g_resolve],
+    "attach": [_g_attach],
     "close": [g_close],
     "send_back": [_g_text("reason", "退回理由")],
     "decide": [_g_decide],
@@ -553,6 +573,7 @@ _EFFECTS = {
     "ack": _e_ack,
     "feedback": _e_feedback,
     "note": _e_note,
+    "attach": _e_attach,
     "supervise": _e_supervise,
     "escalate": _e_escalate,
     "suspend": _e_suspend,

@@ -83,6 +83,8 @@ def _relation_holds(relation: Relation, actor: Actor, stake: Stake) -> bool:
         )
     if relation is Relation.UNIT_HEAD:
         return actor.role == Role.UNIT_HEAD and _unit_member(actor, stake)
+    if relation is Relation.REPORTER:
+        return actor.user_id is not None and actor.user_id == stake.reporter_id
     return False  # Relation.SYSTEM is the system actor only (see allowed)
 
 
@@ -150,6 +152,7 @@ class Manage(StrEnum):
     READ_LEDGER = "read_ledger"  # the ledger, a problem, exports of them
     CHANNELS = "channels"  # work-group robots and SMS numbers: add, test, disable
     INBOX = "inbox"  # one's own inbox and delivery choices
+    INSPECT = "inspect"  # record on-site inspections (督查记录)
     SIGN_LETTERS = "sign_letters"  # sign (签发) a 督办函: an official act, so inspectors only
     CAMPAIGNS = "campaigns"  # add a campaign, include problems in one
     ASSESSMENT = "assessment"  # compute and keep a month's assessment (考核), notify the units
@@ -175,6 +178,7 @@ MANAGEMENT: dict[Manage, tuple[str, frozenset[Role], str]] = {
     Manage.READ_LEDGER: ("查看台账", _ANY, "在职用户"),
     Manage.CHANNELS: ("管理通知渠道", _ADMIN, "管理员"),
     Manage.INBOX: ("查看站内消息", _ANY, "在职用户"),
+    Manage.INSPECT: ("记录督查", _OFFICE, "督查室或管理员"),
     Manage.SIGN_LETTERS: ("签发督办函", _INSPECTOR, "督查室人员"),
     Manage.CAMPAIGNS: ("管理专项行动", _OFFICE, "管理员或督查室"),
     Manage.ASSESSMENT: ("生成月度考核", _OFFICE, "管理员或督查室"),
@@ -204,6 +208,21 @@ def require(what: Manage, actor: Actor, owner_login: str | None = None) -> None:
     raise PermissionDenied(
         f"只有{who}{self_too}可以{label}，{actor.describe()} 不可以", field="actor", value=actor.login
     )
+
+
+# -- evidence (attachments) -------------------------------------------------------------------------------
+
+
+def check_attach(actor: Actor, stake: Stake, code: str = "") -> None:
+    """Files go on a problem only from the people it concerns — the roles of the 上传附件 action — whichever
+    action carries them: anyone may add a note, but evidence comes from the problem's parties."""
+    check("attach", actor, stake, code)
+
+
+def check_see_files(actor: Actor, stake: Stake) -> None:
+    """A problem's files (and inspection photos) are for whoever may see the problem: today every active
+    user may read the whole ledger, so this is ``READ_LEDGER``; ``stake`` is where a narrower rule would look."""
+    require(Manage.READ_LEDGER, actor)
 
 
 def _role_label(role: str) -> str:

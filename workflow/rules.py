@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from workflow.calendar import Period, PeriodUnit, WorkCalendar
 from workflow.errors import CalendarError, RulesError
+from workflow.evidence import EvidenceRule
 from workflow.ladders import (
     NOTICE_KINDS,
     RUNG_KINDS,
@@ -78,6 +79,7 @@ class Rules:
     dispatch_days: tuple[int, ...] = (1, 16)
     dispatch_at: time = time(9, 0)
     delivery: DeliveryRules | None = None  # office hours of delivery ([delivery]); always set by parse_rules
+    evidence: EvidenceRule = field(default_factory=EvidenceRule)
     letters: LetterSettings = field(default_factory=LetterSettings)
     assessment: AssessmentRules = field(default_factory=AssessmentRules)
     campaigns: tuple[Campaign, ...] = ()
@@ -287,6 +289,7 @@ def parse_rules(data: dict, source: str = "<rules>") -> Rules:
             "notices",
             "overrides",
             "delivery",
+            "evidence",
             "letters",
             "assessment",
             "campaigns",
@@ -383,6 +386,7 @@ def parse_rules(data: dict, source: str = "<rules>") -> Rules:
         dispatch_days=tuple(sorted(set(days))),
         dispatch_at=dispatch.clock("at", "09:00"),
         delivery=parse_delivery(top.table("delivery", required=False), calendar, tz),
+        evidence=_parse_evidence(top.table("evidence", required=False)),
         letters=parse_letters(top.table("letters", required=False)),
         assessment=parse_assessment(top.table("assessment", required=False)),
         campaigns=parse_campaigns(top),
@@ -392,6 +396,20 @@ def parse_rules(data: dict, source: str = "<rules>") -> Rules:
         require_section=assignment.get("require_section", bool, True),
         review_limit=review_limit,
     )
+
+
+def _parse_evidence(t: _Reader) -> EvidenceRule:
+    """``[evidence]``: the categories whose application to close needs files, how many, and what is expected."""
+    t.only(("resolve_requires", "min_files", "what"))
+    default = EvidenceRule()
+    categories = t.enum_list("resolve_requires", Category, tuple(sorted(default.resolve_requires)))
+    min_files = t.get("min_files", int, default.min_files)
+    if not 1 <= min_files <= 20:
+        raise t.fail("min_files", f"的值「{min_files}」超出范围，应为 1 到 20 之间的整数")
+    what_t = t.table("what", required=False)
+    what_t.only(tuple(c.value for c in Category))
+    what = {c.value: what_t.get(c.value, str) for c in Category if c.value in what_t.data}
+    return EvidenceRule(frozenset(c.value for c in categories), min_files, what)
 
 
 _YEARS = re.compile(r"^\s*(\d+)\s*(years|year|年)\s*$")

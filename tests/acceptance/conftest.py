@@ -25,6 +25,7 @@ import pytest
 import sqlalchemy as sa
 
 from tests import backends
+from tests.evidence_files import rules_file_without_evidence
 
 DUBAN = Path(sys.executable).with_name("duban")
 
@@ -56,6 +57,7 @@ class Duban:
         env = {k: v for k, v in os.environ.items() if not k.startswith("DUBAN_")}
         env["DUBAN_DB"] = self.db
         env["DUBAN_MAIL_DIR"] = str(self.cwd / "mail")
+        env["DUBAN_RULES"] = str(rules_file_without_evidence(self.cwd))  # the evidence tests pass --rules
         if at:
             env["DUBAN_NOW"] = at
         if user:

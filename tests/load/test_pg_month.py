@@ -29,6 +29,7 @@ from models.tables import Event, Notice, Problem
 from service import directory, directory_admin, tokens
 from tests import backends
 from tests.conftest import at
+from tests.evidence_files import rules_file_without_evidence
 from tests.servers import answers, start_server
 
 DUBAN = str(Path(sys.executable).with_name("duban"))
@@ -121,6 +122,7 @@ def test_three_schedulers_and_two_web_clients_over_a_month(county, tmp_path):
         codes = [p.code for p in s.exec(select(Problem)).all()]
     (tmp_path / "codes.txt").write_text("\n".join(codes[:200]))
     env = {k: v for k, v in os.environ.items() if not k.startswith("DUBAN_")} | {"DUBAN_DB": url}
+    env["DUBAN_RULES"] = str(rules_file_without_evidence(tmp_path))  # its clients apply to close without files
     with session(engine) as s, s.begin():
         token = tokens.create(s, directory.view(s).user("head").id, "load", at("2024-01-05"))
     web, port = start_server(

@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 import pytest
-from webkit import PASSWORD, Clock, Web, at, build_db
+from webkit import PASSWORD, PROJECT, Clock, Web, at, build_db
 
 from tests.servers import bound_socket
 
@@ -203,3 +203,88 @@ def test_the_loop_in_a_browser(server, browser, tmp_path):
         target.mkdir(parents=True, exist_ok=True)
         for name in ("dashboard.png", "ledger.png", "problem.png"):
             shutil.copy(shots / name, target / name)
+
+
+def _phone(browser, base: str, login: str):
+    """A logged-in page on a 375 px wide phone screen."""
+    context = browser.new_context(viewport={"width": 375, "height": 812}, locale="zh-CN", is_mobile=True)
+    page = context.new_page()
+    page.on("dialog", lambda d: d.accept())
+    page.goto(f"{base}/login")
+    page.fill("#login", login)
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url("**/dashboard")
+    return page
+
+
+def _no_sideways_scroll(page) -> None:
+    width = page.evaluate("() => document.documentElement.scrollWidth")
+    assert width <= 375, f"{page.url} is {width} px wide on a 375 px phone"
+
+
+def test_evidence_from_a_phone(server, browser, tmp_path):
+    """A unit applies to close with a photo from the phone's camera; the inspector sees it beside the
+    timeline and closes; an inspection with a photo goes into the month's bulletin. All at 375 px."""
+    from tests import evidence_files as ef
+
+    web, base = server
+    shots = tmp_path / "shots"
+    shots.mkdir()
+    code = web.problem("assigned")
+    staff = _phone(browser, base, "staff")
+    staff.goto(f"{base}/ledger")
+    assert staff.locator(".card").count() > 0  # the ledger as cards
+    _no_sideways_scroll(staff)
+    staff.screenshot(path=str(shots / "phone-ledger.png"), full_page=True)
+
+    staff.goto(f"{base}/problems/{code}")
+    form = _open_action(staff, "resolve")
+    camera = form.locator("#resolve-camera")
+    assert camera.get_attribute("accept") == "image/*" and camera.get_attribute("capture") == "environment"
+    _no_sideways_scroll(staff)
+    staff.screenshot(path=str(shots / "phone-resolve-form.png"), full_page=True)
+    form.locator("textarea[name=resolution]").fill("已取得用地预审意见书，现场照片见附件。")
+    camera.set_input_files({"name": "IMG_0001.jpg", "mimeType": "image/jpeg", "buffer": ef.photo(orientation=6)})
+    form.locator("button[type=submit]").click()
+    staff.wait_for_url(f"**/problems/{code}")
+    assert "附件 1 个" in staff.inner_text(".flash") and staff.locator("#state").inner_text() == "待审核"
+    _no_sideways_scroll(staff)
+
+    insp = _phone(browser, base, "insp")
+    insp.goto(f"{base}/problems/{code}")
+    thumb = insp.locator("img.thumb").first
+    assert thumb.evaluate("img => img.complete && img.naturalWidth > 0")
+    assert "北纬 35.48681°" in insp.inner_text("body")
+    _no_sideways_scroll(insp)
+    insp.screenshot(path=str(shots / "phone-problem.png"), full_page=True)
+    form = _open_action(insp, "close")
+    form.locator("button[type=submit]").click()
+    insp.wait_for_url(f"**/problems/{code}")
+    assert insp.locator("#state").inner_text() == "销号"
+
+    insp.goto(f"{base}/inspections/new")
+    _no_sideways_scroll(insp)
+    insp.select_option("#i-project", label=PROJECT)
+    insp.fill("#i-date", "2024-03-04")
+    insp.fill("#i-inspectors", "张督查")
+    insp.fill("#i-seen", "冷库主体已封顶")
+    insp.select_option("#i-finding", "rectified")
+    insp.fill("#i-problems", code)
+    insp.locator("#inspection-camera").set_input_files(
+        {"name": "现场.jpg", "mimeType": "image/jpeg", "buffer": ef.photo(seed=9)}
+    )
+    insp.screenshot(path=str(shots / "phone-inspection-form.png"), full_page=True)
+    insp.click("button:has-text('保存督查记录')")
+    insp.wait_for_url("**/inspections/*")
+    assert "已整改" in insp.inner_text("body")
+    _no_sideways_scroll(insp)
+    insp.screenshot(path=str(shots / "phone-inspection.png"), full_page=True)
+    insp.goto(f"{base}/inspections?month=2024-03")
+    _no_sideways_scroll(insp)
+    insp.screenshot(path=str(shots / "phone-inspections.png"), full_page=True)
+    insp.goto(f"{base}/reports/inspections?month=2024-03")
+    assert insp.locator("img[src^='data:image/jpeg']").count() == 1 and "冷库主体已封顶" in insp.inner_text("body")
+    insp.screenshot(path=str(shots / "phone-bulletin.png"), full_page=True)
+    for shot in shots.iterdir():
+        assert shot.stat().st_size > 10_000

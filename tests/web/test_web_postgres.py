@@ -70,3 +70,72 @@ def test_pages_and_api_on_postgresql(pg_web):
     assert r.status_code == 409 and "已被他人修改" in r.text
     xlsx = c.get("/ledger.xlsx")
     assert xlsx.status_code == 200 and xlsx.content[:2] == b"PK"
+
+
+def test_a_file_uploaded_through_one_server_is_served_by_another(password_hash, tmp_path):
+    """Two `duban serve` processes on one PostgreSQL database, each in its own folder (no shared disk):
+    a photo uploaded through the first is downloaded, byte for byte, through the second."""
+    import hashlib
+    import os
+    import signal
+    import sys
+    from datetime import datetime
+    from pathlib import Path
+
+    import httpx
+
+    from models.db import session
+    from service import directory
+    from service import tokens as tk
+    from tests import evidence_files as ef
+    from tests.servers import answers, start_server
+
+    duban = str(Path(sys.executable).with_name("duban"))
+    target, cleanup = database_for("postgresql", tmp_path)
+    engine = build_db(target, password_hash)
+    try:
+        with session(engine) as s, s.begin():
+            token = tk.create(s, directory.view(s).user("staff").id, "test", datetime.now().astimezone())
+        servers = []
+        for name in ("a", "b"):
+            home = tmp_path / name
+            home.mkdir()
+            env = {k: v for k, v in os.environ.items() if not k.startswith("DUBAN_")}
+            env |= {"DUBAN_SECRET_FILE": str(home / "secret"), "DUBAN_MAIL_DIR": str(home / "mail")}
+            servers.append(
+                start_server(
+                    lambda port: [duban, "--db", target, "serve", "--no-scheduler", "--port", str(port)],
+                    lambda port: answers(f"http://127.0.0.1:{port}/login"),
+                    env=env,
+                    cwd=home,
+                )
+            )
+        try:
+            (_, port_a), (_, port_b) = servers
+            auth = {"Authorization": f"Bearer {token}"}
+            made = httpx.post(
+                f"http://127.0.0.1:{port_a}/api/v1/problems",
+                headers=auth,
+                json={"project": "嘉润综合物流园区", "category": "other", "title": "共享存储", "unit": "自然资源局"},
+            )
+            assert made.status_code == 201, made.text
+            code = made.json()["code"]
+            photo = ef.photo(seed=77)
+            up = httpx.post(
+                f"http://127.0.0.1:{port_a}/api/v1/problems/{code}/attachments",
+                headers=auth,
+                files=[("files", ("现场.jpg", photo, "image/jpeg"))],
+            )
+            assert up.status_code == 201, up.text
+            att = up.json()["attachments"][0]
+            got = httpx.get(f"http://127.0.0.1:{port_b}/api/v1/attachments/{att['id']}", headers=auth)
+            assert got.status_code == 200 and hashlib.sha256(got.content).hexdigest() == att["sha256"]
+            assert got.content == photo
+            assert not any((tmp_path / n / "var").exists() for n in ("a", "b"))  # nothing on either disk
+        finally:
+            for proc, _ in servers:
+                proc.send_signal(signal.SIGTERM)
+                proc.communicate(timeout=60)
+    finally:
+        engine.dispose()
+        cleanup()
