@@ -222,22 +222,7 @@ def inspections_cmd(app, month, as_json):
     data = {
         "month": str(m),
         "inspections": visits,
-        "plan": {
-            "due": plan.due,
-            "visited": plan.visited,
-            "projects": [
-                {
-                    "project": p.project,
-                    "unit": p.unit,
-                    "due": p.due,
-                    "open_problems": p.open_problems,
-                    "red": p.red,
-                    "visits": len(p.visits),
-                    "last_finding": p.last_finding.value if p.last_finding else None,
-                }
-                for p in plan.projects
-            ],
-        },
+        "plan": plan.as_dict(),
     }
 
     def render(d):

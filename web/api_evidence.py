@@ -174,22 +174,7 @@ def list_inspections(
     return {
         "month": str(m),
         "inspections": [i.as_dict(ctx.rules.timezone) for i in ctx.inspections.month(viewer.login, m)],
-        "plan": {
-            "due": plan.due,
-            "visited": plan.visited,
-            "projects": [
-                {
-                    "project": p.project,
-                    "unit": p.unit,
-                    "due": p.due,
-                    "open_problems": p.open_problems,
-                    "red": p.red,
-                    "visits": len(p.visits),
-                    "last_finding": p.last_finding.value if p.last_finding else None,
-                }
-                for p in plan.projects
-            ],
-        },
+        "plan": plan.as_dict(),
     }
 
 

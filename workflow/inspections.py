@@ -215,6 +215,25 @@ class Plan:
     def visited(self) -> int:
         return sum(1 for p in self.projects if p.due and p.visited)
 
+    def as_dict(self) -> dict:
+        """What the CLI's --json and the API print for the month's plan."""
+        return {
+            "due": self.due,
+            "visited": self.visited,
+            "projects": [
+                {
+                    "project": p.project,
+                    "unit": p.unit,
+                    "due": p.due,
+                    "open_problems": p.open_problems,
+                    "red": p.red,
+                    "visits": len(p.visits),
+                    "last_finding": p.last_finding.value if p.last_finding else None,
+                }
+                for p in self.projects
+            ],
+        }
+
 
 def month_plan(month: Month, due: list[ProjectDue], visits: list[Visit]) -> Plan:
     """Every due project and every visited one, the not-yet-visited first (most red, then most major
