@@ -22,7 +22,7 @@ from service import tokens as tk
 from web.app import create_app
 from web.settings import WebSettings
 
-# Per operation and phase. 30 kept every bug the 25,000-case audit found reachable here; more costs CI minutes.
+# Per operation and phase: the suite's time budget (CI runs on 2 cores). For a deeper run, raise it locally.
 EXAMPLES = 30
 
 
