@@ -7,16 +7,20 @@ never changed: its SHA-256 is the evidence.
 from __future__ import annotations
 
 import io
+import threading
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
 from workflow.errors import InvalidValue
 from workflow.evidence import FileKind
 
 THUMB = 320  # px, the longer side
+# WeasyPrint sets Pillow's process-wide ``LOAD_TRUNCATED_IMAGES`` when it is imported (the 公文 PDFs), after
+# which a truncated upload would decode "successfully" with grey filler. Decoding here holds the flag off.
+_STRICT = threading.Lock()
 _FORMATS = {FileKind.JPEG: "JPEG", FileKind.PNG: "PNG", FileKind.HEIC: "HEIF"}
 _EXIF_IFD, _GPS_IFD = 0x8769, 0x8825
 _DATETIME, _DATETIME_ORIGINAL, _OFFSET_ORIGINAL = 0x0132, 0x9003, 0x9011
@@ -63,7 +67,12 @@ def inspect_image(path: Path, name: str, kind: FileKind) -> ImageFacts:
                 meta = _metadata(img, exif)
                 if kind is FileKind.JPEG:
                     img.draft("RGB", (THUMB * 2, THUMB * 2))  # decode at a reduced scale: much faster
-                img.load()
+                with _STRICT:
+                    lenient, ImageFile.LOAD_TRUNCATED_IMAGES = ImageFile.LOAD_TRUNCATED_IMAGES, False
+                    try:
+                        img.load()
+                    finally:
+                        ImageFile.LOAD_TRUNCATED_IMAGES = lenient
                 thumb = _thumbnail(img)
     except InvalidValue:
         raise

@@ -179,7 +179,7 @@ def test_three_schedulers_and_two_web_clients_over_a_month(county, tmp_path):
         problems = {p.id: p for p in s.exec(select(Problem)).all()}
         notice_keys = s.exec(select(Notice.dedup_key)).all()
     escalations = [e for e in events if e.action == "escalate" and e.actor == "system"]
-    assert len(escalations) > N  # most problems climbed at least once in a month
+    assert len({e.problem_id for e in escalations}) > N // 2  # most problems climbed at least once in a month
     # Every escalation exactly once: one rung at a time, each rung once per problem.
     rungs = Counter((e.problem_id, e.from_level, e.to_level) for e in escalations)
     assert max(rungs.values()) == 1

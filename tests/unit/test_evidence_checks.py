@@ -157,6 +157,17 @@ def test_a_corrupt_image_is_refused(tmp_path):
         inspect_image(path, "c.jpg", FileKind.JPEG)
 
 
+def test_a_truncated_image_is_refused_even_after_weasyprint_is_loaded(tmp_path, monkeypatch):
+    """WeasyPrint (the 公文 PDFs, same process) turns on Pillow's LOAD_TRUNCATED_IMAGES when imported."""
+    from PIL import ImageFile
+
+    monkeypatch.setattr(ImageFile, "LOAD_TRUNCATED_IMAGES", True)
+    path = _file(tmp_path, "c.jpg", ef.truncated_jpeg())
+    with pytest.raises(InvalidValue, match="图片数据已损坏或不完整"):
+        inspect_image(path, "c.jpg", FileKind.JPEG)
+    assert ImageFile.LOAD_TRUNCATED_IMAGES is True  # left as it was for WeasyPrint
+
+
 # -- staging and limits --------------------------------------------------------------------------------
 
 
