@@ -48,7 +48,7 @@ def letters_page(request: Request, status: str = ""):
     viewer = require_viewer(request)
     ctx = ctx_of(request)
     rows = letters.register(ctx.reader, viewer.login, ctx.today(), status or None)
-    return render(request, "letters.html", title="督办函登记簿", nav="letters", rows=rows, status=status)
+    return render(request, "letters.html", title="督办函登记簿", nav="letters", rows=rows, status_filter=status)
 
 
 def show_letter(request: Request, letter_id: int, error: DubanError | None = None, text: str = ""):
