@@ -16,11 +16,11 @@ import os
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import timedelta
 from pathlib import Path
 
 from notifications.channels.sms import SmsGatewayConfig, validate_template
 from notifications.errors import NoticeError
+from notifications.retry import RetryPolicy
 from workflow.errors import InvalidValue
 
 
@@ -45,7 +45,7 @@ SMS_KEYS = (
 
 
 @dataclass(frozen=True)
-class ChannelSettings:
+class ChannelSettings(RetryPolicy):
     """Backoff after the n-th counted failure: ``min(backoff_max, backoff_base * 2 ** (n - 1))`` seconds. A
     message is ``failed`` after ``max_attempts`` counted failures; a rate limit or an unreachable service
     does not count (it delays, it never fails a notice)."""
@@ -62,14 +62,6 @@ class ChannelSettings:
     lease_seconds: float = 300.0
     batch_size: int = 500
     issuing_office: str = "县政府办督查室"
-
-    @property
-    def lease(self) -> timedelta:
-        return timedelta(seconds=self.lease_seconds)
-
-    def backoff(self, attempts: int) -> timedelta:
-        exp = min(max(attempts, 1) - 1, 30)
-        return timedelta(seconds=min(self.backoff_max, self.backoff_base * (2**exp)))
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> ChannelSettings:

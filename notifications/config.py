@@ -9,17 +9,17 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
 from pathlib import Path
 
 from notifications.errors import MailConfigError
+from notifications.retry import RetryPolicy
 
 SECURITY_MODES = ("none", "starttls", "tls")
 _DEFAULT_PORTS = {"none": 25, "starttls": 587, "tls": 465}
 
 
 @dataclass(frozen=True)
-class MailConfig:
+class MailConfig(RetryPolicy):
     """Where and how to deliver notices.
 
     Times are in seconds. Backoff after the n-th failed attempt is
@@ -80,14 +80,6 @@ class MailConfig:
     def domain(self) -> str:
         """Right-hand side of Message-IDs, from ``mail_from``."""
         return self.mail_from.rpartition("@")[2] or "localhost"
-
-    @property
-    def lease(self) -> timedelta:
-        return timedelta(seconds=self.lease_seconds)
-
-    def backoff(self, attempts: int) -> timedelta:
-        exp = min(max(attempts, 1) - 1, 30)
-        return timedelta(seconds=min(self.backoff_max, self.backoff_base * (2**exp)))
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> MailConfig:
