@@ -31,6 +31,8 @@ def test_reindex_rebuilds_a_lost_search_index(county):  # noqa: F811
 def test_several_workers_are_refused_on_sqlite(tmp_path):
     from tests.acceptance.conftest import Duban
 
-    duban = Duban(backends.new_database_url("sqlite", tmp_path), tmp_path)
-    err = duban("serve", "--workers", "2", ok=False).stderr
-    assert "SQLite" in err and "PostgreSQL" in err and "--workers" in err
+    duban = Duban(backends.new_database_url("sqlite", tmp_path), tmp_path, subprocess=True)  # the real exit code
+    done = duban("serve", "--workers", "2", ok=False)
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.startswith("错误：SQLite 数据库只能用 1 个工作进程（指定了 2 个）"), done.stderr
+    assert "请改用 PostgreSQL" in done.stderr and "--workers" in done.stderr
