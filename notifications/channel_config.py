@@ -8,6 +8,9 @@
 - ``DUBAN_CHANNELS_ALLOW_HTTP`` 1: accept http:// robot and gateway addresses (a gateway on the county
                                 intranet; tests). Default: https only.
 - ``DUBAN_CHANNEL_CONCURRENCY`` robots sent to at the same time (default 8; one robot is always sequential).
+- ``DUBAN_CHANNEL_LEASE``       seconds a sender holds the notices it claimed (default 300; renewed every third
+                                of it while it runs). After a sender is killed, its notices wait this long
+                                before another sender takes them.
 """
 
 from __future__ import annotations
@@ -93,6 +96,7 @@ class ChannelSettings(RetryPolicy):
             rate_limit=integer("DUBAN_ROBOT_RATE_LIMIT", 20, 0, 10000),
             allow_http=allow_http,
             concurrency=integer("DUBAN_CHANNEL_CONCURRENCY", 8, 1, 256),
+            lease_seconds=integer("DUBAN_CHANNEL_LEASE", 300, 1, 3600),
         )
 
 

@@ -14,6 +14,14 @@ with the service's reason; retry → back to ``pending``. A rate limit (ours, st
 service's) or a service that cannot be reached does not count as an attempt: it delays, it never fails a
 notice. A 5xx, a timeout or an unreadable answer counts; after ``max_attempts`` the notice is ``failed``. After
 any retry the destination's remaining messages of the run wait too, uncounted.
+
+Exactly once as far as the services allow — which is not quite: neither the WeCom nor the DingTalk robot
+webhook nor a typical SMS gateway takes an idempotency key, so a message the service accepted is recorded
+``sent`` only after its answer came back. A sender killed between the two (SIGKILL, power loss) leaves that
+notice claimed; when the claim expires it is sent again. The window is kept to one message per destination:
+a destination's next message goes out only once the previous one's ``sent`` is committed
+(``_recorded``). So a crash duplicates at most one message per destination that was in flight, and loses
+none; a notice recorded ``sent`` is never sent again.
 """
 
 from __future__ import annotations
@@ -124,6 +132,8 @@ class _Run:
         self.open_tokens: dict[str, int] = {}
         self.loader = None
         self.wake = asyncio.Event()
+        self.flushes = 0  # flushes that wrote outcomes
+        self.flusher: asyncio.Task | None = None
 
     async def execute(self, client: httpx.AsyncClient) -> ChannelStats:
         started = time.perf_counter()
@@ -137,7 +147,7 @@ class _Run:
                     self.stats.skipped = f"发送时段外（{self.hours.window.label()}）"
         remaining = self.limit
         renewer = asyncio.create_task(self._renew_loop())
-        flusher = asyncio.create_task(self._flush_loop())
+        flusher = self.flusher = asyncio.create_task(self._flush_loop())
         try:
             while remaining is None or remaining > 0:
                 size = self.settings.batch_size if remaining is None else min(self.settings.batch_size, remaining)
@@ -239,6 +249,8 @@ class _Run:
                 self._finish(token, job, "sent")
                 self.stats.messages += 1
                 self.stats.merged += len(job.rows) > 1
+                if i + 1 < len(queue):
+                    await self._recorded()
                 continue
             if result.outcome == "failed":
                 self._finish(token, job, "failed", _reason(result))
@@ -283,6 +295,18 @@ class _Run:
             del self.open_tokens[outcome.token]
         self.wake.set()
 
+    async def _recorded(self) -> None:
+        """Return once every outcome resolved so far is committed: the flusher's next round takes them all
+        (other destinations' outcomes with them, so commits stay grouped)."""
+        if not self.outcomes:
+            return
+        target = self.flushes + 1
+        while self.flushes < target:
+            if self.flusher is None or self.flusher.done():
+                self._flush()  # no flusher (it failed): record here, raising the database's error
+                return
+            await asyncio.sleep(0)
+
     async def _flush_loop(self) -> None:
         """Group commit: every outcome is recorded as soon as the event loop gets to it, together with
         whatever else finished meanwhile — the window in which a message is accepted but not yet recorded
@@ -296,6 +320,7 @@ class _Run:
         outcomes, self.outcomes = self.outcomes, []
         if outcomes:
             outbox.record(self.engine, outcomes)
+            self.flushes += 1
 
     async def _renew_loop(self) -> None:
         """Keep our claims while a slow service takes its time (every third of the lease)."""

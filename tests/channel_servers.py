@@ -6,6 +6,10 @@ real service, only the base URL differs. Each records every request (``requests`
 accepted (``accepted``), so tests can assert exactly-once delivery. Time (rate windows, DingTalk's
 timestamp check) comes from an injected clock returning aware datetimes, so tests never sleep.
 
+A slow service: ``delay`` seconds between judging a request (a message it accepts is already posted to the
+group and recorded in ``accepted``) and writing the answer — the window in which a sender that dies has had
+its message delivered without learning it. ``wait_accepted(n)`` waits (real time, bounded) for n accepted.
+
 Faults, for the next requests in order: ``fail_next("500" | "hang" | "garbage" | "close", times=1)`` —
 an HTTP 500, no answer until the server stops, a 200 whose body is not JSON, the connection closed
 without an answer.
@@ -21,6 +25,7 @@ import hashlib
 import hmac
 import json
 import threading
+import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -87,6 +92,8 @@ class ProtocolServer:
     def __init__(self, clock: Clock = system_clock):
         self.clock = clock
         self.lock = threading.Lock()
+        self.changed = threading.Condition(self.lock)  # notified when a message is accepted
+        self.delay = 0.0  # seconds before each answer is written (a slow service)
         self.requests: list[Request] = []
         self.accepted: list[dict[str, Any]] = []
         self.faults: deque[str] = deque()
@@ -120,6 +127,11 @@ class ProtocolServer:
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    def wait_accepted(self, count: int, timeout: float = 20.0) -> bool:
+        """Wait until the server has accepted ``count`` messages (False after ``timeout`` seconds)."""
+        with self.changed:
+            return self.changed.wait_for(lambda: len(self.accepted) >= count, timeout)
 
     def fail_next(self, mode: str, times: int = 1) -> None:
         if mode not in FAULTS:
@@ -157,6 +169,9 @@ class ProtocolServer:
         else:
             with self.lock:  # one request at a time through the protocol logic: windows stay exact
                 answer = self.handle(request)
+                self.changed.notify_all()
+        if self.delay:
+            time.sleep(self.delay)
         data = answer.body if isinstance(answer.body, bytes) else json.dumps(answer.body).encode("utf-8")
         h.send_response(answer.status)
         headers = {"Content-Type": "application/json; charset=UTF-8", **answer.headers}

@@ -379,3 +379,15 @@ def test_scrubbed_answer_masks_a_secret_cut_by_the_length_limit():
     for start in range(1990, 2001):
         answer = scrub.answer("x" * start + KEY + "y" * 100)
         assert len(answer) <= 2000 and KEY[:8] not in answer
+
+
+def test_channel_settings_from_the_environment_name_the_bad_variable():
+    from notifications.channel_config import ChannelConfigError, ChannelSettings
+
+    default = ChannelSettings.from_env({})
+    assert (default.lease_seconds, default.rate_limit, default.concurrency) == (300, 20, 8)
+    s = ChannelSettings.from_env({"DUBAN_CHANNEL_LEASE": "30", "DUBAN_ROBOT_RATE_LIMIT": "0"})
+    assert s.lease == timedelta(seconds=30) and s.rate_limit == 0
+    for bad in ("0", "-5", "1.5", "3601"):
+        with pytest.raises(ChannelConfigError, match=f"DUBAN_CHANNEL_LEASE 的值「{bad}」无效"):
+            ChannelSettings.from_env({"DUBAN_CHANNEL_LEASE": bad})
