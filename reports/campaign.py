@@ -34,7 +34,7 @@ def build(engine, rules: Rules, name: str, today: date, login: str | None) -> di
     for r in rows:
         closed = r["state"] == State.CLOSED
         for key, table in ((r["unit"] or "（未交办）", units), (Category(cats[r["code"]]).label, kinds)):
-            table.setdefault(key, Counter())["total"] += 1
+            table.setdefault(key, Counter(total=0, closed=0, open=0))["total"] += 1
             table[key]["closed" if closed else "open"] += 1
     open_items = [
         {

@@ -100,7 +100,7 @@ def compute(engine: Engine, rules: Rules, month: str | Month, now: datetime, log
     rows = rank(figures(events, current, start, end, rules), units, rules)
     if not rows:
         raise NotFound(
-            f"{m.label}考核期（{period_text(first, after)}）内没有可考核的问题：没有单位有在办或办结的问题",
+            f"{m.label}没有考核数据：考核期（{period_text(first, after)}）内没有单位有在办或办结的问题",
             field="month",
             value=m.slug,
             label="考核月份",
@@ -148,6 +148,15 @@ def keep(engine: Engine, a: Assessment, login: str, now: datetime, pdf: bytes | 
 def may_keep(engine: Engine, login: str | None) -> bool:
     with open_session(reader(engine)) as session:
         return may(Manage.ASSESSMENT, directory.view(session).actor(login))
+
+
+def kept_months(engine: Engine, login: str | None) -> list[str]:
+    """The months whose assessment has been kept (newest first), for pointing to them from a month without data."""
+    directory.authorize(engine, login, Manage.REPORTS)
+    with open_session(reader(engine)) as session:
+        return list(
+            session.execute(sa.select(RUN.c.month).where(RUN.c.units > 0).order_by(RUN.c.month.desc())).scalars()
+        )
 
 
 def trend(engine: Engine, login: str | None, unit: str | None = None) -> list[dict]:

@@ -30,11 +30,11 @@ _MEDIA = {
 LetterId = Path(ge=1, le=2_000_000_000)
 
 
-def _download(name: str, data: bytes, suffix: str) -> Response:
+def _download(name: str, data: bytes, suffix: str, ascii_name: str = "letter") -> Response:
     return Response(
         data,
         media_type=_MEDIA[suffix],
-        headers={"Content-Disposition": f"attachment; filename=letter{suffix}; filename*=UTF-8''{quote(name)}"},
+        headers={"Content-Disposition": f"attachment; filename={ascii_name}{suffix}; filename*=UTF-8''{quote(name)}"},
     )
 
 
@@ -139,10 +139,24 @@ def _assessment(request: Request, month: str):
 
 @pages.get("/reports/assessment")
 def assessment_page(request: Request, month: str):
-    """考核通报 as a page (HTML with its charts)."""
+    """考核通报 as a page (HTML with its charts); for a month without data, a page that says so (404) and
+    points to the months that have one."""
     from reports.assessment import assessment_html
+    from service import assessment
+    from workflow.assessment import Month
+    from workflow.errors import NotFound
 
-    a, ctx = _assessment(request, month)
+    try:
+        a, ctx = _assessment(request, month)
+    except NotFound as exc:
+        if exc.field != "month":
+            raise
+        viewer = require_viewer(request)
+        kept = assessment.kept_months(ctx_of(request).reader, viewer.login)
+        heading = f"{Month.parse(month).label}没有考核数据"
+        return render(
+            request, "assessment_missing.html", status=404, title=heading, heading=heading, error=exc, kept=kept
+        )
     return HTMLResponse(assessment_html(a, ctx.rules))
 
 
@@ -157,12 +171,12 @@ def assessment_download(request: Request, month: str, suffix: str):
     a, ctx = _assessment(request, month)
     name = f"考核通报-{a.month.slug}.{suffix}"
     if suffix == "pdf":
-        return _download(name, assessment_pdf(a, ctx.rules), ".pdf")
+        return _download(name, assessment_pdf(a, ctx.rules), ".pdf", f"assessment-{a.month.slug}")
     if suffix != "docx":
         raise NotFound(f"没有 .{suffix[:10]} 格式的考核通报，可选 .pdf、.docx", field="suffix", value=suffix)
     with tempfile.TemporaryDirectory(prefix="duban-assessment-") as tmp:
         path = assessment_docx(a, ctx.rules, FilePath(tmp) / "a.docx")
-        return _download(name, path.read_bytes(), ".docx")
+        return _download(name, path.read_bytes(), ".docx", f"assessment-{a.month.slug}")
 
 
 @pages.get("/campaigns")
@@ -173,6 +187,35 @@ def campaigns_page(request: Request):
     ctx = ctx_of(request)
     rows = campaigns.listing(ctx.reader, ctx.rules, viewer.login, ctx.today())
     return render(request, "campaigns.html", title="专项行动", nav="campaigns", rows=rows)
+
+
+def _campaign_summary(request: Request, name: str):
+    from reports.campaign import build
+
+    viewer = require_viewer(request)
+    ctx = ctx_of(request)
+    return build(ctx.reader, ctx.rules, name, ctx.today(), viewer.login)
+
+
+@pages.get("/campaigns/{name}/summary")
+def campaign_summary_page(request: Request, name: str = Path(max_length=64)):
+    """专项行动总结 as a page: the target and how far it was met, per unit and kind, the problems still open."""
+    from reports.campaign import campaign_html
+
+    return HTMLResponse(campaign_html(_campaign_summary(request, name)))
+
+
+@pages.get("/campaigns/{name}/summary.docx")
+def campaign_summary_docx(request: Request, name: str = Path(max_length=64)):
+    import tempfile
+    from pathlib import Path as FilePath
+
+    from reports.campaign import campaign_docx
+
+    summary = _campaign_summary(request, name)
+    with tempfile.TemporaryDirectory(prefix="duban-campaign-") as tmp:
+        path = campaign_docx(summary, FilePath(tmp) / "c.docx")
+        return _download(f"{summary['progress']['name']}总结.docx", path.read_bytes(), ".docx", "campaign-summary")
 
 
 # -- JSON API ------------------------------------------------------------------------------------------------
@@ -278,6 +321,16 @@ def api_campaign(request: Request, name: str = Path(max_length=64), viewer: View
 
     ctx = ctx_of(request)
     return campaigns.show(ctx.reader, ctx.rules, viewer.login, name, ctx.today())
+
+
+@api.get("/campaigns/{name}/summary", summary="专项行动总结（目标完成情况、各单位和各类问题、未销号问题）")
+def api_campaign_summary(
+    request: Request, name: str = Path(max_length=64), viewer: Viewer = Depends(api_viewer)
+) -> dict:
+    from reports.campaign import build
+
+    ctx = ctx_of(request)
+    return build(ctx.reader, ctx.rules, name, ctx.today(), viewer.login)
 
 
 @api.post("/campaigns", status_code=201, summary="登记专项行动（管理员、督查室）")

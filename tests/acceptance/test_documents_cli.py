@@ -94,3 +94,49 @@ def test_campaign_and_assessment(duban, tmp_path):
     assert {"unit", "group", "score", "rank"} <= set(units["自然资源局"])
     assert any(f.endswith(".pdf") for f in a["files"])
     assert code
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_campaign_flag_summary_and_assessment_trend(duban, tmp_path):
+    """A deadline after 冬季行动's end (the rules file's, to 2024-02-20) is said at once and counted; two
+    months of assessment keep a trend; a month without data is refused, changing nothing; the closing summary."""
+    escalated = _escalated_problem(duban)  # logged 2023-11-20, escalated 2023-12-25
+    late = duban(
+        "log",
+        "--project",
+        "嘉润综合物流园区",
+        "--unit",
+        "自然资源局",
+        "--category",
+        "土地",
+        "--title",
+        "三期用地报批材料未齐",
+        at="2023-12-04T10:00",
+        user="xu.kfq",
+    ).stdout.strip()
+    assign = ["assign", late, "--unit", "ziranziyuan", "--person", "sun.zrzy", "--leader", "zhao.zrzy"]
+    out = duban(*assign, "--section", "耕地保护股", "--deadline", "2024-03-15", at="2023-12-05T09:00", user="zhang.dcs")
+    assert "提示：办结时限 2024-03-15 晚于「冬季行动」结束日期 2024-02-20" in out.stdout
+    shown = duban.json("campaign", "show", "冬季行动", at="2024-02-10T09:00")
+    assert (shown["total"], shown["open"], shown["deadline_after_end"], shown["days_left"]) == (2, 2, 1, 10)
+
+    dec = duban.json("report", "assessment", "--month", "2023-12", "--out", str(tmp_path), at="2023-12-26T09:00")
+    jan = duban.json("report", "assessment", "--month", "2024-01", "--out", str(tmp_path), at="2024-01-26T09:00")
+    assert dec["kept"] and jan["kept"]
+    trend = jan["trend"]["自然资源局"]
+    assert [p["month"] for p in trend] == ["2023-12", "2024-01"]
+    assert trend[0]["score"] == next(r["score"] for r in dec["rows"] if r["unit"] == "自然资源局")
+
+    before = duban.dump()
+    empty = duban("report", "assessment", "--month", "2023-06", "--out", str(tmp_path / "none"), ok=False)
+    assert "2023年6月没有考核数据" in empty.stderr and empty.returncode == 3
+    assert duban.dump() == before and not (tmp_path / "none").exists()
+
+    summary = duban.json("report", "campaign", "冬季行动", "--out", str(tmp_path), at="2024-02-21T09:00")
+    p = summary["progress"]
+    assert p["ended"] and not p["met"] and (p["total"], p["closed"], p["deadline_after_end"]) == (2, 0, 1)
+    assert sorted(i["code"] for i in summary["open_items"]) == sorted([escalated, late])
+    html = next(f for f in summary["files"] if f.endswith(".html"))
+    text = open(html, encoding="utf-8").read()
+    assert "冬季行动" in text and late in text and "未完成" in text
+    assert any(f.endswith(".docx") for f in summary["files"])
