@@ -120,6 +120,10 @@ def _report(exc: Exception) -> int:
         click.echo("错误：数据库尚未初始化，请先运行 duban init", err=True)
         return 10
     if isinstance(exc, sa_exc.OperationalError):
+        if os.environ.get("DUBAN_DEBUG"):
+            import traceback
+
+            traceback.print_exception(exc)
         click.echo(f"错误：无法访问数据库：{str(exc.orig).splitlines()[0] if exc.orig else exc}", err=True)
         return 10
     if isinstance(exc, sa_exc.ArgumentError):
