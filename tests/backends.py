@@ -85,6 +85,10 @@ def _admin_engine() -> sa.Engine:
 def _pg_create(name: str, template: str | None = None) -> str:
     sql = f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else "")
     with _admin_engine().connect() as conn:
+        if template and conn.dialect.server_version_info >= (15,):
+            # PostgreSQL 15 copies a template through the WAL by default: about 90 ms of server CPU for a test
+            # database, against 25 ms for a file copy (and a checkpoint, cheap on a test server without fsync).
+            sql += " STRATEGY FILE_COPY"
         conn.execute(sa.text(sql))
     _created.append(name)
     return sa.engine.make_url(require_pg()).set(database=name).render_as_string(hide_password=False)

@@ -1,9 +1,9 @@
-"""A county month on PostgreSQL: 1,000 problems, three scheduler processes and two clients at once.
+"""A county month on PostgreSQL: 600 problems, three scheduler processes and two clients at once.
 
 Every escalation and every notice exactly once, every accepted action in the audit log, no lost update;
 and a scheduler killed with SIGKILL in the middle of a sweep loses and doubles nothing.
 
-Sized to run in well under a minute: 1,000 problems (five of the PostgreSQL sweep's 200-problem batches,
+Sized for the suite's five-minute budget: 600 problems (three of the PostgreSQL sweep's 200-problem batches,
 so three schedulers share every due day and a kill lands between batches), imported once per module and
 copied for each test; the clients make 2 × 100 calls on 200 problems.
 """
@@ -35,7 +35,7 @@ from tests.servers import answers, start_server
 DUBAN = str(Path(sys.executable).with_name("duban"))
 CLIENT = str(Path(__file__).with_name("client.py"))
 LADDER = ["unit", "county_leader", "supervision_13710", "government_meeting"]
-N = 1000
+N = 600
 
 pytestmark = [pytest.mark.load, pytest.mark.pg]
 
@@ -215,7 +215,7 @@ def test_three_schedulers_and_two_web_clients_over_a_month(county, tmp_path):
 def test_a_scheduler_killed_mid_sweep_loses_and_doubles_nothing(county, tmp_path, rules):
     url, engine = county
     env = {k: v for k, v in os.environ.items() if not k.startswith("DUBAN_")} | {"DUBAN_DB": url}
-    # 1,000 problems fall due at once on 2024-02-01: the first sweep has five batches to commit.
+    # 600 problems fall due at once on 2024-02-01: the first sweep has three batches to commit.
     victim = launch([DUBAN, "--at", "2024-02-01T09:00", "scheduler", "--once", "--no-deliver"], env, tmp_path)
     deadline = time.monotonic() + 60
     with engine.connect() as conn:
