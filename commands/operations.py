@@ -294,11 +294,10 @@ def notices_preview(app, code, all_statuses, as_json):
 @click.pass_obj
 def scheduler(app, once, until, step, no_deliver):
     """调度器：每隔数分钟巡检，工作日早上发每日汇总，半月调度重大问题，并发送通知。Ctrl-C / SIGTERM 退出。"""
-    import logging
-
+    from service import process_log
     from service.scheduler import Jobs, serve, simulate
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    process_log.configure()
     from notifications.channel_config import ChannelSettings
 
     jobs = Jobs(

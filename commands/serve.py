@@ -27,11 +27,10 @@ from commands.support import Command
 @click.pass_obj
 def serve(app, host, port, workers, no_scheduler):
     """启动网页工作台和 JSON API（/api/v1），默认同时运行调度器。Ctrl-C / SIGTERM 退出。"""
-    import logging
-
     import uvicorn
 
     from models import migrate
+    from service import process_log
     from workflow.errors import InvalidValue
 
     if workers > 1 and app.engine.dialect.name != "postgresql":
@@ -50,8 +49,7 @@ def serve(app, host, port, workers, no_scheduler):
         return _serve_workers(app, host, port, workers, no_scheduler)
     from web.app import create_app
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("transitions").setLevel(logging.WARNING)  # one line per callback otherwise
+    process_log.configure()
     web_app = create_app(app.engine, app.rules, app.clock if app.at else _utcnow, run_scheduler=not no_scheduler)
     click.echo(
         f"督办网页工作台：http://{host}:{port}/  （API：http://{host}:{port}/api/v1/openapi.json）"

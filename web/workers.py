@@ -22,7 +22,6 @@ import os
 from datetime import UTC, datetime
 
 log = logging.getLogger(__name__)
-LOG_FORMAT = "%(asctime)s [%(process)d] %(levelname)s %(name)s: %(message)s"
 _held: list = []  # the open lock file of the worker that runs the scheduler (kept for the process's life)
 
 
@@ -41,11 +40,11 @@ def take_scheduler_lock(path: str) -> bool:
 def create():
     """The FastAPI app of one worker process (uvicorn ``factory=True``)."""
     from models.db import make_engine
+    from service import process_log
     from web.app import create_app
     from workflow.rules import load_rules
 
-    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
-    logging.getLogger("transitions").setLevel(logging.WARNING)
+    process_log.configure(with_process=True)
     engine = make_engine(os.environ["DUBAN_DB"])
     rules = load_rules(os.environ.get("DUBAN_RULES") or None)
     fixed = os.environ.get("DUBAN_WEB_NOW")

@@ -21,6 +21,7 @@ from service.scheduler import Jobs, simulate
 from tests.backends import copy_database
 from tests.conftest import at
 from tests.mailserver import Mailbox
+from tests.processes import Launched
 
 DUBAN = str(Path(sys.executable).with_name("duban"))
 REPO = Path(__file__).resolve().parents[2]
@@ -102,20 +103,13 @@ def test_two_scheduler_processes_over_a_simulated_month_do_everything_exactly_on
 
     args = [DUBAN, "--at", "2024-01-05T00:00", "scheduler", "--until", "2024-02-05T00:00", "--step", "6h"]
     procs = [
-        subprocess.Popen(
-            args,
-            env=env_for(engine, smtpd, DUBAN_MAIL_DIR=str(tmp_path / f"mail{i}")),
-            cwd=tmp_path,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+        Launched(args, env_for(engine, smtpd, DUBAN_MAIL_DIR=str(tmp_path / f"mail{i}")), tmp_path, f"scheduler{i}")
         for i in range(2)
     ]
     for p in procs:
-        out, err = p.communicate(timeout=300)
-        assert p.returncode == 0, err
-        assert "模拟结束" in out
+        done = p.wait(timeout=300)
+        assert done.returncode == 0, done.stderr[-3000:]
+        assert "模拟结束" in done.stdout
 
     with session(engine) as s:
         events = s.exec(select(Event).order_by(Event.id)).all()

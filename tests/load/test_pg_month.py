@@ -30,6 +30,7 @@ from service import directory, directory_admin, tokens
 from tests import backends
 from tests.conftest import at
 from tests.evidence_files import rules_file_without_evidence
+from tests.processes import Launched
 from tests.servers import answers, start_server
 
 DUBAN = str(Path(sys.executable).with_name("duban"))
@@ -112,8 +113,8 @@ def county(ledger, tmp_path):
     backends.release(url)
 
 
-def launch(args, env, cwd):
-    return subprocess.Popen(args, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+def launch(args, env, cwd, name):
+    return Launched(args, env, cwd, name)
 
 
 def test_three_schedulers_and_two_web_clients_over_a_month(county, tmp_path):
@@ -147,8 +148,9 @@ def test_three_schedulers_and_two_web_clients_over_a_month(county, tmp_path):
                 ],
                 env,
                 tmp_path,
+                f"scheduler{i}",
             )
-            for _ in range(3)
+            for i in range(3)
         ]
         clients = [
             launch(
@@ -164,12 +166,13 @@ def test_three_schedulers_and_two_web_clients_over_a_month(county, tmp_path):
                 ],
                 env,
                 tmp_path,
+                f"client{seed}",
             )
             for seed in (1, 2)
         ]
         for proc in schedulers + clients:
-            out, err = proc.communicate(timeout=600)
-            assert proc.returncode == 0, err[-3000:]
+            done = proc.wait(timeout=600)
+            assert done.returncode == 0, done.stderr[-3000:]
     finally:
         web.send_signal(signal.SIGTERM)
         web.communicate(timeout=30)
@@ -216,7 +219,7 @@ def test_a_scheduler_killed_mid_sweep_loses_and_doubles_nothing(county, tmp_path
     url, engine = county
     env = {k: v for k, v in os.environ.items() if not k.startswith("DUBAN_")} | {"DUBAN_DB": url}
     # 600 problems fall due at once on 2024-02-01: the first sweep has three batches to commit.
-    victim = launch([DUBAN, "--at", "2024-02-01T09:00", "scheduler", "--once", "--no-deliver"], env, tmp_path)
+    victim = launch([DUBAN, "--at", "2024-02-01T09:00", "scheduler", "--once", "--no-deliver"], env, tmp_path, "victim")
     deadline = time.monotonic() + 60
     with engine.connect() as conn:
         while time.monotonic() < deadline:
@@ -224,9 +227,8 @@ def test_a_scheduler_killed_mid_sweep_loses_and_doubles_nothing(county, tmp_path
             if done > 0:
                 break
             time.sleep(0.02)
-    victim.send_signal(signal.SIGKILL)
-    victim.communicate()
-    assert victim.returncode == -signal.SIGKILL
+    victim.proc.send_signal(signal.SIGKILL)
+    assert victim.wait(timeout=30).returncode == -signal.SIGKILL
     with engine.connect() as conn:
         partial = conn.execute(sa.text("SELECT count(*) FROM event WHERE actor = 'system'")).scalar_one()
     assert 0 < partial  # it was killed mid-work, after some batches committed
