@@ -68,29 +68,7 @@ def _module_tiers(item: pytest.Item) -> set[str]:
     return {m.name for m in marks if m.name in TIERS}
 
 
-# Modules whose tests take seconds each (processes over a simulated month, browsers, fuzzers, real servers).
-# They run first: with ``--dist worksteal`` the workers then share out the many short tests at the end,
-# instead of one worker starting a twenty-second test when the others are done.
-LONG_MODULES = {
-    "test_pg_month.py",
-    "test_scheduler.py",
-    "test_web_schemathesis.py",
-    "test_channel_month.py",
-    "test_web_browser.py",
-    "test_inbox_browser.py",
-    "test_body_server.py",
-    "test_round_trip.py",
-    "test_winter.py",
-    "test_web_workers.py",
-    "test_web_serve.py",
-    "test_throttle.py",
-    "test_channel_kill.py",
-    "test_installed_script.py",
-}
-
-
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    items.sort(key=lambda item: Path(str(item.path)).name not in LONG_MODULES)  # stable: order kept otherwise
     for item in items:
         path = Path(str(item.path)).resolve()
         try:
