@@ -36,6 +36,7 @@ the WAL flush).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
 from datetime import date, datetime, timedelta
@@ -93,6 +94,7 @@ NOTICE_COLS = (
     "recipient_role",
     "recipient_login",
     "recipient_email",
+    "channel",
     "status",
     "attempts",
     "created_at",
@@ -327,7 +329,9 @@ def check_counts(result: dict, n: int, pool_size: int) -> None:
     kinds = Counter(nt[NOTICE_COLS.index("kind")] for nt in result["notices"])
     # review: the three inspectors; sent_back: the responsible person, the unit head and the 分管领导.
     assert kinds == {"review": 3 * pool_size, "sent_back": 3 * pool_size}, f"notices: {dict(kinds)}"
-    assert all(nt[NOTICE_COLS.index("status")] == "pending" for nt in result["notices"])
+    # Mail waits for the sender; a person without an e-mail address gets the inbox row, delivered at once.
+    status, channel = NOTICE_COLS.index("status"), NOTICE_COLS.index("channel")
+    assert all((nt[channel], nt[status]) in {("email", "pending"), ("inbox", "sent")} for nt in result["notices"])
 
 
 # -- per database --------------------------------------------------------------------------------------
@@ -501,7 +505,10 @@ def main(argv: list[str] | None = None) -> int:
 
     BENCH_DIR.mkdir(parents=True, exist_ok=True)
     load_start = os.getloadavg()
-    rules = load_rules()
+    # The cycle closes problems without files: the [evidence] rule (files required to close land and
+    # demolition problems) is off here, as in the tests of everything but evidence; the raw baseline has none.
+    shipped = load_rules()
+    rules = dataclasses.replace(shipped, evidence=dataclasses.replace(shipped.evidence, resolve_requires=frozenset()))
     fingerprint = schema_fingerprint()
     pristine = sqlite_pristine(fingerprint)
     plan = make_plan(pristine, n)

@@ -8,26 +8,14 @@ import re
 
 import pytest
 
-from tests.acceptance.test_winter import setup_county
+from tests.acceptance.test_winter import log_land_problem, setup_county
 
 pytestmark = pytest.mark.acceptance
 
 
 def _escalated_problem(duban) -> str:
     setup_county(duban)
-    code = duban(
-        "log",
-        "--project",
-        "嘉润综合物流园区",
-        "--unit",
-        "自然资源局",
-        "--category",
-        "土地",
-        "--title",
-        "二期冷链仓储用地预审未办结",
-        at="2023-11-20T10:00",
-        user="xu.kfq",
-    ).stdout.strip()
+    code = log_land_problem(duban, "二期冷链仓储用地预审未办结", "2023-11-20T10:00")
     duban(
         "assign",
         code,
@@ -101,19 +89,7 @@ def test_campaign_flag_summary_and_assessment_trend(duban, tmp_path):
     """A deadline after 冬季行动's end (the rules file's, to 2024-02-20) is said at once and counted; two
     months of assessment keep a trend; a month without data is refused, changing nothing; the closing summary."""
     escalated = _escalated_problem(duban)  # logged 2023-11-20, escalated 2023-12-25
-    late = duban(
-        "log",
-        "--project",
-        "嘉润综合物流园区",
-        "--unit",
-        "自然资源局",
-        "--category",
-        "土地",
-        "--title",
-        "三期用地报批材料未齐",
-        at="2023-12-04T10:00",
-        user="xu.kfq",
-    ).stdout.strip()
+    late = log_land_problem(duban, "三期用地报批材料未齐", "2023-12-04T10:00")
     assign = ["assign", late, "--unit", "ziranziyuan", "--person", "sun.zrzy", "--leader", "zhao.zrzy"]
     out = duban(*assign, "--section", "耕地保护股", "--deadline", "2024-03-15", at="2023-12-05T09:00", user="zhang.dcs")
     assert "提示：办结时限 2024-03-15 晚于「冬季行动」结束日期 2024-02-20" in out.stdout

@@ -8,7 +8,7 @@ import hashlib
 import zipfile
 
 import pytest
-from test_winter import setup_county
+from test_winter import log_land_problem, setup_county
 
 from tests import evidence_files as ef
 from workflow.rules import DEFAULT_RULES_PATH
@@ -23,19 +23,7 @@ def test_evidence_and_an_inspection_from_the_command_line(duban, tmp_path):
     photo, scan = tmp_path / "现场.jpg", tmp_path / "预审意见书.pdf"
     photo.write_bytes(ef.photo(orientation=6))
     scan.write_bytes(ef.pdf(text="approval"))
-    code = duban(
-        "log",
-        "--project",
-        "嘉润综合物流园区",
-        "--unit",
-        "自然资源局",
-        "--category",
-        "土地",
-        "--title",
-        "二期冷链仓储用地预审未办结",
-        at="2024-01-02T10:00",
-        user="xu.kfq",
-    ).stdout.strip()
+    code = log_land_problem(duban, "二期冷链仓储用地预审未办结", "2024-01-02T10:00")
     duban(
         "assign",
         code,
