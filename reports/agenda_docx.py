@@ -73,9 +73,9 @@ def _page_number_footer(section) -> None:
     _font(p.add_run(" —"), "宋体", 14)
 
 
-def agenda_docx(agenda: Agenda, rules: Rules, path: Path) -> None:
+def official_document(title: str):
+    """A Word document on the 公文 page (GB/T 9704: A4, margins 37/35/28/26 mm, page numbers in the footer)."""
     from docx import Document
-    from docx.enum.text import WD_ALIGN_PARAGRAPH
     from docx.shared import Mm
 
     doc = Document()
@@ -84,8 +84,15 @@ def agenda_docx(agenda: Agenda, rules: Rules, path: Path) -> None:
     section.top_margin, section.bottom_margin = Mm(37), Mm(35)
     section.left_margin, section.right_margin = Mm(28), Mm(26)
     _page_number_footer(section)
-    doc.core_properties.title = f"县政府会议研究议题（{agenda.meeting.isoformat()}）"
+    doc.core_properties.title = title
     doc.core_properties.author = "duban"
+    return doc
+
+
+def agenda_docx(agenda: Agenda, rules: Rules, path: Path) -> None:
+    from docx.enum.text import WD_ALIGN_PARAGRAPH
+
+    doc = official_document(f"县政府会议研究议题（{agenda.meeting.isoformat()}）")
 
     _para(doc, "县政府会议研究议题", TITLE_FONT, 22, align=WD_ALIGN_PARAGRAPH.CENTER, indent=False)
     m = agenda.meeting

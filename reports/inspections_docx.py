@@ -7,7 +7,7 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
-from reports.agenda_docx import BODY_FONT, HEAD_FONT, KAI_FONT, TITLE_FONT, _cn, _font, _page_number_footer, _para
+from reports.agenda_docx import BODY_FONT, HEAD_FONT, KAI_FONT, TITLE_FONT, _cn, _font, _para, official_document
 from reports.inspections import Bulletin, caption
 from workflow.rules import Rules
 
@@ -15,18 +15,9 @@ PHOTOS_PER_ROW = 3
 
 
 def bulletin_docx(b: Bulletin, rules: Rules, path: Path) -> None:
-    from docx import Document
     from docx.enum.text import WD_ALIGN_PARAGRAPH
-    from docx.shared import Mm
 
-    doc = Document()
-    section = doc.sections[0]
-    section.page_width, section.page_height = Mm(210), Mm(297)
-    section.top_margin, section.bottom_margin = Mm(37), Mm(35)
-    section.left_margin, section.right_margin = Mm(28), Mm(26)
-    _page_number_footer(section)
-    doc.core_properties.title = f"督查通报（{b.month.label}）"
-    doc.core_properties.author = "duban"
+    doc = official_document(f"督查通报（{b.month.label}）")
 
     _para(doc, "督查通报", TITLE_FONT, 22, align=WD_ALIGN_PARAGRAPH.CENTER, indent=False)
     _para(doc, f"（{b.month.label}　县政府办督查室）", KAI_FONT, 16, align=WD_ALIGN_PARAGRAPH.CENTER, indent=False)
