@@ -185,14 +185,6 @@ MONDAY = datetime(2024, 1, 8, 1, 0, tzinfo=UTC)  # 09:00 in Asia/Shanghai: insid
 OPENING = datetime(2024, 1, 8, 0, 30, tzinfo=UTC)  # 08:30: the window opens
 NIGHT = datetime(2024, 1, 7, 12, 0, tzinfo=UTC)  # Sunday 20:00: held until Monday
 ROBOT_KINDS = ["assignment", "warning", "reminder", "overdue", "escalation", "review", "sent_back", "closed"]
-PAYLOADS = {
-    "assignment": {"actor_name": "督查室", "comment": "请于春节前完成入户调查。"},
-    "reminder": {"milestone": "feedback", "due": "2024-02-14"},
-    "escalation": {"from_level": "county_leader", "to_level": "supervision_13710"},
-    "review": {"comment": "已签订补偿协议。"},
-    "sent_back": {"comment": "缺少协议扫描件。"},
-    "closed": {"rating": "good"},
-}
 
 
 def build_county(url: str, robot: Robot, groups: int) -> list[int]:
@@ -227,6 +219,7 @@ def build_county(url: str, robot: Robot, groups: int) -> list[int]:
 def fill(url: str, channels: list[int], count: int, created: datetime) -> None:
     """``count`` group notices, round-robin over ``channels`` and the kinds, as the service writes them."""
     import sqlalchemy as sa
+    from notices import SAMPLE_PAYLOADS
 
     from models.db import make_engine
     from models.tables import Notice, table_of
@@ -252,7 +245,7 @@ def fill(url: str, channels: list[int], count: int, created: datetime) -> None:
                     "attempts": 0,
                     "created_at": created + timedelta(seconds=i % 3600),
                     "next_attempt_at": created,
-                    "payload": PAYLOADS.get(kind, {}),
+                    "payload": SAMPLE_PAYLOADS.get(kind, {}),
                 }
             )
         conn.execute(sa.insert(t), rows)

@@ -53,6 +53,18 @@ MAIL_OPTIONS = ["BODY=8BITMIME"]  # the pre-rendered messages are the bytes deli
 
 
 # -- the server process ---------------------------------------------------------------------------
+
+# What the service puts in a notice of each kind (bench/channels.py sends the same).
+SAMPLE_PAYLOADS = {
+    "assignment": {"actor_name": "督查室", "comment": "请于春节前完成入户调查。"},
+    "reminder": {"milestone": "feedback", "due": "2024-02-14"},
+    "escalation": {"from_level": "county_leader", "to_level": "supervision_13710"},
+    "review": {"comment": "已签订补偿协议。"},
+    "sent_back": {"comment": "缺少协议扫描件。"},
+    "closed": {"rating": "good"},
+}
+
+
 def _server(conn) -> None:
     import asyncio
 
@@ -156,12 +168,7 @@ def build_outbox(url: str, count: int, problems: int) -> None:
             for p in rows[:20]
         ]
         payloads = {
-            "assignment": {"actor_name": "督查室", "comment": "请于春节前完成入户调查。"},
-            "reminder": {"milestone": "feedback", "due": "2024-02-14"},
-            "escalation": {"from_level": "county_leader", "to_level": "supervision_13710"},
-            "review": {"comment": "已签订补偿协议。"},
-            "sent_back": {"comment": "缺少协议扫描件。"},
-            "closed": {"rating": "good"},
+            **SAMPLE_PAYLOADS,
             "digest": {"items": items},
             "dispatch": {"items": items[:5]},
         }

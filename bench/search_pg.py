@@ -37,20 +37,13 @@ printed beside the figures: on a shared machine the load moves the figures more 
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import os
 import random
 import statistics
 import sys
 import time
-from pathlib import Path
 
-_HERE = Path(__file__).resolve().parent
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
-_spec = importlib.util.spec_from_file_location("bench_common", _HERE / "common.py")
-common = importlib.util.module_from_spec(_spec)
-sys.modules["bench_common"] = common
-_spec.loader.exec_module(common)
+import common  # bench/common.py: the script's folder is first on sys.path
 
 DOC = "(doc || E'\\n' || notes)"
 

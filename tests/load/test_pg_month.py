@@ -113,10 +113,6 @@ def county(ledger, tmp_path):
     backends.release(url)
 
 
-def launch(args, env, cwd, name):
-    return Launched(args, env, cwd, name)
-
-
 def test_three_schedulers_and_two_web_clients_over_a_month(county, tmp_path):
     url, engine = county
     with session(engine) as s:
@@ -134,7 +130,7 @@ def test_three_schedulers_and_two_web_clients_over_a_month(county, tmp_path):
     )
     try:
         schedulers = [
-            launch(
+            Launched(
                 [
                     DUBAN,
                     "--at",
@@ -153,7 +149,7 @@ def test_three_schedulers_and_two_web_clients_over_a_month(county, tmp_path):
             for i in range(3)
         ]
         clients = [
-            launch(
+            Launched(
                 [
                     sys.executable,
                     CLIENT,
@@ -219,7 +215,9 @@ def test_a_scheduler_killed_mid_sweep_loses_and_doubles_nothing(county, tmp_path
     url, engine = county
     env = {k: v for k, v in os.environ.items() if not k.startswith("DUBAN_")} | {"DUBAN_DB": url}
     # 600 problems fall due at once on 2024-02-01: the first sweep has three batches to commit.
-    victim = launch([DUBAN, "--at", "2024-02-01T09:00", "scheduler", "--once", "--no-deliver"], env, tmp_path, "victim")
+    victim = Launched(
+        [DUBAN, "--at", "2024-02-01T09:00", "scheduler", "--once", "--no-deliver"], env, tmp_path, "victim"
+    )
     deadline = time.monotonic() + 60
     with engine.connect() as conn:
         while time.monotonic() < deadline:
