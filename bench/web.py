@@ -27,14 +27,15 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import multiprocessing
 import os
 import re
 import socket
 import statistics
 import subprocess
 import sys
-import threading
 import time
+from datetime import date
 from pathlib import Path
 from urllib.parse import quote
 
@@ -86,18 +87,29 @@ def _load() -> str:
     return f"{os.getloadavg()[0]:.1f}"
 
 
+CAMPAIGN = ("基准专项行动", date(2025, 5, 15), date(2025, 6, 30))  # under way at NOW
+
+
 def _credentials(url: str) -> str:
-    """Give inspector0 a password and an API token; planner statistics as the scheduler would."""
+    """Give inspector0 a password and an API token; a campaign under way, so the dashboard's progress card
+    counts real members (the generator logs problems evenly over 60 days; the campaign takes the last 2.4 of
+    them, 4% of the ledger); planner statistics as the scheduler would."""
     from models.db import make_engine, session
     from models.migrate import upgrade
-    from service import directory, passwords, tokens
+    from service import campaigns, directory, passwords, tokens
     from service.maintenance import refresh_statistics
+    from workflow.rules import load_rules
 
     engine = make_engine(url)
     upgrade(engine)
     with session(engine) as s, s.begin():
         passwords.set_password(s, "inspector0", PASSWORD)
         token = tokens.create(s, directory.view(s).user("inspector0").id, "bench", NOW)
+    rules = load_rules()
+    name, start, end = CAMPAIGN
+    campaigns.add(engine, rules, "inspector0", name, start, end, 90, NOW)
+    members = campaigns.show(engine, rules, "inspector0", name, NOW.date())["total"]
+    print(f"  campaign {name} {start}–{end}: {members:,} problems", flush=True)
     refresh_statistics(engine)
     engine.dispose()
     return token
@@ -190,40 +202,48 @@ def deep_cursor(base: str, token: str, page: int) -> str:
         return cursor
 
 
+def _client(base: str, path: str, auth: str, token: str, warmup: int, requests: int, start) -> list[float] | str:
+    """One client (its own process, as each person has their own browser): log in, warm up, wait for the
+    others, then send ``requests`` requests one after another; the latencies, or the first error."""
+    client = _login(base) if auth == "cookie" else _api(base, token)
+    try:
+        for _ in range(warmup):
+            client.get(path)
+        start.wait()
+        mine = []
+        for _ in range(requests):
+            t0 = time.perf_counter()
+            r = client.get(path)
+            _ = r.content
+            mine.append(time.perf_counter() - t0)
+            if r.status_code != 200:
+                return f"{r.status_code} {r.text[:200]}"
+        return mine
+    finally:
+        client.close()
+
+
 def run_case(base: str, path: str, auth: str, token: str, clients: int, requests: int) -> dict:
+    """``clients`` client processes at once, ``requests`` measured requests in all. Processes rather than
+    threads: threads of one Python process would queue for its interpreter lock and add that wait to the
+    latencies measured."""
     per_client = max(1, requests // clients)
-    latencies: list[float] = []
-    lock = threading.Lock()
-    errors: list[str] = []
-
-    def worker():
-        client = _login(base) if auth == "cookie" else _api(base, token)
-        try:
-            for _ in range(WARMUP // clients + 1):
-                client.get(path)
-            mine = []
-            for _ in range(per_client):
-                t0 = time.perf_counter()
-                r = client.get(path)
-                _ = r.content
-                mine.append(time.perf_counter() - t0)
-                if r.status_code != 200:
-                    errors.append(f"{r.status_code} {r.text[:200]}")
-                    return
-            with lock:
-                latencies.extend(mine)
-        finally:
-            client.close()
-
-    threads = [threading.Thread(target=worker) for _ in range(clients)]
+    ctx = multiprocessing.get_context("fork")
+    start, out = ctx.Barrier(clients + 1), ctx.Queue()
+    args = (base, path, auth, token, WARMUP // clients + 1, per_client, start)
+    procs = [ctx.Process(target=lambda: out.put(_client(*args))) for _ in range(clients)]
+    for p in procs:
+        p.start()
+    start.wait()
     t0 = time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    results = [out.get(timeout=600) for _ in procs]
     wall = time.perf_counter() - t0
+    for p in procs:
+        p.join()
+    errors = [r for r in results if isinstance(r, str)]
     if errors:
         raise SystemExit(f"{path}: {errors[0]}")
+    latencies = [x for r in results for x in r]
     latencies.sort()
 
     def pct(p: float) -> float:

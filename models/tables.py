@@ -79,6 +79,8 @@ class Problem(SQLModel, table=True):
         sa.Index("ix_problem_responsible_person_id", "responsible_person_id"),
         sa.Index("ix_problem_leader_id", "leader_id"),
         sa.Index("ix_problem_reporter_id", "reporter_id"),
+        # A campaign's members by the day they were logged, with what its progress counts (service.campaigns).
+        sa.Index("ix_problem_created_state", "created_at", "state", "deadline", "closed_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -336,6 +338,8 @@ class LedgerTally(SQLModel, table=True):
     ``service.tally`` and compacted now and then. Never dumped: a restore rebuilds it through the triggers."""
 
     __tablename__ = "ledger_tally"
+    # Counts read by key range (the state keys; the logged/closed hours), from the index alone.
+    __table_args__ = (sa.Index("ix_ledger_tally_key_n", "key", "n"),)
 
     id: int | None = Field(default=None, primary_key=True)
     key: str = Field(max_length=100)

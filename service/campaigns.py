@@ -5,6 +5,8 @@ against the target, the warning when a deadline falls after its end, and the clo
 
 from __future__ import annotations
 
+import threading
+import weakref
 from collections.abc import Sequence
 from datetime import date, datetime
 
@@ -15,7 +17,7 @@ from sqlmodel import Session, col
 from models.db import reader
 from models.db import session as open_session
 from models.office import CampaignProblem, CampaignRecord
-from models.tables import Problem, Unit, User, table_of
+from models.tables import Event, LedgerTally, Problem, Unit, User, table_of
 from service import directory
 from service.recipients import insert_new_notices
 from workflow import deadlines as dl
@@ -26,6 +28,7 @@ from workflow.rules import Rules
 from workflow.states import CLOCK_STATES, OPEN_STATES, Light, Role, State
 
 CAMPAIGN, MEMBER, PROBLEM = table_of(CampaignRecord), table_of(CampaignProblem), table_of(Problem)
+EVENT, TALLY = table_of(Event), table_of(LedgerTally)
 
 
 def campaigns(session: Session | Connection, rules: Rules) -> list[Campaign]:
@@ -118,34 +121,44 @@ def deadline_warnings(
     ]
 
 
+def _tallies(session: Session | Connection, c: Campaign, rules: Rules, today: date) -> tuple[dict, int, int, int]:
+    """(problems by state, overdue, open with a deadline after the end, closed by the end) for ``c``'s
+    members, in two reads that each follow the campaign's size: the problems logged within its dates (a
+    range of the created_at index, which holds every column counted here) and those included by hand and
+    logged outside them. An OR of the two would read the whole ledger."""
+    after_end = dl.after_day(c.end, rules)
+    counted = (
+        PROBLEM.c.state,
+        sa.func.count(),
+        _count_if(sa.and_(PROBLEM.c.state.in_([s.value for s in CLOCK_STATES]), PROBLEM.c.deadline < today)),
+        _count_if(sa.and_(PROBLEM.c.state.in_([s.value for s in OPEN_STATES]), PROBLEM.c.deadline > c.end)),
+        _count_if(sa.and_(PROBLEM.c.state == State.CLOSED.value, PROBLEM.c.closed_at < after_end)),
+    )
+    logged = sa.and_(PROBLEM.c.created_at >= dl.start_of_day(c.start, rules), PROBLEM.c.created_at < after_end)
+    by_hand = (
+        sa.select(*counted)
+        .select_from(PROBLEM.join(MEMBER, MEMBER.c.problem_id == PROBLEM.c.id))
+        .where(MEMBER.c.campaign == c.name, sa.not_(logged))
+        .group_by(PROBLEM.c.state)
+    )
+    states: dict[str, int] = {}
+    overdue = deadline_after_end = closed_by_end = 0
+    for stmt in (sa.select(*counted).where(logged).group_by(PROBLEM.c.state), by_hand):
+        for state, n, late, after, closed in session.execute(stmt):
+            states[state] = states.get(state, 0) + n
+            overdue += int(late or 0)
+            deadline_after_end += int(after or 0)
+            closed_by_end += int(closed or 0)
+    return states, overdue, deadline_after_end, closed_by_end
+
+
+def _count_if(condition):
+    return sa.func.sum(sa.case((condition, 1), else_=0))
+
+
 def progress(session: Session, rules: Rules, c: Campaign, today: date) -> dict:
     """Counts of the campaign's problems now, and how far it is from its target."""
-    states = dict(
-        session.execute(
-            sa.select(PROBLEM.c.state, sa.func.count()).where(member_condition(c, rules)).group_by(PROBLEM.c.state)
-        ).all()
-    )
-    overdue = session.execute(
-        sa.select(sa.func.count()).where(
-            member_condition(c, rules),
-            PROBLEM.c.state.in_([s.value for s in CLOCK_STATES]),
-            PROBLEM.c.deadline < today,
-        )
-    ).scalar_one()
-    after_end = session.execute(
-        sa.select(sa.func.count()).where(
-            member_condition(c, rules),
-            PROBLEM.c.state.in_([s.value for s in OPEN_STATES]),
-            PROBLEM.c.deadline > c.end,
-        )
-    ).scalar_one()
-    closed_by_end = session.execute(
-        sa.select(sa.func.count()).where(
-            member_condition(c, rules),
-            PROBLEM.c.state == State.CLOSED.value,
-            PROBLEM.c.closed_at < dl.after_day(c.end, rules),
-        )
-    ).scalar_one()
+    states, overdue, after_end, closed_by_end = _tallies(session, c, rules, today)
     total = sum(states.values())
     closed = states.get(State.CLOSED.value, 0)
     rate = closed / total if total else None
@@ -190,7 +203,42 @@ def current(session: Session, rules: Rules, today: date) -> list[dict]:
     if not running:
         ended = sorted((c for c in all_ if c.ended(today)), key=lambda c: c.end)
         running = ended[-1:]
-    return [progress(session, rules, c, today) for c in running]
+    return [_cached_progress(session, rules, c, today) for c in running]
+
+
+def _write_stamp(session: Session, c: Campaign) -> tuple:
+    """What changes whenever the campaign's figures may: the newest audit event (every action on a problem
+    leaves one: state, deadline, closing), the newest tally row (every problem logged, deleted or changing
+    state) and the problems included by hand. Three index probes."""
+    return tuple(
+        session.execute(
+            sa.select(
+                sa.select(sa.func.max(EVENT.c.id)).scalar_subquery(),
+                sa.select(sa.func.max(TALLY.c.id)).scalar_subquery(),
+                sa.select(sa.func.count()).where(MEMBER.c.campaign == c.name).scalar_subquery(),
+            )
+        ).one()
+    )
+
+
+_PROGRESS: weakref.WeakKeyDictionary[object, dict] = weakref.WeakKeyDictionary()
+_PROGRESS_LOCK = threading.Lock()
+
+
+def _cached_progress(session: Session, rules: Rules, c: Campaign, today: date) -> dict:
+    """``progress`` for the dashboard, counted again only after a write: a campaign of a whole province's
+    winter holds tens of thousands of problems, too many to count on every page view. Kept per process and
+    database (the engine's pool), checked against the stamp read in the caller's own snapshot."""
+    bind = session.get_bind()
+    pool = (bind if isinstance(bind, Engine) else bind.engine).pool
+    key = (c, today, _write_stamp(session, c))
+    with _PROGRESS_LOCK:
+        entry = _PROGRESS.setdefault(pool, {}).get(c.name)
+    if entry is None or entry[0] != key:
+        entry = (key, progress(session, rules, c, today))
+        with _PROGRESS_LOCK:
+            _PROGRESS[pool][c.name] = entry
+    return {**entry[1], "by_state": dict(entry[1]["by_state"])}  # a copy: callers may change theirs
 
 
 def items(session: Session, rules: Rules, c: Campaign, open_only: bool = True) -> list[dict]:

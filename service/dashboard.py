@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from models.tables import Problem, Project, Unit
-from service import tally
+from service import directory, tally
 from service.ledger import ledger_row, ledger_select
 from workflow.permissions import Manage, may
 from workflow.states import CLOCK_STATES, OPEN_STATES, Level, Light, Role, State
@@ -26,7 +26,7 @@ CLOCK = [s.value for s in CLOCK_STATES]
 
 def counts(session: Session, totals: dict[str, int] | None = None) -> dict:
     if totals is None:
-        totals, _ = tally.sums(session)
+        totals, _ = tally.sums(session, "s|")
     by_state: Counter[str] = Counter()
     by_level: Counter[str] = Counter()
     by_light: Counter[str] = Counter()
@@ -67,27 +67,20 @@ def overdue_by_unit(session: Session, today: date, limit: int = 15) -> list[dict
     return [{"code": c, "name": n, "count": k} for c, n, k in rows]
 
 
-def open_closed_series(
-    session: Session, tz, today: date, points: int = 40, totals: dict[str, int] | None = None
-) -> dict:
+def open_closed_series(session: Session, tz, today: date, points: int = 40) -> dict:
     """Cumulative logged and closed counts per day from the first problem to today, sampled to ``points``;
-    open = logged − closed. Returns SVG-ready coordinates on a 600×200 canvas."""
-    if totals is None:
-        totals, _ = tally.sums(session)
-    created = tally.per_day(totals, "c|", tz)
-    closed = tally.per_day(totals, "x|", tz)
-    if not created:
+    open = logged − closed. Returns SVG-ready coordinates on a 600×200 canvas. The tally's hour rows are
+    summed into the sampled days by the database: the cost follows ``points``, not the ledger's age."""
+    start = tally.first_day(session, "c|", tz)
+    if start is None:
         return {"empty": True}
-    start = min(created)
     days = max(1, (today - start).days)
     step = max(1, -(-days // points))
     marks = [start + timedelta(days=i) for i in range(0, days + 1, step)]
     if marks[-1] != today:
         marks.append(today)
-    logged_c, closed_c = [], []
-    for m in marks:
-        logged_c.append(sum(n for d, n in created.items() if d <= m))
-        closed_c.append(sum(n for d, n in closed.items() if d <= m))
+    logged_c = tally.cumulative(session, "c|", marks, tz)
+    closed_c = tally.cumulative(session, "x|", marks, tz)
     open_c = [a - b for a, b in zip(logged_c, closed_c, strict=True)]
     top = max(max(open_c + closed_c), 1)
     w, h, pad = 600, 200, 30
@@ -121,7 +114,8 @@ def red_items(session: Session, today: date, limit: int = 10) -> list[dict]:
         # through the light index instead of walking every problem in deadline order looking for them.
         .order_by(col(Problem.deadline).is_(None), Problem.deadline, Problem.code)
     )
-    return [ledger_row(r, today) for r in session.execute(q.limit(limit))]
+    view = directory.view(session)
+    return [ledger_row(r, today, view) for r in session.execute(q.limit(limit))]
 
 
 def my_items(session: Session, viewer, today: date, limit: int = 20) -> list[dict]:
@@ -140,11 +134,12 @@ def my_items(session: Session, viewer, today: date, limit: int = 20) -> list[dic
     if may(Manage.REVIEW, viewer):
         mine.append(p.state == State.REVIEW.value)
     found: dict[str, dict] = {}
+    view = directory.view(session)
     for reason in mine:
         q = ledger_select().where(col(p.state).in_(OPEN), reason)
         q = q.order_by(LIGHT_ORDER, col(p.deadline).is_(None), p.deadline, p.code).limit(limit)
         for r in session.execute(q):
-            found.setdefault(r.code, ledger_row(r, today))
+            found.setdefault(r.code, ledger_row(r, today, view))
     rank = {"red": 0, "yellow": 1, "blue": 2, "green": 3}
     ordered = sorted(
         found.values(),
@@ -164,7 +159,8 @@ def review_queue(session: Session, today: date, limit: int = 200) -> list[tuple[
         .order_by(Problem.resolved_at, Problem.code)
         .limit(limit)
     )
-    return [(ledger_row(r, today), r.resolved_at, r.resolution) for r in session.execute(q)]
+    view = directory.view(session)
+    return [(ledger_row(r, today, view), r.resolved_at, r.resolution) for r in session.execute(q)]
 
 
 def overview(engine, actor, tz, today: date) -> dict:
@@ -173,11 +169,11 @@ def overview(engine, actor, tz, today: date) -> dict:
     from models.db import session as open_session
 
     with open_session(reader(engine)) as s:
-        totals, rows = tally.sums(s)
+        totals, rows = tally.sums(s, "s|")  # the state keys: every write adds rows to them
         data = dict(
             c=counts(s, totals),
             overdue=overdue_by_unit(s, today),
-            chart=open_closed_series(s, tz, today, totals=totals),
+            chart=open_closed_series(s, tz, today),
             red=red_items(s, today),
             mine=my_items(s, actor, today),
         )

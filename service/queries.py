@@ -59,7 +59,8 @@ def row_dict(
 
 def problem_detail(session: Session, code: str, today: date, tz) -> dict:
     """Everything about one problem: the ledger row, the dates, the audit trail and its notices."""
-    from service.ledger import ledger_select
+    from service import directory
+    from service.ledger import ledger_row, ledger_select
 
     row = session.execute(
         ledger_select().add_columns(col(Problem.id).label("id")).where(col(Problem.code) == code)
@@ -68,9 +69,7 @@ def problem_detail(session: Session, code: str, today: date, tz) -> dict:
         raise NotFound(f"问题编号「{code}」不存在", field="code", value=code)
     problem = session.get(Problem, row.id)
     assert problem is not None
-    detail = row_dict(
-        row, row.project_name, row.unit_name, row.person_name, row.leader_name, row.project_leader_name, today
-    )
+    detail = ledger_row(row, today, directory.view(session))
     reporter = session.get(User, problem.reporter_id) if problem.reporter_id else None
 
     def ts(value: datetime | None) -> str | None:
@@ -208,13 +207,15 @@ def review_queue(engine: Engine, actor_login: str, rules: Rules, today: date, li
     from models.db import session as open_session
     from service import directory
     from service.ledger import ledger_row, ledger_select
-    from service.persist import PROBLEM, STAKE_COLUMNS, loaded_from_row
+    from service.persist import PROBLEM, PROJECT, STAKE_COLUMNS, loaded_from_row
     from workflow.permissions import Manage, require
 
     with open_session(reader(engine)) as s:
-        actor = directory.view(s).actor(actor_login)
+        view = directory.view(s)
+        actor = view.actor(actor_login)
         require(Manage.REVIEW, actor)
-        base = ledger_select()
+        # The stake's project leader needs the project: the ledger row itself joins nothing.
+        base = ledger_select().select_from(PROBLEM.join(PROJECT, PROJECT.c.id == PROBLEM.c.project_id))
         present = set(base.selected_columns.keys())
         query = (
             base.add_columns(*[PROBLEM.c[name] for name in Snapshot.FIELDS if name not in present])
@@ -229,7 +230,10 @@ def review_queue(engine: Engine, actor_login: str, rules: Rules, today: date, li
             names = [a.name for a in available_actions(loaded.snap, actor, loaded.stake, rules)]
             out.append(
                 ReviewItem(
-                    ledger_row(r, today), r.resolved_at, r.resolution, [n for n in names if n in ("close", "send_back")]
+                    ledger_row(r, today, view),
+                    r.resolved_at,
+                    r.resolution,
+                    [n for n in names if n in ("close", "send_back")],
                 )
             )
         return out

@@ -21,6 +21,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import ColumnElement
+from sqlalchemy.sql.visitors import InternalTraversal
 from sqlmodel import col
 
 from models.search_index import PG_DOCUMENT, TABLE
@@ -99,46 +100,62 @@ def like_pattern(term: str) -> str:
 
 
 class SearchMatch(ColumnElement):
-    """``problem.id IN (ids whose search document contains every term)``, compiled per database."""
+    """``problem.id IN (ids whose search document contains every term)``, compiled per database.
+
+    Every value is a bound parameter made here, and the cache key is the shape of the search (how many
+    terms of each kind) plus those parameters: a statement with a search is compiled once per shape and
+    then reused with new values, like any other (compiling it on every request cost 2–3 ms)."""
 
     type = sa.Boolean()
-    inherit_cache = False  # the text depends on the number and kind of terms
+    inherit_cache = True
+    _traverse_internals = [
+        ("fts_query", InternalTraversal.dp_clauseelement),
+        ("patterns", InternalTraversal.dp_clauseelement_list),
+        ("shorts", InternalTraversal.dp_clauseelement_list),
+        ("floor", InternalTraversal.dp_clauseelement),
+    ]
+    # A condition already: without this SQLAlchemy writes "… IN (…) = 1" on SQLite (no native boolean), and
+    # SQLite then tests every problem against the subquery instead of reading the ids the index found.
+    _is_implicitly_boolean = True
 
     def __init__(self, terms: Terms):
         self.terms = terms
+        text = lambda value: sa.bindparam(None, value, type_=sa.String, unique=True)  # noqa: E731
+        # SQLite: one FTS5 query of every indexed term; PostgreSQL: a LIKE pattern per indexed term.
+        self.fts_query = text(" AND ".join(fts_string(x) for x in terms.indexed))
+        self.patterns = [text(like_pattern(x)) for x in terms.indexed]
+        self.shorts = [text(x) for x in terms.short]
+        self.floor = sa.bindparam(None, SHORT_SCAN - 1, type_=sa.Integer, unique=True)
 
 
-def _floor(compiler, kw) -> str:
+def _floor(element: SearchMatch, compiler, kw) -> str:
     """The smallest id of the SHORT_SCAN most recent problems (0 when there are fewer)."""
-    n = compiler.process(sa.literal(SHORT_SCAN - 1, sa.Integer), **kw)
+    n = compiler.process(element.floor, **kw)
     return f"coalesce((SELECT id FROM problem ORDER BY id DESC LIMIT 1 OFFSET {n}), 0)"
 
 
 @compiles(SearchMatch, "sqlite")
 def _sqlite(element: SearchMatch, compiler, **kw) -> str:
-    t = element.terms
-    bind = lambda value: compiler.process(sa.literal(value, sa.String), **kw)  # noqa: E731
-    if not t.indexed:
+    shorts = [compiler.process(b, **kw) for b in element.shorts]
+    if not element.patterns:
         # Short terms only: a bounded scan of the most recent documents. Read from the FTS5 table's content
         # store (its documented shadow table ``<name>_content``: id, c0 = doc, c1 = notes): scanning through
         # the virtual table costs several times more per row.
-        where = [f"id >= {_floor(compiler, kw)}"]
-        where += [f"instr(lower(c0 || char(10) || c1), lower({bind(term)})) > 0" for term in t.short]
+        where = [f"id >= {_floor(element, compiler, kw)}"]
+        where += [f"instr(lower(c0 || char(10) || c1), lower({b})) > 0" for b in shorts]
         return f"problem.id IN (SELECT id FROM {TABLE}_content WHERE {' AND '.join(where)})"
-    where = [f"{TABLE} MATCH {bind(' AND '.join(fts_string(x) for x in t.indexed))}"]
-    where += [f"instr(lower(doc || char(10) || notes), lower({bind(term)})) > 0" for term in t.short]
+    where = [f"{TABLE} MATCH {compiler.process(element.fts_query, **kw)}"]
+    where += [f"instr(lower(doc || char(10) || notes), lower({b})) > 0" for b in shorts]
     return f"problem.id IN (SELECT rowid FROM {TABLE} WHERE {' AND '.join(where)})"
 
 
 @compiles(SearchMatch, "postgresql")
 def _postgresql(element: SearchMatch, compiler, **kw) -> str:
-    t = element.terms
-    bind = lambda value: compiler.process(sa.literal(value, sa.String), **kw)  # noqa: E731
-    where = [f"{PG_DOCUMENT} ILIKE {bind(like_pattern(x))} ESCAPE '\\'" for x in t.indexed]
-    if not t.indexed:
-        where.append(f"problem_id >= {_floor(compiler, kw)}")
-    for term in t.short:
-        where.append(f"strpos(lower({PG_DOCUMENT}), lower({bind(term)})) > 0")
+    where = [f"{PG_DOCUMENT} ILIKE {compiler.process(b, **kw)} ESCAPE '\\'" for b in element.patterns]
+    if not element.patterns:
+        where.append(f"problem_id >= {_floor(element, compiler, kw)}")
+    for b in element.shorts:
+        where.append(f"strpos(lower({PG_DOCUMENT}), lower({compiler.process(b, **kw)})) > 0")
     return f"problem.id IN (SELECT problem_id FROM {TABLE} WHERE {' AND '.join(where)})"
 
 

@@ -97,8 +97,8 @@ def resume(engine: Engine, token: object, now: datetime, policy: SessionPolicy) 
         .select_from(SESSION.join(USER, USER.c.id == SESSION.c.user_id).join(UNIT, UNIT.c.id == USER.c.unit_id))
         .where(SESSION.c.id == sid)
     )
-    with open_session(reader(engine)) as s:
-        row = s.execute(query).first()
+    with reader(engine).connect() as conn:  # every request: a plain connection, no ORM session needed
+        row = conn.execute(query).first()
     if row is None or row.revoked_at is not None:
         return None
     ended = None

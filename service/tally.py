@@ -5,8 +5,9 @@ reading the ledger. ``compact`` folds the signed rows into one row per key (the 
 from __future__ import annotations
 
 import logging
+import re
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time, timedelta
 
 import sqlalchemy as sa
 from sqlmodel import Session
@@ -18,15 +19,70 @@ T = table_of(LedgerTally)
 COMPACT_AFTER = 5000  # rows beyond the number of keys before a read asks for compaction
 
 
-def sums(session: Session) -> tuple[dict[str, int], int]:
-    """Every key's total (zero totals left out) and how many rows were read."""
+def _prefixed(prefix: str):
+    """Keys starting with ``prefix`` ("s|", "c|", "x|") as a range of the key index ("}" sorts after "|")."""
+    return sa.and_(T.c.key >= prefix, T.c.key < prefix[:-1] + "}")
+
+
+def sums(session: Session, prefix: str | None = None) -> tuple[dict[str, int], int]:
+    """Every key's total (zero totals left out) and how many rows were read; only the keys starting with
+    ``prefix`` when given (the state keys are a few dozen; the hour keys grow with the ledger's age)."""
     out: dict[str, int] = {}
     rows = 0
-    for key, n, k in session.execute(sa.select(T.c.key, sa.func.sum(T.c.n), sa.func.count()).group_by(T.c.key)):
+    stmt = sa.select(T.c.key, sa.func.sum(T.c.n), sa.func.count()).group_by(T.c.key)
+    if prefix is not None:
+        stmt = stmt.where(_prefixed(prefix))
+    for key, n, k in session.execute(stmt):
         rows += k
         if n:
             out[key] = int(n)
     return out, rows
+
+
+def hour_key(moment: datetime) -> str:
+    """The ``YYYY-MM-DD HH`` of the first UTC hour starting at or after ``moment`` (the triggers' format)."""
+    utc = moment.astimezone(UTC)
+    start = utc.replace(minute=0, second=0, microsecond=0)
+    return (start if start == utc else start + timedelta(hours=1)).strftime("%Y-%m-%d %H")
+
+
+def first_day(session: Session, prefix: str, tz) -> date | None:
+    """The local date of the earliest hour under ``prefix`` with a non-zero total (None: none)."""
+    for key, n in session.execute(
+        sa.select(T.c.key, sa.func.sum(T.c.n)).where(_prefixed(prefix)).group_by(T.c.key).order_by(T.c.key)
+    ):
+        if n:
+            return _hour_of(key).astimezone(tz).date()
+    return None
+
+
+def cumulative(session: Session, prefix: str, days: list[date], tz) -> list[int]:
+    """For each local day in ``days`` (ascending), the total of the hours under ``prefix`` up to the end of
+    that day — bucketed by the database, so the rows sent back are one per day asked, not one per hour.
+
+    The SQL is written out as text: the bucket bounds are hour keys made here from dates (digits, "-" and a
+    space only), and building the same CASE with SQLAlchemy's operators took a third of a dashboard view."""
+    ends = [hour_key(datetime.combine(d + timedelta(days=1), time(0), tzinfo=tz)) for d in days]
+    assert all(_HOUR_KEY.fullmatch(end) for end in ends)
+    whens = " ".join(f"WHEN substr(key, 3) < '{end}' THEN {i}" for i, end in enumerate(ends))
+    sql = sa.text(
+        f"SELECT CASE {whens} ELSE {len(ends)} END AS bucket, sum(n) FROM {T.name} "
+        "WHERE key >= :low AND key < :high GROUP BY bucket"
+    )
+    per_bucket = dict(session.execute(sql, {"low": prefix, "high": prefix[:-1] + "}"}).all())
+    out, running = [], 0
+    for i in range(len(days)):
+        running += int(per_bucket.get(i) or 0)
+        out.append(running)
+    return out
+
+
+_HOUR_KEY = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}")
+
+
+def _hour_of(key: str) -> datetime:
+    """``c|YYYY-MM-DD HH`` → that UTC hour."""
+    return datetime(int(key[2:6]), int(key[7:9]), int(key[10:12]), int(key[13:15]), tzinfo=UTC)
 
 
 def by_state(totals: dict[str, int]) -> Counter:
@@ -44,7 +100,7 @@ def per_day(totals: dict[str, int], prefix: str, tz) -> Counter:
     hours: Counter = Counter()
     for key, n in totals.items():
         if key.startswith(prefix):  # "c|YYYY-MM-DD HH"
-            hours[datetime(int(key[2:6]), int(key[7:9]), int(key[10:12]), int(key[13:15]), tzinfo=UTC)] += n
+            hours[_hour_of(key)] += n
     out: Counter = Counter()
     for hour, n in hours.items():
         out[hour.astimezone(tz).date()] += n
@@ -52,7 +108,7 @@ def per_day(totals: dict[str, int], prefix: str, tz) -> Counter:
 
 
 def count(session: Session, states: set[str] | None, level: str | None, light: str | None) -> int:
-    totals, _ = sums(session)
+    totals, _ = sums(session, "s|")
     return sum(
         n
         for (s, lv, li), n in by_state(totals).items()

@@ -16,6 +16,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
+import anyio.to_thread
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
@@ -215,6 +216,9 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
+        threads = settings.request_threads(engine.dialect.name)
+        if threads is not None:
+            anyio.to_thread.current_default_thread_limiter().total_tokens = threads
         runner = None
         if run_scheduler:
             runner = SchedulerThread(ctx.jobs, rules)

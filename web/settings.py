@@ -81,6 +81,8 @@ class WebSettings:
     # match wins — e.g. ("/problems/*/attachments", 20 * MIB) for file uploads.
     route_body_limits: tuple[tuple[str, int], ...] = ()
     page_size: int = 50
+    # DUBAN_WEB_THREADS: requests one process works on at once (0: by database, see ``request_threads``).
+    threads: int = 0
 
     @classmethod
     def from_env(cls, secret_file: Path | None = None) -> WebSettings:
@@ -93,7 +95,17 @@ class WebSettings:
             login_max_failures_per_ip=_int("DUBAN_LOGIN_MAX_FAILURES_PER_IP", 30, 1, 100_000),
             login_window_seconds=_int("DUBAN_LOGIN_WINDOW_SECONDS", 900, 10, 86400),
             max_body_bytes=_int("DUBAN_MAX_BODY_BYTES", MIB, 1024, 1024 * MIB),
+            threads=_int("DUBAN_WEB_THREADS", 0, 0, 200),
         )
+
+    def request_threads(self, dialect: str) -> int | None:
+        """Threads one process runs requests on (None: the server's default, 40). On SQLite the work is
+        Python and SQLite in this process, under one interpreter lock: a third request thread only queues
+        for that lock, and the queueing made four clients' p95 1.5x slower (docs/benchmarks.md). A
+        PostgreSQL worker waits on the server, where more threads cost nothing measurable."""
+        if self.threads:
+            return self.threads
+        return 2 if dialect == "sqlite" else None
 
     def session_policy(self) -> SessionPolicy:
         return SessionPolicy(

@@ -89,8 +89,9 @@ def test_the_index_follows_each_write_in_its_own_transaction(svc, engine, ledger
         with pytest.raises(RuntimeError), s.begin():
             s.execute(sa.text("UPDATE problem SET description = '回滚之前的描述' WHERE code = :c"), {"c": a})
             # Inside the transaction the index already has the new text (the trigger ran with the UPDATE)…
-            inside = LedgerQuery(q="回滚之前").validated(directory.view(s))
-            assert [r["code"] for r in ledger.page(s, inside, today).rows] == [a]
+            view = directory.view(s)
+            inside = LedgerQuery(q="回滚之前").validated(view)
+            assert [r["code"] for r in ledger.page(s, inside, today, view).rows] == [a]
             raise RuntimeError("roll back")
     assert find(engine, "回滚之前", today) == []  # … and the rollback took it away with the UPDATE
     # Renaming a project or a unit reaches every problem's document in the same transaction.
