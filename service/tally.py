@@ -48,28 +48,38 @@ def hour_key(moment: datetime) -> str:
 
 def first_day(session: Session, prefix: str, tz) -> date | None:
     """The local date of the earliest hour under ``prefix`` with a non-zero total (None: none)."""
-    for key, n in session.execute(
-        sa.select(T.c.key, sa.func.sum(T.c.n)).where(_prefixed(prefix)).group_by(T.c.key).order_by(T.c.key)
-    ):
-        if n:
-            return _hour_of(key).astimezone(tz).date()
-    return None
+    key = session.execute(
+        sa.select(T.c.key)
+        .where(_prefixed(prefix))
+        .group_by(T.c.key)
+        .having(sa.func.sum(T.c.n) != 0)
+        .order_by(T.c.key)
+        .limit(1)
+    ).scalar()
+    return None if key is None else _hour_of(key).astimezone(tz).date()
 
 
 def cumulative(session: Session, prefix: str, days: list[date], tz) -> list[int]:
     """For each local day in ``days`` (ascending), the total of the hours under ``prefix`` up to the end of
     that day — bucketed by the database, so the rows sent back are one per day asked, not one per hour.
 
-    The SQL is written out as text: the bucket bounds are hour keys made here from dates (digits, "-" and a
-    space only), and building the same CASE with SQLAlchemy's operators took a third of a dashboard view."""
-    ends = [hour_key(datetime.combine(d + timedelta(days=1), time(0), tzinfo=tz)) for d in days]
-    assert all(_HOUR_KEY.fullmatch(end) for end in ends)
-    whens = " ".join(f"WHEN substr(key, 3) < '{end}' THEN {i}" for i, end in enumerate(ends))
-    sql = sa.text(
-        f"SELECT CASE {whens} ELSE {len(ends)} END AS bucket, sum(n) FROM {T.name} "
-        "WHERE key >= :low AND key < :high GROUP BY bucket"
-    )
-    per_bucket = dict(session.execute(sql, {"low": prefix, "high": prefix[:-1] + "}"}).all())
+    A key's bucket is the number of day ends at or before it: PostgreSQL's ``width_bucket`` finds it by a
+    binary search over the bounds (a CASE of forty string comparisons per hour row took 5 ms at a million
+    problems). SQLite has no such function; there the CASE is written out as text, its bounds hour keys made
+    here from dates (digits, "-" and a space only) — building it with SQLAlchemy's operators took a third of
+    a dashboard view."""
+    ends = [prefix + hour_key(datetime.combine(d + timedelta(days=1), time(0), tzinfo=tz)) for d in days]
+    assert all(_HOUR_KEY.fullmatch(end[len(prefix) :]) for end in ends)
+    params: dict = {"low": prefix, "high": prefix[:-1] + "}"}
+    if session.get_bind().dialect.name == "postgresql":
+        bucket = "width_bucket(key, CAST(:ends AS text[]))"
+        params["ends"] = ends
+    else:
+        bucket = (
+            "CASE " + " ".join(f"WHEN key < '{end}' THEN {i}" for i, end in enumerate(ends)) + f" ELSE {len(ends)} END"
+        )
+    sql = sa.text(f"SELECT {bucket} AS bucket, sum(n) FROM {T.name} WHERE key >= :low AND key < :high GROUP BY bucket")
+    per_bucket = dict(session.execute(sql, params).all())
     out, running = [], 0
     for i in range(len(days)):
         running += int(per_bucket.get(i) or 0)
