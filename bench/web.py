@@ -9,11 +9,12 @@ through ``web.workers`` as ``duban serve --workers`` runs them), under a local l
 PostgreSQL comes from ``DUBAN_BENCH_PG`` or ``DUBAN_TEST_PG`` (a SQLAlchemy URL whose server the bench may
 create ``duban_bench_*`` databases on). Ledgers are bench/common.py's (cached under var/bench/; PostgreSQL
 copies made from them); each run works on a fresh copy with a password and an API token added and, on
-SQLite, the planner statistics the scheduler's housekeeping would have taken (``refresh_statistics``).
+SQLite, the planner statistics the scheduler's housekeeping would have taken (``refresh_statistics``), on
+PostgreSQL the search's common pieces it would have measured (``search_grams.refresh``).
 
 The server runs as a subprocess on 127.0.0.1 (a free port) with the clock fixed at the bench's ``NOW`` and
 the scheduler off; the load generator sends a bounded number of requests over keep-alive connections, only
-to that address, one thread per client, and stops by itself. Each case is warmed up first. Latency is
+to that address, one process per client, and stops by itself. Each case is warmed up first. Latency is
 measured client-side, per request, from send to the last byte of the body. The machine's load average is
 printed beside every figure: on a shared machine it moves the figures more than anything else.
 
@@ -93,10 +94,10 @@ CAMPAIGN = ("基准专项行动", date(2025, 5, 15), date(2025, 6, 30))  # under
 def _credentials(url: str) -> str:
     """Give inspector0 a password and an API token; a campaign under way, so the dashboard's progress card
     counts real members (the generator logs problems evenly over 60 days; the campaign takes the last 2.4 of
-    them, 4% of the ledger); planner statistics as the scheduler would."""
+    them, 4% of the ledger); planner statistics and the search's common pieces as the scheduler would."""
     from models.db import make_engine, session
     from models.migrate import upgrade
-    from service import campaigns, directory, passwords, tokens
+    from service import campaigns, directory, passwords, search_grams, tokens
     from service.maintenance import refresh_statistics
     from workflow.rules import load_rules
 
@@ -111,6 +112,7 @@ def _credentials(url: str) -> str:
     members = campaigns.show(engine, rules, "inspector0", name, NOW.date())["total"]
     print(f"  campaign {name} {start}–{end}: {members:,} problems", flush=True)
     refresh_statistics(engine)
+    search_grams.refresh(engine)
     engine.dispose()
     return token
 

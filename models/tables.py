@@ -346,6 +346,19 @@ class LedgerTally(SQLModel, table=True):
     n: int
 
 
+class SearchGram(SQLModel, table=True):
+    """Three-character pieces held by a large share of the search documents, measured on a sample
+    (``service.search_grams``): a PostgreSQL search asks its trigram index for a term's rarer pieces instead.
+    Derived data, never dumped. The row with the empty gram records the last measurement (the ledger's size
+    then) even when no piece was common."""
+
+    __tablename__ = "search_gram"
+
+    gram: str = Field(primary_key=True, max_length=3)
+    share: float
+    ledger_size: int
+
+
 class UserSession(SQLModel, table=True):
     """A browser session. The signed cookie holds a random token (32 bytes); the table keeps its SHA-256
     digest as the id, so a copy of the database holds no usable session. The table is the truth for every

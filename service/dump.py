@@ -39,11 +39,12 @@ BATCH = 2000
 # Not carried by a dump: the directory stamp only ever moves forward in the database it belongs to (a
 # restored older value could make a running process trust a stale copy of the directory); the dashboard's
 # tally is derived from the problems (the restore's inserts rebuild it through its triggers, as they do the
-# search index). Browser sessions and the login throttle's counts are not carried either: a restore ends
-# every session (the restored accounts may differ) and starts the throttle afresh. File content (the blob
-# table) is carried as files, whichever store holds it; workbooks staged for a browser import are transient.
+# search index); the search's common pieces are measured again by the housekeeping. Browser sessions and the
+# login throttle's counts are not carried either: a restore ends every session (the restored accounts may
+# differ) and starts the throttle afresh. File content (the blob table) is carried as files, whichever store
+# holds it; workbooks staged for a browser import are transient.
 EPHEMERAL = frozenset({"user_session", "login_failure"})
-NOT_DUMPED = frozenset({"directory_stamp", "ledger_tally", "blob", "upload_stage"}) | EPHEMERAL
+NOT_DUMPED = frozenset({"directory_stamp", "ledger_tally", "search_gram", "blob", "upload_stage"}) | EPHEMERAL
 FILE_PART = 768 * 1024  # raw bytes per line: 1 MiB of base64
 
 

@@ -11,6 +11,7 @@ the cost per batch stay flat on a ledger of millions.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields, replace
 from datetime import date
 from urllib.parse import urlencode
@@ -19,7 +20,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from models.tables import Problem
-from service import paging, search
+from service import paging, search, search_grams
 from service.directory import DirectoryView
 from workflow.errors import InvalidValue, NotFound
 from workflow.permissions import Manage, require
@@ -187,8 +188,11 @@ def _known(lookup, text: str, label: str, field: str) -> int | None:
         raise InvalidValue(exc.message, field=field, value=text, label=label) from None
 
 
-def where(lq: LedgerQuery, today: date, hits: list[int] | None = None) -> list:
-    """The SQL conditions of a validated query; ``hits``: the search's matches, found already (``search_hits``)."""
+def where(
+    lq: LedgerQuery, today: date, hits: list[int] | None = None, common: Mapping[str, float] | None = None
+) -> list:
+    """The SQL conditions of a validated query; ``hits``: the search's matches, found already (``search_hits``);
+    ``common``: the search's common pieces (``search_grams.common``), which make a PostgreSQL search cheaper."""
     out: list = []
     if lq.state:
         out.append(Problem.state == lq.state)
@@ -209,7 +213,7 @@ def where(lq: LedgerQuery, today: date, hits: list[int] | None = None) -> list:
     if lq.overdue:
         out.append(overdue_condition(today))
     if lq.q:
-        out.append(col(Problem.id).in_(hits) if hits is not None else search.condition(lq.terms))
+        out.append(col(Problem.id).in_(hits) if hits is not None else search.condition(lq.terms, common))
     return out
 
 
@@ -219,9 +223,14 @@ def search_hits(session: Session, lq: LedgerQuery) -> list[int] | None:
     or past COUNT_CAP matches: the page and the count then ask the index themselves."""
     if not lq.q:
         return None
-    found = session.execute(select(Problem.id).where(search.condition(lq.terms)).limit(COUNT_CAP + 1))
+    condition = search.condition(lq.terms, search_grams.common(session))
+    found = session.execute(select(Problem.id).where(condition).limit(COUNT_CAP + 1))
     ids = list(found.scalars())
     return ids if len(ids) <= COUNT_CAP else None
+
+
+def _common(session: Session, lq: LedgerQuery) -> Mapping[str, float] | None:
+    return search_grams.common(session) if lq.q else None
 
 
 def sort_keys(lq: LedgerQuery) -> list[paging.Key]:
@@ -330,7 +339,7 @@ def count(session: Session, lq: LedgerQuery, today: date, hits: list[int] | None
     if not (lq.unit_id or lq.project_id or lq.category or lq.severity or lq.overdue or lq.q):
         states = {lq.state} if lq.state else {s.value for s in OPEN_STATES} if lq.open_only else None
         return tally.count(session, states, lq.level or None, lq.light or None), True
-    conditions = where(lq, today, hits)
+    conditions = where(lq, today, hits, _common(session, lq))
     if hits is not None and len(conditions) == 1:
         return len(hits), True  # the search alone: its matches are the count
     if not lq.q:
@@ -349,7 +358,7 @@ def page(session: Session, lq: LedgerQuery, today: date, view: DirectoryView) ->
         col(Problem.id).label("_id"), *[k.expr.label(f"_k{i}") for i, k in enumerate(keys)]
     )
     hits = search_hits(session, lq)
-    query = query.where(*where(lq, today, hits))
+    query = query.where(*where(lq, today, hits, _common(session, lq)))
     n = lq.per_page
     if lq.cursor:
         cur = paging.decode(lq.cursor, keys, fp)
@@ -393,7 +402,8 @@ def batches(session: Session, query, lq: LedgerQuery, today: date, size: int | N
     keys = sort_keys(lq)
     size = size or BATCH
     dialect = session.get_bind().dialect.name
-    query = query.add_columns(*[k.expr.label(f"_k{i}") for i, k in enumerate(keys)]).where(*where(lq, today))
+    conditions = where(lq, today, common=_common(session, lq))
+    query = query.add_columns(*[k.expr.label(f"_k{i}") for i, k in enumerate(keys)]).where(*conditions)
     query = query.order_by(*paging.order(keys)).limit(size)
     last = None
     while True:

@@ -1,5 +1,6 @@
 """Database housekeeping: rebuild the text-search index and the dashboard's tally from the tables
-(``duban db reindex``), and compact the tally (the sweep does this on every round).
+(``duban db reindex``, which also measures the search's common pieces: ``service.search_grams``), and
+compact the tally (the sweep does this on every round).
 
 The triggers keep both current on every write, so a rebuild is needed only after something bypassed them:
 rows written with the triggers disabled (a bulk load), a restore from a file copy of another version, or
@@ -15,6 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from models import search_index, tally
+from service import search_grams
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +34,7 @@ def reindex(engine: Engine) -> dict:
         keys = conn.execute(sa.text(f"SELECT count(*) FROM {tally.TABLE}")).scalar_one()
     with engine.begin() as conn:  # the planner's statistics, for the rebuilt index too
         conn.exec_driver_sql("ANALYZE" if dialect == "sqlite" else f"ANALYZE problem, {search_index.TABLE}")
+    search_grams.refresh(engine, force=True)
     seconds = time.perf_counter() - started
     log.info("reindexed %d documents, %d tally keys in %.1f s", documents, keys, seconds)
     return {"documents": documents, "tally_keys": keys, "seconds": round(seconds, 1)}

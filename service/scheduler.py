@@ -21,7 +21,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.engine import Engine
 
-from service import lease, tally
+from service import lease, search_grams, tally
 from service.digests import record_digests, record_dispatch
 from service.maintenance import refresh_statistics
 from service.sweep import run_sweep
@@ -97,9 +97,11 @@ class Jobs:
     def _sweep(self, now: datetime, report: TickReport, batch: int = 2000) -> None:
         result = run_sweep(self.engine, self.rules, now, batch=batch)
         # Housekeeping: fold the dashboard tally's signed rows (one per change since the last round) into one
-        # per key; on SQLite, refresh the planner's statistics once the ledger has grown by a quarter.
+        # per key; once the ledger has grown by a quarter, refresh SQLite's planner statistics and measure the
+        # search's common pieces on PostgreSQL again.
         tally.compact(self.engine)
         refresh_statistics(self.engine)
+        search_grams.refresh(self.engine)
         report.swept = True
         for action, n in result.actions.items():
             report.actions[action] = report.actions.get(action, 0) + n

@@ -9,12 +9,17 @@
 - Every term is passed as data: as a double-quoted FTS5 string (quotes doubled; operators such as NEAR,
   AND, ``*`` inside it are plain text), as a LIKE pattern with ``\\``, ``%`` and ``_`` escaped, or as a bound
   parameter of ``instr``/``strpos``. Nothing a person types can change the query's syntax.
+- On PostgreSQL, a term holding a piece that most documents hold (``service.search_grams``: a county's name,
+  "问题", a ledger's numbering) is looked up by its rarer three-character pieces and then checked whole on
+  the rows found: the trigram index reads every piece's posting list for every candidate of the rarest one,
+  and a common piece's list holds most of the ledger.
 - Rank: 0 the problem's code is the query; 1 the title contains every term; 2 the rest.
 """
 
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,6 +38,10 @@ MAX_TERMS = 8
 MIN_INDEXED = 3  # the trigram index finds substrings of at least three characters
 SHORT_SCAN = 20_000  # problems scanned (the most recent) when every term is shorter than MIN_INDEXED
 SNIPPET_CHARS = 40
+MAX_PIECES = 4  # rarer pieces of a term asked of the index (each more narrows the candidates less)
+# Characters the trigram index counts as parts of a word in a UTF-8 database: letters (Chinese included) and
+# digits. A piece must be made of these alone: pg_trgm finds no trigram in "a-b" and would read every entry.
+WORD_CATEGORIES = frozenset({"Lu", "Ll", "Lt", "Lo", "Nd"})
 
 
 @dataclass(frozen=True)
@@ -56,6 +65,40 @@ class Terms:
     def code(self) -> str:
         """The query as a problem code (rank 0), when it is one term."""
         return self.terms[0].upper() if len(self.terms) == 1 else ""
+
+    def lookup(self, common: Mapping[str, float]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """(what the index is asked for, what is checked on the rows it returns) for these indexed terms,
+        given the common pieces and their shares of the documents: a term holding both common and rarer
+        pieces is asked by its rarer pieces and checked whole; any other term is asked whole."""
+        asked: list[str] = []
+        checked: list[str] = []
+        for term in self.indexed:
+            found = rarer_pieces(term, common)
+            if found is None:
+                asked.append(term)
+            else:
+                asked.extend(found)
+                checked.append(term)
+        return tuple(dict.fromkeys(asked)), tuple(checked)
+
+
+def pieces(text: str) -> list[str]:
+    """The distinct three-character pieces of ``text`` (lower case) made of word characters only, in order."""
+    folded = text.lower()
+    word = [unicodedata.category(ch) in WORD_CATEGORIES for ch in folded]
+    found = (folded[i : i + 3] for i in range(len(folded) - 2) if word[i] and word[i + 1] and word[i + 2])
+    return list(dict.fromkeys(found))
+
+
+def rarer_pieces(term: str, common: Mapping[str, float]) -> tuple[str, ...] | None:
+    """The pieces of ``term`` to ask the index for instead of the whole term: its pieces that are not common
+    (at most MAX_PIECES). None: ask for the term whole — none of its pieces is common, every one is (then
+    the whole term's trigrams narrow the most), or it has no piece of word characters only."""
+    found = pieces(term)
+    rare = [p for p in found if p not in common]
+    if not rare or len(rare) == len(found):
+        return None
+    return tuple(rare[:MAX_PIECES])
 
 
 def parse(q: str) -> Terms:
@@ -111,6 +154,7 @@ class SearchMatch(ColumnElement):
     _traverse_internals = [
         ("fts_query", InternalTraversal.dp_clauseelement),
         ("patterns", InternalTraversal.dp_clauseelement_list),
+        ("checks", InternalTraversal.dp_clauseelement_list),
         ("shorts", InternalTraversal.dp_clauseelement_list),
         ("floor", InternalTraversal.dp_clauseelement),
     ]
@@ -118,12 +162,15 @@ class SearchMatch(ColumnElement):
     # SQLite then tests every problem against the subquery instead of reading the ids the index found.
     _is_implicitly_boolean = True
 
-    def __init__(self, terms: Terms):
+    def __init__(self, terms: Terms, common: Mapping[str, float]):
         self.terms = terms
         text = lambda value: sa.bindparam(None, value, type_=sa.String, unique=True)  # noqa: E731
-        # SQLite: one FTS5 query of every indexed term; PostgreSQL: a LIKE pattern per indexed term.
+        # SQLite: one FTS5 query of every indexed term. PostgreSQL: a LIKE pattern per term or rarer piece
+        # asked of the index, and one per term checked on the rows it returns.
         self.fts_query = text(" AND ".join(fts_string(x) for x in terms.indexed))
-        self.patterns = [text(like_pattern(x)) for x in terms.indexed]
+        asked, checked = terms.lookup(common)
+        self.patterns = [text(like_pattern(x)) for x in asked]
+        self.checks = [text(like_pattern(x)) for x in checked]
         self.shorts = [text(x) for x in terms.short]
         self.floor = sa.bindparam(None, SHORT_SCAN - 1, type_=sa.Integer, unique=True)
 
@@ -152,6 +199,9 @@ def _sqlite(element: SearchMatch, compiler, **kw) -> str:
 @compiles(SearchMatch, "postgresql")
 def _postgresql(element: SearchMatch, compiler, **kw) -> str:
     where = [f"{PG_DOCUMENT} ILIKE {compiler.process(b, **kw)} ESCAPE '\\'" for b in element.patterns]
+    # "|| ''" makes the expression differ from the index's, so the planner checks these on the rows found
+    # instead of adding their (common) trigrams to the index lookup.
+    where += [f"({PG_DOCUMENT} || '') ILIKE {compiler.process(b, **kw)} ESCAPE '\\'" for b in element.checks]
     if not element.patterns:
         where.append(f"problem_id >= {_floor(element, compiler, kw)}")
     for b in element.shorts:
@@ -159,8 +209,10 @@ def _postgresql(element: SearchMatch, compiler, **kw) -> str:
     return f"problem.id IN (SELECT problem_id FROM {TABLE} WHERE {' AND '.join(where)})"
 
 
-def condition(terms: Terms):
-    return SearchMatch(terms)
+def condition(terms: Terms, common: Mapping[str, float] | None = None):
+    """The search as a condition on ``problem``; ``common``: the common pieces (``search_grams.common``),
+    which only PostgreSQL uses (an FTS5 phrase costs little at a million problems)."""
+    return SearchMatch(terms, common or {})
 
 
 def rank(terms: Terms):
