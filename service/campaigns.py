@@ -5,8 +5,6 @@ against the target, the warning when a deadline falls after its end, and the clo
 
 from __future__ import annotations
 
-import threading
-import weakref
 from collections.abc import Sequence
 from datetime import date, datetime
 
@@ -17,8 +15,8 @@ from sqlmodel import Session, col
 from models.db import reader
 from models.db import session as open_session
 from models.office import CampaignProblem, CampaignRecord
-from models.tables import Event, LedgerTally, Problem, Unit, User, table_of
-from service import directory
+from models.tables import Problem, Unit, User, table_of
+from service import directory, write_stamp
 from service.recipients import insert_new_notices
 from workflow import deadlines as dl
 from workflow.errors import Conflict, InvalidValue, NotFound
@@ -28,7 +26,6 @@ from workflow.rules import Rules
 from workflow.states import CLOCK_STATES, OPEN_STATES, Light, Role, State
 
 CAMPAIGN, MEMBER, PROBLEM = table_of(CampaignRecord), table_of(CampaignProblem), table_of(Problem)
-EVENT, TALLY = table_of(Event), table_of(LedgerTally)
 
 
 def campaigns(session: Session | Connection, rules: Rules) -> list[Campaign]:
@@ -206,39 +203,16 @@ def current(session: Session, rules: Rules, today: date) -> list[dict]:
     return [_cached_progress(session, rules, c, today) for c in running]
 
 
-def _write_stamp(session: Session, c: Campaign) -> tuple:
-    """What changes whenever the campaign's figures may: the newest audit event (every action on a problem
-    leaves one: state, deadline, closing), the newest tally row (every problem logged, deleted or changing
-    state) and the problems included by hand. Three index probes."""
-    return tuple(
-        session.execute(
-            sa.select(
-                sa.select(sa.func.max(EVENT.c.id)).scalar_subquery(),
-                sa.select(sa.func.max(TALLY.c.id)).scalar_subquery(),
-                sa.select(sa.func.count()).where(MEMBER.c.campaign == c.name).scalar_subquery(),
-            )
-        ).one()
-    )
-
-
-_PROGRESS: weakref.WeakKeyDictionary[object, dict] = weakref.WeakKeyDictionary()
-_PROGRESS_LOCK = threading.Lock()
+_PROGRESS = write_stamp.StampedCache()
 
 
 def _cached_progress(session: Session, rules: Rules, c: Campaign, today: date) -> dict:
-    """``progress`` for the dashboard, counted again only after a write: a campaign of a whole province's
-    winter holds tens of thousands of problems, too many to count on every page view. Kept per process and
-    database (the engine's pool), checked against the stamp read in the caller's own snapshot."""
-    bind = session.get_bind()
-    pool = (bind if isinstance(bind, Engine) else bind.engine).pool
-    key = (c, today, _write_stamp(session, c))
-    with _PROGRESS_LOCK:
-        entry = _PROGRESS.setdefault(pool, {}).get(c.name)
-    if entry is None or entry[0] != key:
-        entry = (key, progress(session, rules, c, today))
-        with _PROGRESS_LOCK:
-            _PROGRESS[pool][c.name] = entry
-    return {**entry[1], "by_state": dict(entry[1]["by_state"])}  # a copy: callers may change theirs
+    """``progress`` for the dashboard, counted again only after a write (``service.write_stamp``; the stamp
+    here also counts the problems included by hand): a campaign of a whole province's winter holds tens of
+    thousands of problems, too many to count on every page view."""
+    stamp = write_stamp.read(session, sa.select(sa.func.count()).where(MEMBER.c.campaign == c.name).scalar_subquery())
+    found = _PROGRESS.get_or_make(session, (c, today), stamp, lambda: progress(session, rules, c, today))
+    return {**found, "by_state": dict(found["by_state"])}  # a copy: callers may change theirs
 
 
 def items(session: Session, rules: Rules, c: Campaign, open_only: bool = True) -> list[dict]:

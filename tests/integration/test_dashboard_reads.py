@@ -1,7 +1,8 @@
 """The reads that keep the dashboard and a search cheap at a million problems, on both databases, checked
 against their definitions: a campaign's progress (two index reads) equals a count of its members one by
-one; the chart's days summed by the database equal the tally's hours summed here; a text search reads the
-index, never every problem."""
+one; the chart's days summed by the database equal the tally's hours summed here; the dashboard and the
+campaign card kept between page views equal a fresh count after every kind of write; a text search reads
+the index, never every problem."""
 
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ import sqlalchemy as sa
 
 from models.db import reader, session
 from models.tables import Problem, table_of
-from service import campaigns, search, tally
+from service import campaigns, dashboard, directory, search, tally, write_stamp
+from service.sweep import run_sweep
 from workflow import deadlines as dl
 from workflow.states import CLOCK_STATES, OPEN_STATES, State
 
@@ -173,3 +175,62 @@ def test_a_search_reads_its_matches_once_and_counts_them_past_the_cap_too(svc, e
     assert (look(10, state="assigned").total, look(10, state="discovered").total) == (1, 4)
     following = ledger.browse(engine, "insp", LedgerQuery(q="泵站用地", per_page=2, cursor=within.next_cursor), today)
     assert [r["code"] for r in following.rows] == codes[::-1][2:4]
+
+
+def test_the_kept_dashboard_equals_a_fresh_one_after_every_kind_of_write(svc, engine, rules, clock, monkeypatch):
+    """The dashboard's figures are kept between page views and computed again when anything they show may
+    have changed: a problem logged, an action (people, deadline, state), the sweep's lights, a unit renamed."""
+    statements: list[str] = []
+    sa.event.listen(engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+    with session(engine) as s:
+        inspector = directory.view(s).actor("insp")
+
+    def shown() -> dict:
+        today = clock().astimezone(rules.timezone).date()
+        kept = dashboard.overview(engine, inspector, rules.timezone, today)
+        with monkeypatch.context() as m:
+            m.setattr(dashboard, "_OVERVIEWS", write_stamp.StampedCache())
+            assert dashboard.overview(engine, inspector, rules.timezone, today) == kept
+        return kept
+
+    clock.set("2024-01-08T09:00")
+    codes = [svc.log("town", PROJECT, "land", f"工作台问题{n}", unit="ziranziyuan").code for n in range(2)]
+    assert shown()["c"]["total"] == 2
+    statements.clear()
+    dashboard.overview(engine, inspector, rules.timezone, clock().astimezone(rules.timezone).date())
+    read = [sql for sql in statements if sql.startswith("SELECT")]
+    assert len(read) == 1 and "max(event.id)" in read[0], statements  # the kept figures: only the stamp is read
+    assign(svc, codes[0], "2024-01-10")
+    assert dict((s, n) for s, _, n in shown()["c"]["states"])["assigned"] == 1
+    clock.set("2024-01-12T09:00")
+    run_sweep(engine, rules, clock())  # past its deadline: overdue, the light yellow
+    assert [r["code"] for r in shown()["red"]] == []
+    clock.set("2024-03-01T09:00")
+    run_sweep(engine, rules, clock())  # long past it: escalated, the light red
+    assert [r["code"] for r in shown()["red"]] == [codes[0]]
+    with engine.begin() as conn:
+        conn.execute(sa.text("UPDATE unit SET name = '县规划和自然资源局' WHERE code = 'ziranziyuan'"))
+    assert shown()["red"][0]["responsible_unit"] == "县规划和自然资源局"
+    svc.act("staff", codes[0], "resolve", resolution="已办结")
+    assert dict((s, n) for s, _, n in shown()["c"]["states"])["review"] == 1
+
+
+def test_a_kept_value_is_made_again_after_max_age_even_when_the_stamp_holds(engine):
+    now = [0.0]
+    cache = write_stamp.StampedCache(size=2, clock=lambda: now[0])
+    made: list[str] = []
+
+    def make(key: str):
+        return lambda: made.append(key) or len(made)
+
+    with session(engine) as s:
+        stamp = write_stamp.read(s)
+        assert cache.get_or_make(s, "a", stamp, make("a")) == 1
+        assert cache.get_or_make(s, "a", stamp, make("a")) == 1  # kept
+        now[0] = write_stamp.MAX_AGE + 1
+        assert cache.get_or_make(s, "a", stamp, make("a")) == 2  # too old
+        assert cache.get_or_make(s, "a", (*stamp[:-1], -1), make("a")) == 3  # another stamp
+        cache.get_or_make(s, "b", stamp, make("b"))
+        cache.get_or_make(s, "c", stamp, make("c"))  # size 2: "a", the least recently used, goes
+        assert cache.get_or_make(s, "a", (*stamp[:-1], -1), make("a")) == 6
+    assert made == ["a", "a", "a", "b", "c", "a"]
