@@ -21,7 +21,9 @@ printed beside every figure: on a shared machine it moves the figures more than 
 Goals (issue 15), printed as ratios at the end of each run:
 - search p95 ≤ 2 × list p95 (API, one client); page 500 p95 ≤ 1.5 × page 1 p95 (ledger page, one client);
 - with 4 clients: list, filtered list and search p95 < 50 ms;
-- dashboard p95 < 50 ms (at 1M).
+- dashboard p95 < 50 ms (at 1M). The dashboard's figures are kept between views until a write
+  (``service.write_stamp``), so it is measured twice: views one after another, and each view preceded by a
+  write of the same client (a note through the API, not timed), which makes every view compute them again.
 """
 
 from __future__ import annotations
@@ -74,6 +76,9 @@ CASES = [
     ("search", f"API 全文搜索 q={SEARCH}", f"/api/v1/problems?q={quote(SEARCH)}", "token"),
     ("search_page", f"台账页 搜索 q={SEARCH}", f"/ledger?q={quote(SEARCH)}", "cookie"),
     ("dashboard", "工作台 /dashboard", "/dashboard", "cookie"),
+    # Each view preceded by a write of the same client (a 备注 through the API, not timed): the figures kept
+    # between views (service.write_stamp) are computed again every time, as in a busy office.
+    ("dashboard_w", "工作台 /dashboard（每次之前写入一条备注）", "/dashboard", "cookie+write"),
 ]
 FOUR_CLIENT_GOALS = ("list", "page1", "filtered", "search")
 
@@ -207,13 +212,32 @@ def deep_cursor(base: str, token: str, page: int) -> str:
 def _client(base: str, path: str, auth: str, token: str, warmup: int, requests: int, start) -> list[float] | str:
     """One client (its own process, as each person has their own browser): log in, warm up, wait for the
     others, then send ``requests`` requests one after another; the latencies, or the first error."""
-    client = _login(base) if auth == "cookie" else _api(base, token)
+    client = _api(base, token) if auth == "token" else _login(base)
+    writer = _api(base, token) if auth == "cookie+write" else None
+    code = ""
+
+    def write() -> None:
+        nonlocal code
+        if writer is None:
+            return
+        if not code:  # a problem of its own to write notes on (the generator's codes are not the API's format)
+            project = writer.get("/api/v1/problems").json()["items"][0]["project"]
+            r = writer.post("/api/v1/problems", json={"project": project, "category": "land", "title": "基准写入"})
+            if r.status_code != 201:
+                raise RuntimeError(f"{r.status_code} {r.text[:200]}")
+            code = r.json()["code"]
+        r = writer.post(f"/api/v1/problems/{code}/transitions/note", json={"text": "基准备注"})
+        if r.status_code != 200:
+            raise RuntimeError(f"{r.status_code} {r.text[:200]}")
+
     try:
         for _ in range(warmup):
+            write()
             client.get(path)
         start.wait()
         mine = []
         for _ in range(requests):
+            write()
             t0 = time.perf_counter()
             r = client.get(path)
             _ = r.content
@@ -221,8 +245,12 @@ def _client(base: str, path: str, auth: str, token: str, warmup: int, requests: 
             if r.status_code != 200:
                 return f"{r.status_code} {r.text[:200]}"
         return mine
+    except Exception as exc:  # noqa: BLE001 — reported by the parent, which would otherwise wait for a result
+        return f"{type(exc).__name__}: {exc}"
     finally:
         client.close()
+        if writer is not None:
+            writer.close()
 
 
 def run_case(base: str, path: str, auth: str, token: str, clients: int, requests: int) -> dict:
@@ -295,7 +323,9 @@ def bench_one(db: str, size: int, args, pg: str | None) -> tuple[list, list]:
                 load = _load()
                 r = run_case(base, path.replace("{deep}", deep), auth, token, clients, args.requests)
                 p95[(key, clients)] = r["p95"]
-                goal = (clients == 4 and key in FOUR_CLIENT_GOALS) or (key == "dashboard" and size >= 1_000_000)
+                goal = (clients == 4 and key in FOUR_CLIENT_GOALS) or (
+                    key.startswith("dashboard") and size >= 1_000_000
+                )
                 ok = r["p95"] < GOAL_P95_MS
                 rows.append(
                     [
@@ -329,11 +359,12 @@ def bench_one(db: str, size: int, args, pg: str | None) -> tuple[list, list]:
             goals.append((db, size, f"{key} p95, 4 clients", f"{v:.1f} ms", "< 50 ms", v < GOAL_P95_MS))
     if size >= 1_000_000:
         for clients in (1, 4):
-            if ("dashboard", clients) in p95:
-                v = p95[("dashboard", clients)]
-                goals.append(
-                    (db, size, f"dashboard p95, {clients} client(s)", f"{v:.1f} ms", "< 50 ms", v < GOAL_P95_MS)
-                )
+            for key, label in (("dashboard", "dashboard"), ("dashboard_w", "dashboard after a write")):
+                if (key, clients) in p95:
+                    v = p95[(key, clients)]
+                    goals.append(
+                        (db, size, f"{label} p95, {clients} client(s)", f"{v:.1f} ms", "< 50 ms", v < GOAL_P95_MS)
+                    )
     return rows, goals
 
 
