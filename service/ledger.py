@@ -452,14 +452,19 @@ def listing(engine, actor_login: str | None, lq: LedgerQuery, today: date, limit
 
 def filter_choices(engine) -> dict:
     """The choices of the ledger's filter form: states, levels, categories, severities, lights, units,
-    projects and sorts, each as (value, label)."""
+    projects and sorts, each as (value, label). Kept for the directory's current view (a county's thousand
+    projects sorted on every page view cost more than the page's query)."""
+    global _CHOICES
     from models.db import reader
     from models.db import session as open_session
     from service import directory
 
     with open_session(reader(engine)) as s:
         view = directory.view(s)
-    return {
+    kept = _CHOICES
+    if kept is not None and kept[0] is view:
+        return kept[1]
+    choices = {
         "states": [(x.value, x.label) for x in State],
         "levels": [(x.value, x.label) for x in Level],
         "categories": [(x.value, x.label) for x in Category],
@@ -469,3 +474,8 @@ def filter_choices(engine) -> dict:
         "projects": [(str(p.id), p.name) for p in sorted(view.projects, key=lambda p: p.name)],
         "sorts": list(SORT_LABELS.items()),
     }
+    _CHOICES = (view, choices)  # one assignment: threads reading the old pair meanwhile are unaffected
+    return choices
+
+
+_CHOICES: tuple[DirectoryView, dict] | None = None

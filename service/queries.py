@@ -18,6 +18,11 @@ from workflow.machine import available_actions
 from workflow.rules import Rules
 from workflow.states import LEVEL_SHORT, Category, Level, Light, Rating, Severity, State
 
+# Value → label per enum, looked up for every row of a page (calling the enum for each value costs more).
+_CATEGORY, _SEVERITY, _STATE, _LEVEL, _LIGHT = (
+    {m.value: m.label for m in enum} for enum in (Category, Severity, State, Level, Light)
+)
+
 
 def row_dict(
     problem: Any,  # a ledger row (service.ledger.ledger_select) or a Problem: read by attribute
@@ -34,17 +39,17 @@ def row_dict(
         "project": project,
         "title": problem.title,
         "category": problem.category,
-        "category_label": Category(problem.category).label,
+        "category_label": _CATEGORY[problem.category],
         "severity": problem.severity,
-        "severity_label": Severity(problem.severity).label,
+        "severity_label": _SEVERITY[problem.severity],
         "county_level": problem.county_level,
         "state": problem.state,
-        "state_label": State(problem.state).label,
+        "state_label": _STATE[problem.state],
         "level": problem.level,
-        "level_label": Level(problem.level).label,
+        "level_label": _LEVEL[problem.level],
         "level_short": LEVEL_SHORT[problem.level],
         "light": problem.light,
-        "light_label": Light(problem.light).label,
+        "light_label": _LIGHT[problem.light],
         "responsible_unit": unit,
         "responsible_person": person,
         "leader_in_charge": leader,
