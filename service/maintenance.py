@@ -22,7 +22,8 @@ log = logging.getLogger(__name__)
 
 
 def reindex(engine: Engine) -> dict:
-    """Rebuild the search index and the tally; returns the documents indexed, the tally's keys and seconds."""
+    """Rebuild the search index and the tally, and measure the search's common pieces (PostgreSQL); returns
+    the documents indexed, the tally's keys, the common pieces (None on SQLite) and seconds."""
     dialect = engine.dialect.name
     started = time.perf_counter()
     with engine.begin() as conn:
@@ -34,10 +35,10 @@ def reindex(engine: Engine) -> dict:
         keys = conn.execute(sa.text(f"SELECT count(*) FROM {tally.TABLE}")).scalar_one()
     with engine.begin() as conn:  # the planner's statistics, for the rebuilt index too
         conn.exec_driver_sql("ANALYZE" if dialect == "sqlite" else f"ANALYZE problem, {search_index.TABLE}")
-    search_grams.refresh(engine, force=True)
+    pieces = search_grams.refresh(engine, force=True)  # None on SQLite
     seconds = time.perf_counter() - started
     log.info("reindexed %d documents, %d tally keys in %.1f s", documents, keys, seconds)
-    return {"documents": documents, "tally_keys": keys, "seconds": round(seconds, 1)}
+    return {"documents": documents, "tally_keys": keys, "common_pieces": pieces, "seconds": round(seconds, 1)}
 
 
 def refresh_statistics(engine: Engine, drift: float = 0.25, minimum: int = 1000) -> bool:
