@@ -47,7 +47,9 @@ def refresh(engine: Engine, force: bool = False, minimum: int = MINIMUM, drift: 
     if engine.dialect.name != "postgresql":
         return None
     with engine.connect() as conn:
-        size = conn.execute(sa.text(f"SELECT count(*) FROM {TABLE}")).scalar_one()
+        # The newest id as the ledger's size: one index probe on every sweep round, where a count would read
+        # a million rows (ids are dense enough for a drift of a quarter and a sampling rate).
+        size = conn.execute(sa.text(f"SELECT coalesce(max(problem_id), 0) FROM {TABLE}")).scalar_one()
         last = conn.execute(sa.select(T.c.ledger_size).where(T.c.gram == MARKER)).scalar()
         conn.rollback()
     if not force and (size < minimum or (last is not None and abs(size - last) <= drift * max(last, 1))):
