@@ -9,10 +9,12 @@ export DUBAN_DB ?= sqlite:///var/duban.db
 .PHONY: run test unit lint types suite install bench clean demo-reset
 
 # uv installs the pinned packages in seconds where pip takes half a minute (the CI budget is five minutes).
+# --compile-bytecode: where Python runs with PYTHONDONTWRITEBYTECODE=1 (this CI does), no process ever
+# saves what it compiled, and each of the suite's processes would compile every library it imports again.
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet uv==0.13.9
-	$(BIN)/uv pip install --quiet --python $(BIN)/python -e '.[test]'
+	$(BIN)/uv pip install --quiet --compile-bytecode --python $(BIN)/python -e '.[test]'
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -50,7 +52,12 @@ MYPY_CACHE_DIR ?= $(HOME)/.cache/duban-mypy
 types: $(STAMP)
 	$(BIN)/mypy --cache-dir $(MYPY_CACHE_DIR) workflow models service
 
+# The project's own modules compiled first, for the same reason (compileall writes whatever that variable
+# says): two workers and hundreds of CLI, server and scheduler subprocesses import them. 308 → 256 s measured
+# for the suite with both compiled, on a clone whose processes could not save bytecode.
+SOURCES := workflow models service web notifications reports commands migrations tests bench cli.py
 suite: $(STAMP)
+	@$(BIN)/python -m compileall -q -j 0 $(SOURCES) > /dev/null
 	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
 
 ## make unit: the inner loop — pure logic only, no database, network or subprocess; a few seconds.
