@@ -133,10 +133,10 @@ HOSTILE = [
 ]
 
 
-@pytest.mark.parametrize("q", HOSTILE)
-def test_hostile_search_strings_give_results_never_an_error(engine, ledger3, today, q):
-    page = lookup(engine, q, today)
-    assert isinstance(page.rows, list)
+def test_hostile_search_strings_give_results_never_an_error(engine, ledger3, today):
+    for q in HOSTILE:  # one ledger for all of them: each search is a read
+        page = lookup(engine, q, today)
+        assert isinstance(page.rows, list), q
 
 
 def test_hostile_strings_are_data(svc, engine, today):
@@ -150,21 +150,21 @@ def test_hostile_strings_are_data(svc, engine, today):
     assert plain.code in find(engine, "100", today)
 
 
-@pytest.mark.parametrize(
-    "q, message",
-    [
-        ("泵" * 101, "搜索词过长"),
-        ("泵" * 1000, "搜索词过长"),
-        ("泵站\x01", "控制字符"),
-        ("\x1b[31m", "控制字符"),
-        ("\x7f", "控制字符"),
-        (" ".join(f"词{i}" for i in range(9)), "搜索词过多"),
-    ],
-)
-def test_unusable_search_strings_are_refused_with_a_clear_message(engine, ledger3, today, q, message):
-    with pytest.raises(InvalidValue, match=message) as info:
-        lookup(engine, q, today)
-    assert info.value.field == "q"
+UNUSABLE = [
+    ("泵" * 101, "搜索词过长"),
+    ("泵" * 1000, "搜索词过长"),
+    ("泵站\x01", "控制字符"),
+    ("\x1b[31m", "控制字符"),
+    ("\x7f", "控制字符"),
+    (" ".join(f"词{i}" for i in range(9)), "搜索词过多"),
+]
+
+
+def test_unusable_search_strings_are_refused_with_a_clear_message(engine, ledger3, today):
+    for q, message in UNUSABLE:
+        with pytest.raises(InvalidValue, match=message) as info:
+            lookup(engine, q, today)
+        assert info.value.field == "q", q
 
 
 def test_short_terms_scan_only_the_most_recent_problems_and_say_so(svc, engine, today, monkeypatch):
