@@ -15,7 +15,7 @@ from sqlmodel import Session, col, select
 
 from models.tables import Problem, Project, Unit
 from service import directory, tally, write_stamp
-from service.ledger import ledger_row, ledger_select
+from service.ledger_rows import ledger_row, ledger_select
 from workflow.permissions import Manage, may
 from workflow.states import CLOCK_STATES, OPEN_STATES, Level, Light, Role, State
 

@@ -20,8 +20,9 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from models.tables import Problem
-from service import paging, search, search_grams
+from service import paging, search, search_grams, write_stamp
 from service.directory import DirectoryView
+from service.ledger_rows import ledger_row, ledger_select
 from workflow.errors import InvalidValue, NotFound
 from workflow.permissions import Manage, require
 from workflow.states import CLOCK_STATES, OPEN_STATES, Category, Level, Light, Severity, State
@@ -251,41 +252,6 @@ def order_by(lq: LedgerQuery) -> list:
     return paging.order(sort_keys(lq))
 
 
-# The problem columns ``row_dict`` reads, as plain Core rows (attribute access by name): a page of 50 rows
-# without building ORM objects.
-_ROW_COLUMNS = (
-    col(Problem.code),
-    col(Problem.title),
-    col(Problem.category),
-    col(Problem.severity),
-    col(Problem.county_level),
-    col(Problem.state),
-    col(Problem.level),
-    col(Problem.light),
-    col(Problem.responsible_section),
-    col(Problem.deadline),
-    col(Problem.deadline_provisional),
-    col(Problem.version),
-    # Named through the directory (``ledger_row``), not joined: see ``ledger_select``.
-    col(Problem.project_id),
-    col(Problem.responsible_unit_id),
-    col(Problem.responsible_person_id),
-    col(Problem.leader_id),
-)
-
-
-def ledger_select():
-    """The ledger's row: the problem's columns ``row_dict`` reads, with the ids of its project, unit and
-    people. One table: ``ledger_row`` names them from the directory every process keeps (``directory.view``),
-    so a page is read without five joins (planning them cost PostgreSQL 2–4 ms per query)."""
-    return _LEDGER_SELECT
-
-
-# SQLAlchemy's select: SQLModel's typed overloads stop at four columns. Built once: a Select is immutable
-# (``where``, ``order_by``… return new ones), and a dashboard view asks for it half a dozen times.
-_LEDGER_SELECT = sa.select(*_ROW_COLUMNS)
-
-
 @dataclass
 class LedgerPage:
     """One page of a query. ``next_cursor``/``prev_cursor`` lead to the neighbouring pages (None at an end);
@@ -308,26 +274,6 @@ class LedgerPage:
 
 
 COUNT_CAP = 10_000  # a search counts its matches up to this many
-
-
-def ledger_row(r, today: date, view: DirectoryView) -> dict:
-    """A row of ``ledger_select`` as the ledger's dict (``service.queries.row_dict``), named from ``view``
-    (the directory as of the caller's transaction)."""
-    from service.queries import row_dict
-
-    project = view.project_by_id(r.project_id)
-    unit = view.unit_by_id(r.responsible_unit_id)
-    person, leader = view.user_by_id(r.responsible_person_id), view.user_by_id(r.leader_id)
-    contracting = view.user_by_id(project.leader_id) if project else None
-    return row_dict(
-        r,
-        project.name if project else "",
-        unit.name if unit else None,
-        person.name if person else None,
-        leader.name if leader else None,
-        contracting.name if contracting else None,
-        today=today,
-    )
 
 
 def count(session: Session, lq: LedgerQuery, today: date, hits: list[int] | None = None) -> tuple[int, bool]:
@@ -452,19 +398,19 @@ def listing(engine, actor_login: str | None, lq: LedgerQuery, today: date, limit
 
 def filter_choices(engine) -> dict:
     """The choices of the ledger's filter form: states, levels, categories, severities, lights, units,
-    projects and sorts, each as (value, label). Kept for the directory's current view (a county's thousand
+    projects and sorts, each as (value, label). Kept for the directory's version (a county's thousand
     projects sorted on every page view cost more than the page's query)."""
-    global _CHOICES
     from models.db import reader
     from models.db import session as open_session
     from service import directory
 
     with open_session(reader(engine)) as s:
         view = directory.view(s)
-    kept = _CHOICES
-    if kept is not None and kept[0] is view:
-        return kept[1]
-    choices = {
+        return _CHOICES.get_or_make(s, "choices", (view.version,), lambda: _choices(view))
+
+
+def _choices(view: DirectoryView) -> dict:
+    return {
         "states": [(x.value, x.label) for x in State],
         "levels": [(x.value, x.label) for x in Level],
         "categories": [(x.value, x.label) for x in Category],
@@ -474,8 +420,6 @@ def filter_choices(engine) -> dict:
         "projects": [(str(p.id), p.name) for p in sorted(view.projects, key=lambda p: p.name)],
         "sorts": list(SORT_LABELS.items()),
     }
-    _CHOICES = (view, choices)  # one assignment: threads reading the old pair meanwhile are unaffected
-    return choices
 
 
-_CHOICES: tuple[DirectoryView, dict] | None = None
+_CHOICES = write_stamp.StampedCache(size=1)

@@ -25,7 +25,7 @@ _CATEGORY, _SEVERITY, _STATE, _LEVEL, _LIGHT = (
 
 
 def row_dict(
-    problem: Any,  # a ledger row (service.ledger.ledger_select) or a Problem: read by attribute
+    problem: Any,  # a ledger row (service.ledger_rows.ledger_select) or a Problem: read by attribute
     project: str,
     unit: str | None,
     person: str | None,
@@ -65,7 +65,7 @@ def row_dict(
 def problem_detail(session: Session, code: str, today: date, tz) -> dict:
     """Everything about one problem: the ledger row, the dates, the audit trail and its notices."""
     from service import directory
-    from service.ledger import ledger_row, ledger_select
+    from service.ledger_rows import ledger_row, ledger_select
 
     row = session.execute(
         ledger_select().add_columns(col(Problem.id).label("id")).where(col(Problem.code) == code)
@@ -211,7 +211,7 @@ def review_queue(engine: Engine, actor_login: str, rules: Rules, today: date, li
     from models.db import reader
     from models.db import session as open_session
     from service import directory
-    from service.ledger import ledger_row, ledger_select
+    from service.ledger_rows import ledger_row, ledger_select
     from service.persist import PROBLEM, PROJECT, STAKE_COLUMNS, loaded_from_row
     from workflow.permissions import Manage, require
 

@@ -15,9 +15,7 @@ SQLite's FTS5 phrase query costs little at a million problems, so on SQLite noth
 from __future__ import annotations
 
 import logging
-import threading
 import time
-import weakref
 from collections import Counter
 
 import sqlalchemy as sa
@@ -25,6 +23,7 @@ from sqlalchemy.engine import Engine
 
 from models.search_index import PG_DOCUMENT, TABLE
 from models.tables import SearchGram, table_of
+from service import write_stamp
 from service.search import pieces
 
 log = logging.getLogger(__name__)
@@ -35,10 +34,6 @@ MINIMUM = 10_000  # problems below which every trigram's posting list is short: 
 DRIFT = 0.25  # measure again when the ledger has grown or shrunk by this much
 CACHE_SECONDS = 300.0  # how long a process keeps the shares it read
 MARKER = ""  # the gram of the row that records the last measurement
-
-
-def _engine(bind) -> Engine:
-    return bind if isinstance(bind, Engine) else bind.engine
 
 
 def refresh(engine: Engine, force: bool = False, minimum: int = MINIMUM, drift: float = DRIFT) -> int | None:
@@ -82,28 +77,21 @@ def refresh(engine: Engine, force: bool = False, minimum: int = MINIMUM, drift: 
     return len(shares)
 
 
-_CACHE: weakref.WeakKeyDictionary[object, tuple[float, dict[str, float]]] = weakref.WeakKeyDictionary()
-_LOCK = threading.Lock()
+_SHARES = write_stamp.StampedCache(size=1, max_age=CACHE_SECONDS)
 
 
 def common(session) -> dict[str, float]:
     """The common pieces and their shares, for ``search.condition``; {} on SQLite. Read at most every
     CACHE_SECONDS per process and database: they change only when the ledger has grown by a quarter."""
-    engine = _engine(session.get_bind())
-    if engine.dialect.name != "postgresql":
+    if session.get_bind().dialect.name != "postgresql":
         return {}
-    now = time.monotonic()
-    with _LOCK:
-        cached = _CACHE.get(engine.pool)
-    if cached is not None and now - cached[0] < CACHE_SECONDS:
-        return cached[1]
-    shares = {g: s for g, s in session.execute(sa.select(T.c.gram, T.c.share).where(T.c.gram != MARKER))}
-    with _LOCK:
-        _CACHE[engine.pool] = (now, shares)
-    return shares
+
+    def read() -> dict[str, float]:
+        return {g: s for g, s in session.execute(sa.select(T.c.gram, T.c.share).where(T.c.gram != MARKER))}
+
+    return _SHARES.get_or_make(session, "shares", (), read)
 
 
 def forget(engine: Engine) -> None:
     """Drop this process's copy of the shares (after measuring them again)."""
-    with _LOCK:
-        _CACHE.pop(engine.pool, None)
+    _SHARES.forget(engine)

@@ -1,4 +1,5 @@
-"""Figures that change only when the ledger is written, kept per process until the next write.
+"""Figures that change only when the ledger is written, kept per process until the next write; and the
+cache that keeps them (``StampedCache``), which also keeps values that go stale by age alone.
 
 The stamp is what moves on every write a dashboard can show: the newest audit event (every action on a
 problem leaves one: state, deadline, people, closing), the newest tally row (every problem logged, deleted,
@@ -45,25 +46,31 @@ def read(session, *extra: sa.ScalarSelect) -> tuple:
     )
 
 
+def _pool(bind) -> object:
+    """The engine's pool behind a session's bind (an Engine or a Connection): one cache per database."""
+    return (bind if isinstance(bind, Engine) else bind.engine).pool
+
+
 class StampedCache:
     """A bounded map, per database, from a key to a value made at a stamp: the value is reused while the stamp
-    holds and it is younger than MAX_AGE. ``clock``: seconds, monotonic (tests pass their own)."""
+    holds and it is younger than ``max_age`` seconds (an empty stamp: kept for ``max_age`` alone).
+    ``clock``: seconds, monotonic (tests pass their own)."""
 
-    def __init__(self, size: int = 256, clock: Callable[[], float] = time.monotonic):
+    def __init__(self, size: int = 256, max_age: float = MAX_AGE, clock: Callable[[], float] = time.monotonic):
         self.size = size
+        self.max_age = max_age
         self.clock = clock
         self._lock = threading.Lock()
         self._by_pool: weakref.WeakKeyDictionary[object, OrderedDict] = weakref.WeakKeyDictionary()
 
     def get_or_make(self, session, key: Hashable, stamp: tuple, make: Callable[[], Any]) -> Any:
         """The value kept under ``key`` at ``stamp``, else ``make()`` (kept, the least recently used dropped)."""
-        bind = session.get_bind()
-        pool = (bind if isinstance(bind, Engine) else bind.engine).pool
+        pool = _pool(session.get_bind())
         now = self.clock()
         with self._lock:
             entries = self._by_pool.setdefault(pool, OrderedDict())
             found = entries.get(key)
-            if found is not None and found[0] == stamp and now - found[2] < MAX_AGE:
+            if found is not None and found[0] == stamp and now - found[2] < self.max_age:
                 entries.move_to_end(key)
                 return found[1]
         value = make()  # outside the lock: other requests go on meanwhile (two may compute the same value)
@@ -73,3 +80,8 @@ class StampedCache:
             while len(entries) > self.size:
                 entries.popitem(last=False)
         return value
+
+    def forget(self, engine: Engine) -> None:
+        """Drop every value kept for this database (this process only)."""
+        with self._lock:
+            self._by_pool.pop(engine.pool, None)

@@ -10,6 +10,15 @@ from service import directory_admin
 from service.problems import ProblemService
 from tests.conftest import Clock, at
 
+# Who an integration test's problem is usually assigned to (自然资源局, its staff and head).
+ASSIGNEE = {"unit": "ziranziyuan", "person": "staff", "leader": "head", "section": "耕地保护股"}
+
+
+def assign(svc, code: str, **fields) -> None:
+    """The inspection office assigns ``code`` to ASSIGNEE, with ``fields`` added (a deadline…)."""
+    svc.act("insp", code, "assign", **{**ASSIGNEE, **fields})
+
+
 PEOPLE = [
     ("admin", "管理员", "duchashi", "admin", "admin@yc.example"),
     ("insp", "张督查", "duchashi", "inspector", "insp@yc.example"),

@@ -17,25 +17,13 @@ from models.db import reader, session
 from models.tables import Problem, table_of
 from service import campaigns, dashboard, directory, search, tally, write_stamp
 from service.sweep import run_sweep
+from tests.integration.conftest import assign
 from workflow import deadlines as dl
 from workflow.states import CLOCK_STATES, OPEN_STATES, State
 
 pytestmark = [pytest.mark.integration, pytest.mark.pg]
 PROJECT = "嘉润综合物流园区"
 P = table_of(Problem)
-
-
-def assign(svc, code: str, deadline: str) -> None:
-    svc.act(
-        "insp",
-        code,
-        "assign",
-        unit="ziranziyuan",
-        person="staff",
-        leader="head",
-        section="耕地保护股",
-        deadline=deadline,
-    )
 
 
 def counted_one_by_one(engine, rules, c, today: date) -> dict:
@@ -62,10 +50,10 @@ def test_a_campaigns_progress_counts_every_member_once(svc, engine, rules, clock
     early = svc.log("town", PROJECT, "land", "行动前登记的问题", unit="ziranziyuan").code
     clock.set("2023-11-06")
     inside = [svc.log("town", PROJECT, "land", f"行动期间登记{n}", unit="ziranziyuan").code for n in range(5)]
-    assign(svc, inside[0], "2023-12-01")  # overdue by March
-    assign(svc, inside[1], "2024-03-20")  # after the campaign's end
-    assign(svc, inside[2], "2023-12-15")
-    assign(svc, early, "2024-01-10")
+    assign(svc, inside[0], deadline="2023-12-01")  # overdue by March
+    assign(svc, inside[1], deadline="2024-03-20")  # after the campaign's end
+    assign(svc, inside[2], deadline="2023-12-15")
+    assign(svc, early, deadline="2024-01-10")
     clock.set("2023-12-10")
     svc.act("staff", inside[2], "resolve", resolution="已办结")
     svc.act("insp", inside[2], "close", rating="good")  # closed before the end
@@ -87,7 +75,7 @@ def test_the_charts_days_summed_by_the_database_equal_the_hours_summed_here(svc,
     for moment in ("2024-01-08T07:40", "2024-01-08T08:20", "2024-01-08T23:50", "2024-01-09T00:10", "2024-01-11T13:00"):
         clock.set(moment)
         codes.append(svc.log("town", PROJECT, "land", f"图表问题{len(codes)}", unit="ziranziyuan").code)
-    assign(svc, codes[0], "2024-01-30")
+    assign(svc, codes[0], deadline="2024-01-30")
     clock.set("2024-01-10T05:00")
     svc.act("staff", codes[0], "resolve", resolution="已办结")
     svc.act("insp", codes[0], "close", rating="good")
@@ -142,7 +130,7 @@ def test_the_dashboards_campaign_card_is_counted_again_after_every_write(svc, en
         statements.clear()
         campaigns.current(s, rules, today)
     assert not any("GROUP BY problem.state" in sql for sql in statements)  # the kept card: no count
-    assign(svc, codes[0], "2023-12-01")
+    assign(svc, codes[0], deadline="2023-12-01")
     assert card()["overdue"] == 1
     svc.act("staff", codes[0], "resolve", resolution="已办结")
     assert card()["overdue"] == 0 and card()["by_state"]["review"] == 1
@@ -161,7 +149,7 @@ def test_a_search_reads_its_matches_once_and_counts_them_past_the_cap_too(svc, e
 
     codes = [svc.log("town", PROJECT, "land", f"泵站用地问题{n}", unit="ziranziyuan").code for n in range(5)]
     svc.log("town", PROJECT, "land", "无关的问题", unit="ziranziyuan")
-    assign(svc, codes[1], "2024-03-01")
+    assign(svc, codes[1], deadline="2024-03-01")
     today = date(2024, 1, 8)
 
     def look(cap: int, **kw) -> ledger.LedgerPage:
@@ -200,7 +188,7 @@ def test_the_kept_dashboard_equals_a_fresh_one_after_every_kind_of_write(svc, en
     dashboard.overview(engine, inspector, rules.timezone, clock().astimezone(rules.timezone).date())
     read = [sql for sql in statements if sql.startswith("SELECT")]
     assert len(read) == 1 and "max(event.id)" in read[0], statements  # the kept figures: only the stamp is read
-    assign(svc, codes[0], "2024-01-10")
+    assign(svc, codes[0], deadline="2024-01-10")
     assert dict((s, n) for s, _, n in shown()["c"]["states"])["assigned"] == 1
     clock.set("2024-01-12T09:00")
     run_sweep(engine, rules, clock())  # past its deadline: overdue, the light yellow

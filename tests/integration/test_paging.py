@@ -17,6 +17,8 @@ from models.db import make_engine, reader, session
 from service import directory, ledger, login_throttle, tally
 from service.dashboard import open_closed_series
 from service.ledger import LedgerQuery
+from service.ledger_rows import ledger_select
+from tests.integration.conftest import assign
 from workflow.errors import InvalidValue
 
 pytestmark = [pytest.mark.integration, pytest.mark.pg]
@@ -39,16 +41,7 @@ def varied(svc, clock):
         codes.append(p.code)
         if n % 3:
             deadline = (clock() + timedelta(days=14 + 7 * (n % 4))).date().isoformat()
-            svc.act(
-                "insp",
-                p.code,
-                "assign",
-                unit="ziranziyuan",
-                person="staff",
-                leader="head",
-                section="耕地保护股",
-                deadline=deadline,
-            )
+            assign(svc, p.code, deadline=deadline)
         clock.now += timedelta(minutes=5)
     svc.act("insp", codes[1], "supervise", reason="督办")
     svc.act("insp", codes[2], "escalate", reason="升级")
@@ -98,7 +91,7 @@ def _walk(engine, varied, today, sort: str) -> None:
     # The batch walk (exports, duban list) agrees, in batches smaller than a page.
     with session(reader(engine)) as s:
         valid = lq.validated(directory.view(s))
-        walked = [r.code for r in ledger.batches(s, ledger.ledger_select(), valid, today, size=3)]
+        walked = [r.code for r in ledger.batches(s, ledger_select(), valid, today, size=3)]
     assert walked == expected, sort
 
 
